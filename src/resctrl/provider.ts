@@ -1,0 +1,34 @@
+/**
+ * The filesystem seam of the resctrl layer. `Resctrl` performs every kernel interaction through
+ * one of these, so the same logic runs against the real `/sys/fs/resctrl` ({@link RealFs}) or the
+ * in-memory kernel model (`MemFs` in `src/testing/`).
+ *
+ * Failure contract: every method rejects with a Node-style errno error — an `Error` whose `code`
+ * is the errno name (`"ENOENT"`, `"ENOSPC"`, `"EACCES"`, `"ESRCH"`, `"EINVAL"`, …) and whose
+ * `errno` is the negative number when known. `Resctrl` maps those codes to its typed errors; a
+ * provider never throws the typed errors itself.
+ *
+ * Paths are absolute. No method follows `..` out of what it is given; confinement to the resctrl
+ * root is enforced one level up, in `Resctrl`.
+ */
+export interface FsProvider {
+  /** True if a file or directory exists at `path`. Never rejects. */
+  exists(path: string): Promise<boolean>;
+  /** mkdir of exactly one level (no `-p`). EEXIST if present, ENOENT if the parent is missing. */
+  createDir(path: string): Promise<void>;
+  /** rmdir. ENOENT if missing; EBUSY/ENOTEMPTY as the kernel would. */
+  removeDir(path: string): Promise<void>;
+  /**
+   * Opens an existing file for writing (no create, no truncate, no append), writes `data` in one
+   * write(2), closes. One call = one open + one write + one close; for `tasks` that is one PID.
+   */
+  writeStr(path: string, data: string): Promise<void>;
+  /** Reads a whole file as UTF-8. */
+  readToString(path: string): Promise<string>;
+  /** Opens `path` for writing and closes it without writing; rejects if that is not possible. */
+  checkCanOpenForWrite(path: string): Promise<void>;
+  /** Names of the immediate subdirectories of `path` (symlinks and files are not listed). */
+  readChildDirs(path: string): Promise<string[]>;
+  /** `mount -t resctrl resctrl <target>`, creating the leaf directory `target` if missing. */
+  mountResctrl(target: string): Promise<void>;
+}
