@@ -1,0 +1,126 @@
+import { constants } from "node:fs";
+import { access, mkdir, open, readFile, readdir, rmdir, stat } from "node:fs/promises";
+import { execa } from "execa";
+import { errnoCode, errnoError, errorMessage } from "./errors.js";
+import type { FsProvider } from "./provider.js";
+
+/** Options of {@link RealFs}. */
+export interface RealFsOptions {
+  /** The mount(8) binary. Default {@link DEFAULT_MOUNT_COMMAND}. */
+  mountCommand?: string;
+}
+
+/** Default mount binary used by {@link RealFs.mountResctrl}. */
+export const DEFAULT_MOUNT_COMMAND = "mount";
+
+/**
+ * {@link FsProvider} over `node:fs/promises` and mount(8). Stateless; every call is independent and
+ * asynchronous (libuv thread pool), so a slow sysfs never blocks the event loop. Rejects with
+ * Node errno errors (`code` = errno name), as the provider contract requires.
+ */
+export class RealFs implements FsProvider {
+  private readonly mountCommand: string;
+
+  constructor(options: RealFsOptions = {}) {
+    this.mountCommand = options.mountCommand ?? DEFAULT_MOUNT_COMMAND;
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await access(path, constants.F_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async createDir(path: string): Promise<void> {
+    await mkdir(path);
+  }
+
+  async removeDir(path: string): Promise<void> {
+    await rmdir(path);
+  }
+
+  /** Opens the existing file O_WRONLY (no O_CREAT/O_TRUNC/O_APPEND), one write, close. */
+  async writeStr(path: string, data: string): Promise<void> {
+    const fh = await open(path, constants.O_WRONLY);
+    try {
+      const buf = Buffer.from(data, "utf8");
+      const { bytesWritten } = await fh.write(buf, 0, buf.length, null);
+      if (bytesWritten !== buf.length) {
+        throw errnoError("EIO", `short write (${bytesWritten} of ${buf.length} bytes)`, path);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async readToString(path: string): Promise<string> {
+    return readFile(path, "utf8");
+  }
+
+  async checkCanOpenForWrite(path: string): Promise<void> {
+    const fh = await open(path, constants.O_WRONLY);
+    await fh.close();
+  }
+
+  /** Immediate subdirectories; entries are not followed, so symlinks to directories are not listed. */
+  async readChildDirs(path: string): Promise<string[]> {
+    const entries = await readdir(path, { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  }
+
+  /**
+   * Creates the leaf `target` if missing, then runs `mount -t resctrl resctrl <target>`. A failing
+   * mount(8) is mapped to an errno error from its message: permission → EPERM/EACCES, unknown
+   * filesystem type → ENODEV, busy/already mounted → EBUSY, anything else → EIO; stderr is kept
+   * in the message.
+   */
+  async mountResctrl(target: string): Promise<void> {
+    try {
+      await mkdir(target);
+    } catch (err) {
+      if (errnoCode(err) !== "EEXIST") throw err;
+      const st = await stat(target);
+      if (!st.isDirectory()) throw errnoError("ENOTDIR", "mount target is not a directory", target);
+    }
+    let result;
+    try {
+      result = await execa(this.mountCommand, ["-t", "resctrl", "resctrl", target], {
+        reject: false,
+        stdin: "ignore",
+      });
+    } catch (err) {
+      throw errnoError(
+        errnoCode(err) ?? "EIO",
+        `cannot run ${this.mountCommand}: ${errorMessage(err)}`,
+        target,
+      );
+    }
+    if (result.failed) {
+      const text = `${String(result.stderr ?? "")} ${String(result.stdout ?? "")}`.trim();
+      const e = errnoError(mountFailureCode(text, result.code), `mount -t resctrl failed: ${text}`, target);
+      e.cause = result;
+      throw e;
+    }
+  }
+}
+
+/**
+ * Maps mount(8)'s failure text to an errno name. Exported for tests. `spawnCode` is execa's
+ * `code` (set when the binary could not be started, e.g. ENOENT).
+ */
+export function mountFailureCode(text: string, spawnCode?: string): string {
+  if (spawnCode && /^E[A-Z]+$/.test(spawnCode)) return spawnCode;
+  const t = text.toLowerCase();
+  if (/permission denied|operation not permitted|must be superuser|only root/.test(t)) {
+    return t.includes("operation not permitted") || t.includes("superuser") || t.includes("only root")
+      ? "EPERM"
+      : "EACCES";
+  }
+  if (/unknown filesystem type|no such device/.test(t)) return "ENODEV";
+  if (/already mounted|busy/.test(t)) return "EBUSY";
+  if (/invalid argument/.test(t)) return "EINVAL";
+  return "EIO";
+}
