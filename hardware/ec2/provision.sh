@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# Provision an RDT-capable EC2 host (Ubuntu 24.04, e.g. m7i.metal-24xl) for the hardware profile:
+#   1. checks cgroup v2, the kernel's resctrl support and the CPU's RDT monitoring flags;
+#   2. mounts resctrl at /sys/fs/resctrl and verifies L3 monitoring (info/L3_MON);
+#   3. installs single-node k3s at a PINNED version, makes NRI explicit in its containerd config
+#      and waits for /var/run/nri/nri.sock and a Ready node;
+#   4. installs Node.js 20 (pinned, checksum-verified tarball) unless a Node >= 20 is present;
+#   5. builds the project (npm ci && npm run build).
+#
+# Idempotent: every step checks before it changes anything, so re-running is safe and fast.
+# Fails loudly: every failure prints one "hardware: FAILED: <what>" line and a hint.
+#
+# Usage: sudo -E hardware/ec2/provision.sh [--check] [--skip-k3s] [--skip-node] [--skip-project] [--repo DIR]
+#   --check   verify only (host, resctrl, k3s, NRI socket, node); install, mount or write nothing
+# Environment (all optional):
+#   INSTALL_K3S_VERSION   k3s release to install (default below; >= v1.31.6 embeds containerd 2.x)
+#   NODE_VERSION          Node.js release for the tarball install (default below)
+#   RESCTRL_ROOT          resctrl mount point (default /sys/fs/resctrl)
+#   NRI_SOCKET            NRI socket path (default /var/run/nri/nri.sock)
+#   HW_PREPULL_IMAGES     space-separated images to pre-pull into k3s (default: the test image)
+#   K3S_READY_TIMEOUT     seconds to wait for API, node and NRI socket (default 300)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=hardware/ec2/lib.sh
+. "${HERE}/lib.sh"
+HW_LOG_PREFIX="hardware/provision"
+
+INSTALL_K3S_VERSION="${INSTALL_K3S_VERSION:-v1.32.5+k3s1}"
+NODE_VERSION="${NODE_VERSION:-20.20.2}"
+RESCTRL_ROOT="${RESCTRL_ROOT:-/sys/fs/resctrl}"
+NRI_SOCKET="${NRI_SOCKET:-/var/run/nri/nri.sock}"
+HW_PREPULL_IMAGES="${HW_PREPULL_IMAGES:-docker.io/library/busybox:1.36}"
+K3S_READY_TIMEOUT="${K3S_READY_TIMEOUT:-300}"
+K3S_CONTAINERD_DIR=/var/lib/rancher/k3s/agent/etc/containerd
+export KUBECONFIG=/etc/rancher/k3s/k3s.yaml
+
+check_only=false
+skip_k3s=false
+skip_node=false
+skip_project=false
+repo="$(cd "${HERE}/../.." && pwd)"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --check) check_only=true ;;
+    --skip-k3s) skip_k3s=true ;;
+    --skip-node) skip_node=true ;;
+    --skip-project) skip_project=true ;;
+    --repo)
+      shift
+      repo="${1:?--repo needs a directory}"
+      ;;
+    -h | --help)
+      sed -n '2,24p' "$0"
+      exit 0
+      ;;
+    *) die "unknown argument: $1" "see $0 --help" ;;
+  esac
+  shift
+done
+
+check_host() {
+  require_root
+  if [ -r /etc/os-release ]; then
+    # shellcheck disable=SC1091
+    . /etc/os-release
+    if [ "${ID:-}" != "ubuntu" ] || [ "${VERSION_ID:-}" != "24.04" ]; then
+      warn "tested on Ubuntu 24.04; this is ${PRETTY_NAME:-unknown} (continuing)"
+    fi
+  fi
+  [ "$(uname -m)" = "x86_64" ] || die "architecture $(uname -m) is not x86_64" "Intel RDT needs an x86_64 host such as m7i.metal-24xl"
+  [ -f /sys/fs/cgroup/cgroup.controllers ] || die "cgroup v2 is not mounted at /sys/fs/cgroup (hybrid or v1 host)" \
+    "boot with systemd.unified_cgroup_hierarchy=1 (Ubuntu 24.04 does by default)"
+  log "ok: cgroup v2 at /sys/fs/cgroup"
+  resctrl_in_kernel || die "the kernel has no resctrl filesystem (/proc/filesystems lacks resctrl)" \
+    "use a bare-metal RDT instance (m7i.metal-24xl, c7i.metal-24xl) and a kernel with CONFIG_X86_CPU_RESCTRL=y"
+  log "ok: kernel supports resctrl"
+  local f missing=""
+  for f in cqm_llc cqm_occup_llc; do
+    cpu_has_flag "$f" || missing="${missing} ${f}"
+  done
+  [ -z "${missing}" ] || die "CPU flags missing:${missing} (no RDT cache monitoring exposed)" \
+    "virtualised instances hide RDT; use a .metal instance type"
+  log "ok: CPU flags cqm_llc cqm_occup_llc"
+}
+
+mount_resctrl() {
+  if resctrl_mounted_at "${RESCTRL_ROOT}"; then
+    log "ok: resctrl already mounted at ${RESCTRL_ROOT}"
+  elif [ "${check_only}" = true ]; then
+    die "resctrl is not mounted at ${RESCTRL_ROOT}" "run hardware/ec2/provision.sh (without --check) to mount it"
+  else
+    [ -d "${RESCTRL_ROOT}" ] || die "${RESCTRL_ROOT} does not exist" "the kernel creates it when resctrl is built in"
+    mount -t resctrl resctrl "${RESCTRL_ROOT}" || die "mount -t resctrl resctrl ${RESCTRL_ROOT} failed" \
+      "see dmesg | grep -i resctrl; another mount elsewhere? grep resctrl /proc/mounts"
+    log "ok: mounted resctrl at ${RESCTRL_ROOT}"
+  fi
+  local mon="${RESCTRL_ROOT}/info/L3_MON"
+  [ -r "${mon}/num_rmids" ] || die "${mon}/num_rmids is missing: no L3 cache monitoring" \
+    "the CPU or kernel lacks CQM; check dmesg | grep -i resctrl"
+  local rmids
+  rmids="$(cat "${mon}/num_rmids")"
+  [ "${rmids}" -gt 0 ] 2>/dev/null || die "${mon}/num_rmids reads '${rmids}'" "expected a positive RMID count"
+  grep -qx llc_occupancy "${mon}/mon_features" || die "${mon}/mon_features lacks llc_occupancy" "no LLC occupancy monitoring on this CPU"
+  [ -d "${RESCTRL_ROOT}/mon_groups" ] || die "${RESCTRL_ROOT}/mon_groups is missing" "resctrl mounted without monitoring support"
+  log "ok: L3_MON num_rmids=${rmids} max_threshold_occupancy=$(cat "${mon}/max_threshold_occupancy" 2>/dev/null || echo '?') bytes"
+}
+
+install_packages() {
+  local need=()
+  local c
+  for c in curl jq git; do
+    command -v "$c" >/dev/null 2>&1 || need+=("$c")
+  done
+  [ -f /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
+  fi
+}
+
+install_k3s() {
+  local have=""
+  if command -v k3s >/dev/null 2>&1; then
+    have="$(k3s --version | awk 'NR == 1 { print $3 }')"
+  fi
+  if [ "${have}" = "${INSTALL_K3S_VERSION}" ]; then
+    log "ok: k3s ${have} already installed"
+    systemctl is-active --quiet k3s || systemctl start k3s
+  else
+    [ -z "${have}" ] || warn "k3s ${have} installed; replacing it with ${INSTALL_K3S_VERSION}"
+    # Upstream raised these for k3s on large metal hosts; too-low inotify limits break kubelet.
+    sysctl -q -w fs.inotify.max_user_instances=8192 fs.inotify.max_user_watches=524288
+    local script
+    script="$(mktemp)"
+    curl -sfL --retry 3 -o "${script}" https://get.k3s.io || die "cannot download the k3s install script" "check outbound HTTPS from this host"
+    INSTALL_K3S_VERSION="${INSTALL_K3S_VERSION}" INSTALL_K3S_EXEC="server" sh "${script}" \
+      --disable=traefik --disable=servicelb --disable=metrics-server \
+      --write-kubeconfig="${KUBECONFIG}" --write-kubeconfig-mode=644 ||
+      die "k3s ${INSTALL_K3S_VERSION} install failed" "journalctl -u k3s -n 100 --no-pager"
+    rm -f "${script}"
+  fi
+  wait_for "${K3S_READY_TIMEOUT}" "k3s API answers" kubectl get --raw /readyz ||
+    die "k3s API not ready after ${K3S_READY_TIMEOUT}s" "journalctl -u k3s -n 100 --no-pager"
+}
+
+# Which template name k3s reads depends on the config version its containerd renders:
+# containerd 2.x renders "version = 3" and reads config-v3.toml.tmpl, 1.7 reads config.toml.tmpl.
+containerd_template_path() {
+  if grep -q '^version = 3' "${K3S_CONTAINERD_DIR}/config.toml"; then
+    echo "${K3S_CONTAINERD_DIR}/config-v3.toml.tmpl"
+  else
+    echo "${K3S_CONTAINERD_DIR}/config.toml.tmpl"
+  fi
+}
+
+ensure_nri() {
+  local rendered="${K3S_CONTAINERD_DIR}/config.toml"
+  wait_for 60 "k3s rendered ${rendered}" test -s "${rendered}" || die "k3s did not render ${rendered}" "journalctl -u k3s -n 100"
+  if grep -q 'io.containerd.nri.v1.nri' "${rendered}"; then
+    if awk '/io.containerd.nri.v1.nri/ { s = 1; next } /^\[/ { s = 0 } s && /disable[[:space:]]*=[[:space:]]*true/ { bad = 1 } END { exit bad ? 0 : 1 }' "${rendered}"; then
+      die "the NRI section in ${rendered} sets disable = true" \
+        "remove that override from ${K3S_CONTAINERD_DIR}/*.tmpl and restart k3s"
+    fi
+    log "ok: ${rendered} configures NRI explicitly"
+  else
+    # Make NRI explicit: k3s extends its own base template with this fragment.
+    local tmpl
+    tmpl="$(containerd_template_path)"
+    [ ! -e "${tmpl}" ] || die "${tmpl} exists but the rendered config has no NRI section" \
+      "add the contents of hardware/ec2/containerd-nri.toml to ${tmpl} by hand and restart k3s"
+    {
+      echo '{{ template "base" . }}'
+      echo
+      sed -e "s#@NRI_SOCKET@#${NRI_SOCKET}#" "${HERE}/containerd-nri.toml"
+    } >"${tmpl}"
+    log "wrote ${tmpl}; restarting k3s to apply it"
+    systemctl restart k3s
+    wait_for 120 "k3s re-rendered its containerd config with NRI" grep -q 'io.containerd.nri.v1.nri' "${rendered}" ||
+      die "k3s did not render the NRI section from ${tmpl}" "journalctl -u k3s -n 100 --no-pager"
+  fi
+  wait_for 60 "NRI socket ${NRI_SOCKET}" test -S "${NRI_SOCKET}" ||
+    die "NRI socket ${NRI_SOCKET} did not appear within 60s" \
+      "check 'k3s ctr version' (containerd >= 1.7 needed), the NRI section of ${rendered}, and journalctl -u k3s | grep -i nri"
+  if grep -q 'SystemdCgroup = true' "${rendered}"; then
+    log "ok: containerd uses the systemd cgroup driver"
+  else
+    warn "containerd does not use the systemd cgroup driver; the plugin handles cgroupfs paths too, but the target setup is systemd"
+  fi
+  log "containerd: $(k3s ctr version 2>/dev/null | awk '/Version:/ { print $2; exit }')"
+}
+
+wait_node_ready() {
+  wait_for "${K3S_READY_TIMEOUT}" "node Ready" kubectl wait --for=condition=Ready node --all --timeout=5s ||
+    die "node not Ready after ${K3S_READY_TIMEOUT}s" "kubectl describe node; journalctl -u k3s -n 100"
+  wait_for 60 "default service account" kubectl -n default get serviceaccount default ||
+    die "default service account missing" "kubectl -n kube-system get pods"
+  local img
+  for img in ${HW_PREPULL_IMAGES}; do
+    k3s ctr -n k8s.io images pull "${img}" >/dev/null || die "cannot pull ${img}" "check outbound access to the registry"
+    log "ok: image ${img} present"
+  done
+}
+
+install_node() {
+  if command -v node >/dev/null 2>&1; then
+    local major
+    major="$(node -p 'process.versions.node.split(".")[0]')"
+    if [ "${major}" -ge 20 ]; then
+      log "ok: node $(node --version) already installed"
+      return
+    fi
+    warn "node $(node --version) is older than 20; installing ${NODE_VERSION}"
+  fi
+  local base="https://nodejs.org/dist/v${NODE_VERSION}" file="node-v${NODE_VERSION}-linux-x64.tar.xz" tmp
+  tmp="$(mktemp -d)"
+  curl -sfL --retry 3 -o "${tmp}/${file}" "${base}/${file}" || die "cannot download ${base}/${file}" "check NODE_VERSION and outbound HTTPS"
+  curl -sfL --retry 3 -o "${tmp}/SHASUMS256.txt" "${base}/SHASUMS256.txt" || die "cannot download ${base}/SHASUMS256.txt"
+  (cd "${tmp}" && grep " ${file}\$" SHASUMS256.txt | sha256sum -c --status) || die "checksum mismatch for ${file}" "retry; if it persists the download is corrupt"
+  tar -xJf "${tmp}/${file}" -C /usr/local --strip-components=1
+  rm -rf "${tmp}"
+  log "ok: installed node $(node --version)"
+}
+
+build_project() {
+  [ -f "${repo}/package.json" ] || die "${repo} is not the project checkout (no package.json)" "pass --repo DIR"
+  (cd "${repo}" && npm ci --no-audit --no-fund && npm run build) || die "npm ci / npm run build failed in ${repo}" "run them by hand to see the error"
+  [ -f "${repo}/dist/cli.js" ] || die "build produced no dist/cli.js" "check tsconfig.build.json"
+  log "ok: built ${repo}/dist/cli.js"
+}
+
+# Verification only: the same checks the install path ends with, without changing anything.
+check_installed() {
+  command -v k3s >/dev/null 2>&1 || die "k3s is not installed" "run hardware/ec2/provision.sh"
+  log "ok: k3s $(k3s --version | awk 'NR == 1 { print $3 }') (pinned: ${INSTALL_K3S_VERSION})"
+  kubectl get --raw /readyz >/dev/null 2>&1 || die "k3s API not reachable with KUBECONFIG=${KUBECONFIG}" "systemctl status k3s"
+  kubectl wait --for=condition=Ready node --all --timeout=5s >/dev/null || die "node not Ready" "kubectl describe node"
+  log "ok: node Ready"
+  [ -S "${NRI_SOCKET}" ] || die "NRI socket ${NRI_SOCKET} missing" "run hardware/ec2/provision.sh; see docs/hardware.md#nri-socket-missing"
+  log "ok: NRI socket ${NRI_SOCKET}"
+  command -v node >/dev/null 2>&1 || die "node is not installed" "run hardware/ec2/provision.sh"
+  log "ok: node $(node --version)"
+}
+
+check_host
+mount_resctrl
+if [ "${check_only}" = true ]; then
+  check_installed
+  log "check passed: this host can run the hardware profile"
+  exit 0
+fi
+install_packages
+if [ "${skip_k3s}" = false ]; then
+  install_k3s
+  ensure_nri
+  wait_node_ready
+fi
+[ "${skip_node}" = true ] || install_node
+[ "${skip_project}" = true ] || build_project
+log "done: KUBECONFIG=${KUBECONFIG} NRI_SOCKET=${NRI_SOCKET} RESCTRL_ROOT=${RESCTRL_ROOT}"
+log "next: hardware/ec2/rmid-gc-wait.sh && npx cucumber-js --profile hardware"

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Undo what a hardware run leaves behind. Safe to run any number of times, also after a crash.
+#   default          delete the test namespace, stop stray test daemons, and rmdir every resctrl
+#                    group whose name starts with a hardware-world prefix (hwp_, hwf_) in
+#                    <resctrl> and <resctrl>/mon_groups. Nothing else is touched.
+#   --uninstall-k3s  also run k3s-uninstall.sh (removes k3s, its containerd and all pods)
+#   --umount         also unmount resctrl (removes every group, ours or not)
+#
+# Usage: sudo -E hardware/ec2/teardown.sh [--uninstall-k3s] [--umount]
+# Environment: RESCTRL_ROOT (default /sys/fs/resctrl), HW_NAMESPACE (default nri-resctrl-e2e),
+#              HW_GROUP_PREFIXES (default "hwp_ hwf_").
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=hardware/ec2/lib.sh
+. "${HERE}/lib.sh"
+HW_LOG_PREFIX="hardware/teardown"
+
+RESCTRL_ROOT="${RESCTRL_ROOT:-/sys/fs/resctrl}"
+HW_NAMESPACE="${HW_NAMESPACE:-nri-resctrl-e2e}"
+HW_GROUP_PREFIXES="${HW_GROUP_PREFIXES:-hwp_ hwf_}"
+export KUBECONFIG="${KUBECONFIG:-/etc/rancher/k3s/k3s.yaml}"
+
+uninstall=false
+umount_resctrl=false
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --uninstall-k3s) uninstall=true ;;
+    --umount) umount_resctrl=true ;;
+    -h | --help)
+      sed -n '2,13p' "$0"
+      exit 0
+      ;;
+    *) die "unknown argument: $1" "see $0 --help" ;;
+  esac
+  shift
+done
+require_root
+
+status=0
+
+if command -v kubectl >/dev/null 2>&1 && kubectl get --raw /readyz >/dev/null 2>&1; then
+  if kubectl get namespace "${HW_NAMESPACE}" >/dev/null 2>&1; then
+    kubectl delete namespace "${HW_NAMESPACE}" --wait=true --timeout=120s || {
+      warn "namespace ${HW_NAMESPACE} not deleted within 120s"
+      status=1
+    }
+  fi
+  log "ok: namespace ${HW_NAMESPACE} absent"
+else
+  log "cluster not reachable; skipping namespace cleanup"
+fi
+
+# Daemons the hardware world started and a crash left behind carry this marker in argv.
+if pids="$(pgrep -f -- '--group-prefix hwp_' || true)" && [ -n "${pids}" ]; then
+  for pid in ${pids}; do
+    log "stopping stray test daemon pid ${pid}"
+    kill -TERM "${pid}" 2>/dev/null || true
+  done
+fi
+
+remove_groups_in() {
+  local dir="$1" prefix d
+  [ -d "${dir}" ] || return 0
+  for prefix in ${HW_GROUP_PREFIXES}; do
+    for d in "${dir}/${prefix}"*; do
+      [ -d "${d}" ] || continue
+      if rmdir "${d}"; then
+        log "removed ${d}"
+      else
+        warn "could not remove ${d}"
+        status=1
+      fi
+    done
+  done
+}
+
+if resctrl_mounted_at "${RESCTRL_ROOT}"; then
+  remove_groups_in "${RESCTRL_ROOT}/mon_groups"
+  remove_groups_in "${RESCTRL_ROOT}"
+  if [ "${umount_resctrl}" = true ]; then
+    if umount "${RESCTRL_ROOT}"; then
+      log "unmounted ${RESCTRL_ROOT}"
+    else
+      warn "umount ${RESCTRL_ROOT} failed"
+      status=1
+    fi
+  fi
+else
+  log "resctrl not mounted at ${RESCTRL_ROOT}; no groups to remove"
+fi
+
+if [ "${uninstall}" = true ]; then
+  if [ -x /usr/local/bin/k3s-uninstall.sh ]; then
+    /usr/local/bin/k3s-uninstall.sh || {
+      warn "k3s-uninstall.sh failed"
+      status=1
+    }
+  else
+    log "k3s not installed"
+  fi
+fi
+
+[ "${status}" -eq 0 ] || die "teardown finished with errors (see warnings above)"
+log "done"
