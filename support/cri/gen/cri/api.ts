@@ -28,6 +28,10 @@ export const protobufFileName = "cri/api.proto";
  * field tables in docs (proto-tables.md §3; cri-api v0.27.1 as vendored by containerd 1.7.24, and
  * unchanged in number and wire type at cri-api v0.36.4). Only what the test clients need: pod and
  * container lifecycle on the RuntimeService. Fields left out are skipped on decode by protobuf.
+ *
+ * Deliberately left out: every int64 nanosecond timestamp (`created_at`, `started_at`,
+ * `finished_at`, `timestamp`). The code generator runs with forceLong=number, and a nanosecond
+ * epoch (~1.8e18) exceeds Number.MAX_SAFE_INTEGER, so decoding them would fail the whole call.
  */
 
 export enum NamespaceMode {
@@ -102,8 +106,8 @@ export interface PodSandboxStatusRequest {
 export interface PodSandboxStatusResponse {
   status: PodSandboxStatus | undefined;
   info: { [key: string]: string };
+  /** timestamp = 4 left out (ns timestamp, see top of file) */
   containersStatuses: ContainerStatus[];
-  timestamp: number;
 }
 
 export interface PodSandboxStatusResponse_InfoEntry {
@@ -302,7 +306,7 @@ export interface PodSandboxStatus {
   id: string;
   metadata: PodSandboxMetadata | undefined;
   state: PodSandboxState;
-  createdAt: number;
+  /** created_at = 4 left out (ns timestamp, see top of file) */
   network: PodSandboxNetworkStatus | undefined;
   linux: LinuxPodSandboxStatus | undefined;
   labels: { [key: string]: string };
@@ -341,9 +345,7 @@ export interface ContainerStatus {
   id: string;
   metadata: ContainerMetadata | undefined;
   state: ContainerState;
-  createdAt: number;
-  startedAt: number;
-  finishedAt: number;
+  /** created_at = 4, started_at = 5, finished_at = 6 left out (ns timestamps, see top of file) */
   exitCode: number;
   image: ImageSpec | undefined;
   imageRef: string;
@@ -369,7 +371,7 @@ export interface PodSandbox {
   id: string;
   metadata: PodSandboxMetadata | undefined;
   state: PodSandboxState;
-  createdAt: number;
+  /** created_at = 4 left out (ns timestamp, see top of file) */
   labels: { [key: string]: string };
   annotations: { [key: string]: string };
   runtimeHandler: string;
@@ -392,7 +394,7 @@ export interface Container {
   image: ImageSpec | undefined;
   imageRef: string;
   state: ContainerState;
-  createdAt: number;
+  /** created_at = 7 left out (ns timestamp, see top of file) */
   labels: { [key: string]: string };
   annotations: { [key: string]: string };
 }
@@ -972,7 +974,7 @@ export const PodSandboxStatusRequest: MessageFns<PodSandboxStatusRequest> = {
 };
 
 function createBasePodSandboxStatusResponse(): PodSandboxStatusResponse {
-  return { status: undefined, info: {}, containersStatuses: [], timestamp: 0 };
+  return { status: undefined, info: {}, containersStatuses: [] };
 }
 
 export const PodSandboxStatusResponse: MessageFns<PodSandboxStatusResponse> = {
@@ -985,9 +987,6 @@ export const PodSandboxStatusResponse: MessageFns<PodSandboxStatusResponse> = {
     });
     for (const v of message.containersStatuses) {
       ContainerStatus.encode(v!, writer.uint32(26).fork()).join();
-    }
-    if (message.timestamp !== 0) {
-      writer.uint32(32).int64(message.timestamp);
     }
     return writer;
   },
@@ -1032,14 +1031,6 @@ export const PodSandboxStatusResponse: MessageFns<PodSandboxStatusResponse> = {
             message.containersStatuses.push(ContainerStatus.decode(reader, reader.uint32()));
             continue;
           }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.timestamp = longToNumber(reader.int64());
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1070,7 +1061,6 @@ export const PodSandboxStatusResponse: MessageFns<PodSandboxStatusResponse> = {
       {},
     );
     message.containersStatuses = object.containersStatuses?.map((e) => ContainerStatus.fromPartial(e)) || [];
-    message.timestamp = object.timestamp ?? 0;
     return message;
   },
 };
@@ -3713,7 +3703,6 @@ function createBasePodSandboxStatus(): PodSandboxStatus {
     id: "",
     metadata: undefined,
     state: 0,
-    createdAt: 0,
     network: undefined,
     linux: undefined,
     labels: {},
@@ -3732,9 +3721,6 @@ export const PodSandboxStatus: MessageFns<PodSandboxStatus> = {
     }
     if (message.state !== 0) {
       writer.uint32(24).int32(message.state);
-    }
-    if (message.createdAt !== 0) {
-      writer.uint32(32).int64(message.createdAt);
     }
     if (message.network !== undefined) {
       PodSandboxNetworkStatus.encode(message.network, writer.uint32(42).fork()).join();
@@ -3789,14 +3775,6 @@ export const PodSandboxStatus: MessageFns<PodSandboxStatus> = {
             }
 
             message.state = reader.int32() as any;
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.createdAt = longToNumber(reader.int64());
             continue;
           }
           case 5: {
@@ -3867,7 +3845,6 @@ export const PodSandboxStatus: MessageFns<PodSandboxStatus> = {
       ? PodSandboxMetadata.fromPartial(object.metadata)
       : undefined;
     message.state = object.state ?? 0;
-    message.createdAt = object.createdAt ?? 0;
     message.network = (object.network !== undefined && object.network !== null)
       ? PodSandboxNetworkStatus.fromPartial(object.network)
       : undefined;
@@ -4272,9 +4249,6 @@ function createBaseContainerStatus(): ContainerStatus {
     id: "",
     metadata: undefined,
     state: 0,
-    createdAt: 0,
-    startedAt: 0,
-    finishedAt: 0,
     exitCode: 0,
     image: undefined,
     imageRef: "",
@@ -4297,15 +4271,6 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     }
     if (message.state !== 0) {
       writer.uint32(24).int32(message.state);
-    }
-    if (message.createdAt !== 0) {
-      writer.uint32(32).int64(message.createdAt);
-    }
-    if (message.startedAt !== 0) {
-      writer.uint32(40).int64(message.startedAt);
-    }
-    if (message.finishedAt !== 0) {
-      writer.uint32(48).int64(message.finishedAt);
     }
     if (message.exitCode !== 0) {
       writer.uint32(56).int32(message.exitCode);
@@ -4372,30 +4337,6 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
             }
 
             message.state = reader.int32() as any;
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.createdAt = longToNumber(reader.int64());
-            continue;
-          }
-          case 5: {
-            if (tag !== 40) {
-              break;
-            }
-
-            message.startedAt = longToNumber(reader.int64());
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-
-            message.finishedAt = longToNumber(reader.int64());
             continue;
           }
           case 7: {
@@ -4498,9 +4439,6 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
       ? ContainerMetadata.fromPartial(object.metadata)
       : undefined;
     message.state = object.state ?? 0;
-    message.createdAt = object.createdAt ?? 0;
-    message.startedAt = object.startedAt ?? 0;
-    message.finishedAt = object.finishedAt ?? 0;
     message.exitCode = object.exitCode ?? 0;
     message.image = (object.image !== undefined && object.image !== null)
       ? ImageSpec.fromPartial(object.image)
@@ -4667,7 +4605,7 @@ export const ContainerStatus_AnnotationsEntry: MessageFns<ContainerStatus_Annota
 };
 
 function createBasePodSandbox(): PodSandbox {
-  return { id: "", metadata: undefined, state: 0, createdAt: 0, labels: {}, annotations: {}, runtimeHandler: "" };
+  return { id: "", metadata: undefined, state: 0, labels: {}, annotations: {}, runtimeHandler: "" };
 }
 
 export const PodSandbox: MessageFns<PodSandbox> = {
@@ -4680,9 +4618,6 @@ export const PodSandbox: MessageFns<PodSandbox> = {
     }
     if (message.state !== 0) {
       writer.uint32(24).int32(message.state);
-    }
-    if (message.createdAt !== 0) {
-      writer.uint32(32).int64(message.createdAt);
     }
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       PodSandbox_LabelsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
@@ -4731,14 +4666,6 @@ export const PodSandbox: MessageFns<PodSandbox> = {
             }
 
             message.state = reader.int32() as any;
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.createdAt = longToNumber(reader.int64());
             continue;
           }
           case 5: {
@@ -4793,7 +4720,6 @@ export const PodSandbox: MessageFns<PodSandbox> = {
       ? PodSandboxMetadata.fromPartial(object.metadata)
       : undefined;
     message.state = object.state ?? 0;
-    message.createdAt = object.createdAt ?? 0;
     message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
@@ -4959,7 +4885,6 @@ function createBaseContainer(): Container {
     image: undefined,
     imageRef: "",
     state: 0,
-    createdAt: 0,
     labels: {},
     annotations: {},
   };
@@ -4984,9 +4909,6 @@ export const Container: MessageFns<Container> = {
     }
     if (message.state !== 0) {
       writer.uint32(48).int32(message.state);
-    }
-    if (message.createdAt !== 0) {
-      writer.uint32(56).int64(message.createdAt);
     }
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       Container_LabelsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
@@ -5058,14 +4980,6 @@ export const Container: MessageFns<Container> = {
             message.state = reader.int32() as any;
             continue;
           }
-          case 7: {
-            if (tag !== 56) {
-              break;
-            }
-
-            message.createdAt = longToNumber(reader.int64());
-            continue;
-          }
           case 8: {
             if (tag !== 66) {
               break;
@@ -5115,7 +5029,6 @@ export const Container: MessageFns<Container> = {
       : undefined;
     message.imageRef = object.imageRef ?? "";
     message.state = object.state ?? 0;
-    message.createdAt = object.createdAt ?? 0;
     message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
