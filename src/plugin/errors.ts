@@ -1,0 +1,53 @@
+/**
+ * Errors of the policy layer. `PluginError` is the base; the resctrl layer's own errors
+ * (`CapacityError`, …) pass through unchanged so callers can match on them.
+ */
+
+/** Base class of every error the plugin itself raises. */
+export class PluginError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A retry named a pod UID the plugin does not know (never seen, or already removed). */
+export class PodNotFoundError extends PluginError {
+  constructor(readonly podUid: string) {
+    super(`failed to find pod ${JSON.stringify(podUid)}: not known to the plugin`);
+  }
+}
+
+/** A retry named a container id the plugin does not know (never seen, or already removed). */
+export class ContainerNotFoundError extends PluginError {
+  constructor(readonly containerId: string) {
+    super(`failed to find container ${JSON.stringify(containerId)}: not known to the plugin`);
+  }
+}
+
+/** `ResctrlPluginConfig` failed validation; `field` names the offending setting. */
+export class InvalidPluginConfigError extends PluginError {
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`failed to validate plugin config ${field}: ${detail}`);
+  }
+}
+
+/** The plugin was closed; it accepts no further work. */
+export class PluginClosedError extends PluginError {
+  constructor() {
+    super("failed to run operation: plugin is closed");
+  }
+}
+
+/** Message of any thrown value, for logs. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Name of any thrown value's class ("Error" for non-errors), for logs and error mapping. */
+export function errorName(e: unknown): string {
+  return e instanceof Error ? e.name : "Error";
+}

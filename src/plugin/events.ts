@@ -1,0 +1,65 @@
+/**
+ * The plugin's public event model: one stream of per-pod events that a consumer (the daemon's
+ * control API, a collector, a test) folds into its own view of "which pod has which resctrl group".
+ *
+ * Events are emitted only when something a consumer can observe changed (group state, group path,
+ * either counter) and `Removed` only for a pod the plugin knew. A consumer that lost events (see
+ * `droppedEvents`) resynchronizes with `ResctrlPlugin.snapshot()`.
+ */
+
+/** The resctrl monitoring group of a pod: created at `path`, or creation failed (retry later). */
+export type ResctrlGroupState = { kind: "Exists"; path: string } | { kind: "Failed" };
+
+/** A pod was added or one of its observable properties changed. Counters are after the change. */
+export interface PodResctrlAddOrUpdate {
+  kind: "AddOrUpdate";
+  podUid: string;
+  groupState: ResctrlGroupState;
+  /** Containers of the pod the plugin counts: live (not STOPPED) and past their first reconcile. */
+  totalContainers: number;
+  /** Of those, the containers whose tasks are all in the pod's group. */
+  reconciledContainers: number;
+}
+
+/** The pod (all its sandboxes) is gone; its group was removed (or the removal was attempted). */
+export interface PodResctrlRemoved {
+  kind: "Removed";
+  podUid: string;
+}
+
+/** Everything the plugin emits. */
+export type PodResctrlEvent = PodResctrlAddOrUpdate | PodResctrlRemoved;
+
+/**
+ * Where a container stands:
+ * - `NoPod`: seen before its pod; not counted; promoted when the pod appears.
+ * - `Pending`: known, first reconcile not finished yet (e.g. queued after a Synchronize); not counted.
+ * - `Partial`: counted in `totalContainers`; the group failed or some tasks are not in it.
+ * - `Reconciled`: counted in both counters; never demoted.
+ */
+export type ContainerSyncState = "NoPod" | "Pending" | "Partial" | "Reconciled";
+
+/** One container in a {@link PodSnapshot}. */
+export interface ContainerSnapshot {
+  id: string;
+  name: string;
+  podSandboxId: string;
+  state: ContainerSyncState;
+}
+
+/** A pod's complete state at one instant, as returned by `ResctrlPlugin.snapshot()`. */
+export interface PodSnapshot {
+  podUid: string;
+  /** Sandbox ids currently known for this pod UID (normally one; two while a sandbox is recreated). */
+  sandboxIds: string[];
+  groupState: ResctrlGroupState;
+  totalContainers: number;
+  reconciledContainers: number;
+  containers: ContainerSnapshot[];
+}
+
+/** Two group states are equal (same kind, same path). */
+export function sameGroupState(a: ResctrlGroupState, b: ResctrlGroupState): boolean {
+  if (a.kind !== b.kind) return false;
+  return a.kind === "Failed" || a.path === (b as { path: string }).path;
+}

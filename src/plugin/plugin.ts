@@ -1,0 +1,592 @@
+import { pino, type Logger } from "pino";
+import type {
+  ConfigureHandler,
+  RemoveContainerHandler,
+  RemovePodSandboxHandler,
+  RunPodSandboxHandler,
+  ShutdownHandler,
+  StartContainerHandler,
+  SynchronizeHandler,
+} from "../nri/handler.js";
+import {
+  NriContainerState,
+  NriEvent,
+  eventBit,
+  type NriConfigureRequest,
+  type NriContainer,
+  type NriPod,
+} from "../nri/types.js";
+import { validateConfig, type ResctrlPluginConfig } from "./config.js";
+import { ContainerNotFoundError, PodNotFoundError, PluginError, errorMessage, errorName } from "./errors.js";
+import { EventBus, type EventSubscription } from "./event-bus.js";
+import type {
+  ContainerSnapshot,
+  ContainerSyncState,
+  PodResctrlEvent,
+  PodSnapshot,
+  ResctrlGroupState,
+} from "./events.js";
+import { KeyedMutex } from "./keyed-mutex.js";
+import type { CgroupPidSource } from "./pid-source.js";
+import { PodRegistry, type ContainerEntry, type PodEntry } from "./pod-registry.js";
+import { isCapacityError, type ResctrlPort } from "./resctrl-port.js";
+import { emptyRetryReport, type RetryReport } from "./retry-report.js";
+
+/** RUN_POD_SANDBOX | REMOVE_POD_SANDBOX | START_CONTAINER | REMOVE_CONTAINER = 0x425. */
+export const RESCTRL_PLUGIN_EVENT_MASK =
+  eventBit(NriEvent.RUN_POD_SANDBOX) |
+  eventBit(NriEvent.REMOVE_POD_SANDBOX) |
+  eventBit(NriEvent.START_CONTAINER) |
+  eventBit(NriEvent.REMOVE_CONTAINER);
+
+/** Seams of {@link ResctrlPlugin}. */
+export interface ResctrlPluginOptions {
+  /** Structured logger; default silent. */
+  logger?: Logger;
+}
+
+/** A group name collision between two pod UIDs (lossy UID sanitization). */
+export class GroupNameCollisionError extends PluginError {
+  constructor(podUid: string, path: string) {
+    super(`failed to create group for pod ${JSON.stringify(podUid)}: ${path} is already used by another pod`);
+  }
+}
+
+type ReconcileResult = { converged: boolean; error?: unknown };
+
+/**
+ * Policy layer: one resctrl monitoring group per pod UID, every container's tasks moved into it,
+ * one event stream describing the result. Implements the NRI stub's handler interfaces for
+ * RUN_POD_SANDBOX, REMOVE_POD_SANDBOX, START_CONTAINER and REMOVE_CONTAINER (mask 0x425),
+ * plus Configure, Synchronize and Shutdown.
+ *
+ * Concurrency: work on one pod is serialized (a per-UID async mutex); pods proceed in parallel.
+ * Handlers never reject (failures become state + logs): START reconciles inline before replying,
+ * Synchronize does bookkeeping and group creation inline and reconciles within
+ * `syncInlineBudgetMs`, the rest continues in the background (`idle()` waits for it).
+ * Events are emitted only on change; `snapshot()` lets a consumer that dropped events resync.
+ * Retries are caller-driven (`retry*`); the plugin has no background retry loop.
+ */
+export class ResctrlPlugin
+  implements
+    ConfigureHandler,
+    SynchronizeHandler,
+    ShutdownHandler,
+    RunPodSandboxHandler,
+    RemovePodSandboxHandler,
+    StartContainerHandler,
+    RemoveContainerHandler
+{
+  /** The validated configuration in effect. */
+  readonly config: ResctrlPluginConfig;
+  readonly #resctrl: ResctrlPort;
+  readonly #pids: CgroupPidSource;
+  readonly #log: Logger;
+  readonly #bus: EventBus<PodResctrlEvent>;
+  readonly #reg = new PodRegistry();
+  readonly #lock = new KeyedMutex();
+  readonly #background = new Set<Promise<void>>();
+  #startup: Promise<void> | undefined;
+
+  private constructor(cfg: ResctrlPluginConfig, resctrl: ResctrlPort, pids: CgroupPidSource, logger: Logger) {
+    this.config = cfg;
+    this.#resctrl = resctrl;
+    this.#pids = pids;
+    this.#log = logger;
+    this.#bus = new EventBus(cfg.eventQueueCapacity, logger);
+  }
+
+  /**
+   * Builds a plugin over an injected resctrl handle and PID source (tests, the memory provider).
+   * Throws `InvalidPluginConfigError` for a bad config, or when `cfg.groupPrefix` differs from the
+   * handle's prefix. Does no I/O.
+   */
+  static withPidSource(
+    cfg: Partial<ResctrlPluginConfig>,
+    resctrl: ResctrlPort,
+    pidSource: CgroupPidSource,
+    opts: ResctrlPluginOptions = {},
+  ): ResctrlPlugin {
+    const full = validateConfig({ groupPrefix: resctrl.groupPrefix, ...cfg });
+    if (full.groupPrefix !== resctrl.groupPrefix) {
+      throw new PluginError(
+        `failed to validate plugin config groupPrefix: ${JSON.stringify(full.groupPrefix)} differs from the resctrl handle's ${JSON.stringify(resctrl.groupPrefix)}`,
+      );
+    }
+    return new ResctrlPlugin(full, resctrl, pidSource, opts.logger ?? pino({ level: "silent" }));
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  /** Events dropped because an `events()` subscriber's queue was full. */
+  get droppedEvents(): number {
+    return this.#bus.dropped;
+  }
+
+  /** A bounded, non-blocking subscription to events emitted from now on (see `EventBus`). */
+  events(): EventSubscription<PodResctrlEvent> {
+    return this.#bus.subscribe();
+  }
+
+  /** Calls `listener` synchronously for each event; returns the unsubscribe function. */
+  onEvent(listener: (e: PodResctrlEvent) => void): () => void {
+    return this.#bus.on(listener);
+  }
+
+  /** Every known pod (oldest first) with its group state, counters and containers. */
+  snapshot(): PodSnapshot[] {
+    return this.#reg.snapshot();
+  }
+
+  /** Containers seen before their pod (NoPod), oldest first. */
+  unassignedContainers(): ContainerSnapshot[] {
+    return this.#reg.noPodSnapshot();
+  }
+
+  /** Current tasks of a pod's group ([] if the group Failed). Rejects PodNotFoundError or a resctrl error. */
+  async groupTasks(podUid: string): Promise<number[]> {
+    const p = this.#reg.pods.get(podUid);
+    if (!p) throw new PodNotFoundError(podUid);
+    return p.groupState.kind === "Exists" ? this.#resctrl.listGroupTasks(p.groupState.path) : [];
+  }
+
+  /** Resolves once no background reconcile (from Synchronize) is running. */
+  async idle(): Promise<void> {
+    while (this.#background.size > 0) await Promise.all([...this.#background]);
+  }
+
+  /** Ends all `events()` subscriptions and listeners, after background work settles. */
+  async close(): Promise<void> {
+    await this.idle();
+    this.#bus.close();
+  }
+
+  // ---- NRI handlers ---------------------------------------------------------------------------
+
+  configure(req: NriConfigureRequest): { events: number } {
+    this.#log.info(
+      { runtime: req.runtimeName, version: req.runtimeVersion, requestTimeoutMs: req.requestTimeoutMs },
+      "configured by runtime",
+    );
+    if (req.config.trim() !== "") this.#log.warn("runtime-provided plugin config is ignored; use flags");
+    return { events: RESCTRL_PLUGIN_EVENT_MASK };
+  }
+
+  shutdown(): void {
+    this.#log.info("runtime is shutting down; groups are kept (removed by the next startup cleanup)");
+  }
+
+  /**
+   * Full runtime state (all chunks). First call: startup (mount check + cleanup) once. Drops state
+   * the runtime no longer reports (resync after reconnect), adds new pods (group creation),
+   * records new live containers (STOPPED ones are not counted; unknown pods → NoPod) and
+   * reconciles them: inline up to `syncInlineBudgetMs`, then in the background.
+   */
+  async synchronize(pods: NriPod[], containers: NriContainer[]): Promise<void> {
+    const t0 = Date.now();
+    await this.#ensureStartup();
+    const live = containers.filter((c) => c.state !== NriContainerState.STOPPED);
+    const liveSandboxes = new Set(pods.map((p) => p.id));
+    const liveIds = new Set(live.map((c) => c.id));
+    for (const entry of [...this.#reg.pods.values()]) {
+      for (const sid of [...entry.sandboxes.keys()]) {
+        if (!liveSandboxes.has(sid))
+          await this.#lock.run(entry.uid, () => this.#removeSandbox(entry.uid, sid, "resync"));
+      }
+    }
+    for (const np of [...this.#reg.noPod.values()]) if (!liveIds.has(np.id)) this.#reg.noPod.delete(np.id);
+    for (const entry of [...this.#reg.pods.values()]) {
+      for (const id of [...entry.containers.keys()]) {
+        if (!liveIds.has(id)) await this.#lock.run(entry.uid, () => this.#dropContainer(id, "resync"));
+      }
+    }
+    const work: Array<{ uid: string; c: ContainerEntry }> = [];
+    await mapLimit(pods, this.config.syncConcurrency, (p) =>
+      this.#lock.run(p.uid, async () => {
+        for (const c of await this.#addPod(p)) work.push({ uid: p.uid, c });
+      }),
+    );
+    let noPod = 0;
+    for (const c of live) {
+      if (this.#reg.knows(c.id)) continue;
+      const uid = this.#reg.uidOfSandbox(c.podSandboxId);
+      const pod = uid === undefined ? undefined : this.#reg.pods.get(uid);
+      if (!pod) {
+        this.#reg.addNoPod(c, c.podSandboxId);
+        noPod += 1;
+      } else work.push({ uid: pod.uid, c: this.#reg.addContainer(pod, c, c.podSandboxId, "Pending") });
+    }
+    const done = this.#track(
+      mapLimit(work, this.config.syncConcurrency, (w) =>
+        this.#lock.run(w.uid, () => this.#settle(w.uid, w.c, "synchronize")),
+      ),
+    );
+    const inline = await raceTimeout(done, this.config.syncInlineBudgetMs);
+    this.#log.info(
+      {
+        pods: pods.length,
+        containers: containers.length,
+        stoppedSkipped: containers.length - live.length,
+        noPod,
+        queued: work.length,
+        finishedInline: inline,
+        durationMs: Date.now() - t0,
+      },
+      "synchronized",
+    );
+  }
+
+  /** New pod UID: create its group, emit AddOrUpdate 0/0, promote its NoPod containers. Known UID: no event. */
+  async runPodSandbox(pod: NriPod): Promise<void> {
+    await this.#ensureStartup();
+    await this.#lock.run(pod.uid, async () => {
+      for (const c of await this.#addPod(pod)) await this.#settle(pod.uid, c, "promoted");
+    });
+  }
+
+  /** Removes the sandbox; when it was the UID's last one: rmdir the group, then emit Removed. */
+  async removePodSandbox(pod: NriPod): Promise<void> {
+    const uid = this.#reg.uidOfSandbox(pod.id) ?? pod.uid;
+    await this.#lock.run(uid, () => this.#removeSandbox(uid, pod.id, "remove"));
+  }
+
+  /** Tracks the container and reconciles it before replying (children then inherit the group). */
+  async startContainer(pod: NriPod, container: NriContainer): Promise<void> {
+    await this.#ensureStartup();
+    const sandboxId = container.podSandboxId || pod.id;
+    const key = this.#reg.uidOfSandbox(sandboxId) ?? pod.uid;
+    await this.#lock.run(key, async () => {
+      if (this.#reg.knows(container.id)) {
+        this.#log.debug({ containerId: container.id }, "duplicate START_CONTAINER ignored");
+        return;
+      }
+      const uid = this.#reg.uidOfSandbox(sandboxId);
+      const entry = uid === undefined ? undefined : this.#reg.pods.get(uid);
+      if (!entry) {
+        this.#reg.addNoPod(container, sandboxId);
+        this.#log.info(
+          { containerId: container.id, sandboxId },
+          "container seen before its pod; kept as NoPod",
+        );
+        return;
+      }
+      await this.#settle(entry.uid, this.#reg.addContainer(entry, container, sandboxId, "Pending"), "start");
+    });
+  }
+
+  /** Forgets the container; emits AddOrUpdate only if the pod's counters changed. */
+  async removeContainer(pod: NriPod, container: NriContainer): Promise<void> {
+    const key = this.#reg.ownerOf(container.id) ?? pod.uid;
+    await this.#lock.run(key, () => this.#dropContainer(container.id, "remove"));
+  }
+
+  // ---- retries -------------------------------------------------------------------------------
+
+  /**
+   * Retries group creation of a Failed pod. Exists already → returned, no I/O, no event.
+   * Success → Exists + exactly one event. Rejects with PodNotFoundError, or the resctrl error
+   * (e.g. CapacityError) leaving the pod Failed with no event.
+   */
+  async retryGroupCreation(podUid: string): Promise<ResctrlGroupState> {
+    await this.#ensureStartup();
+    return this.#lock.run(podUid, async () => {
+      const entry = this.#reg.pods.get(podUid);
+      if (!entry) throw new PodNotFoundError(podUid);
+      if (entry.groupState.kind === "Exists") return { ...entry.groupState };
+      const path = await this.#createGroup(podUid);
+      entry.groupState = { kind: "Exists", path };
+      this.#log.info({ podUid, group: path }, "group created on retry");
+      this.#emitIfChanged(entry);
+      return { ...entry.groupState };
+    });
+  }
+
+  /**
+   * Reconciles one container again (Reconciled ones too: catches exec'd processes; never demoted).
+   * Emits one event only when it becomes Reconciled. Returns its state (NoPod, or Partial while
+   * the group is Failed, without I/O). Rejects ContainerNotFoundError, or a hard reconcile error
+   * (cgroup gone, permission, I/O); an empty PID set or non-convergence is just Partial.
+   */
+  async retryContainerReconcile(containerId: string): Promise<ContainerSyncState> {
+    const owner = this.#reg.ownerOf(containerId);
+    if (owner === undefined) {
+      if (this.#reg.noPod.has(containerId)) return "NoPod";
+      throw new ContainerNotFoundError(containerId);
+    }
+    return this.#lock.run(owner, async () => {
+      const pod = this.#reg.pods.get(owner);
+      const c = pod?.containers.get(containerId);
+      if (!pod || !c) throw new ContainerNotFoundError(containerId);
+      if (pod.groupState.kind === "Failed") {
+        if (c.state === "Pending") c.state = "Partial";
+        this.#emitIfChanged(pod);
+        return c.state;
+      }
+      const r = await this.#reconcile(pod, c, "retry");
+      if (r.converged) c.state = "Reconciled";
+      else if (c.state === "Pending") c.state = "Partial";
+      this.#emitIfChanged(pod);
+      if (r.error !== undefined && errorName(r.error) !== "EmptyPidSetError") throw r.error;
+      return c.state;
+    });
+  }
+
+  /**
+   * One caller-driven retry pass. Failed pods oldest first: stops group creation at the first
+   * CapacityError (the rest are counted as skipped); other errors are recorded and the pass goes
+   * on. Then every Partial container of a pod whose group exists, oldest first. Never rejects.
+   */
+  async retryAllOnce(): Promise<RetryReport> {
+    const report = emptyRetryReport();
+    const failed = [...this.#reg.pods.values()].filter((p) => p.groupState.kind === "Failed").sort(bySeq);
+    for (const p of failed) {
+      if (report.stoppedOnCapacity) {
+        report.groupsSkipped += 1;
+        continue;
+      }
+      report.groupAttempts += 1;
+      try {
+        if ((await this.retryGroupCreation(p.uid)).kind === "Exists") report.groupsCreated += 1;
+      } catch (e) {
+        if (e instanceof PodNotFoundError) continue;
+        if (isCapacityError(e)) report.stoppedOnCapacity = true;
+        report.failures.push({ target: "pod", id: p.uid, error: errorName(e), message: errorMessage(e) });
+      }
+    }
+    const partial = [...this.#reg.pods.values()]
+      .filter((p) => p.groupState.kind === "Exists")
+      .flatMap((p) => [...p.containers.values()].filter((c) => c.state === "Partial"))
+      .sort(bySeq);
+    for (const c of partial) {
+      report.containerAttempts += 1;
+      try {
+        if ((await this.retryContainerReconcile(c.id)) === "Reconciled") report.containersReconciled += 1;
+      } catch (e) {
+        if (e instanceof ContainerNotFoundError || e instanceof PodNotFoundError) continue;
+        report.failures.push({
+          target: "container",
+          id: c.id,
+          error: errorName(e),
+          message: errorMessage(e),
+        });
+      }
+    }
+    this.#log.info({ ...report, failures: report.failures.length }, "retry pass done");
+    return report;
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  #ensureStartup(): Promise<void> {
+    this.#startup ??= this.#runStartup();
+    return this.#startup;
+  }
+
+  /** Once per plugin instance, before any group is created. Never rejects. */
+  async #runStartup(): Promise<void> {
+    const root = this.#resctrl.root;
+    let mounted = true;
+    try {
+      await this.#resctrl.ensureMounted(this.config.autoMount);
+    } catch (err) {
+      mounted = false;
+      this.#log.error({ err, root, autoMount: this.config.autoMount }, "failed to ensure resctrl is mounted");
+    }
+    if (!this.config.cleanupOnStart) return;
+    if (!mounted) {
+      this.#log.warn({ root }, "startup cleanup skipped: resctrl is not mounted");
+      return;
+    }
+    try {
+      const r = await this.#resctrl.cleanupAll();
+      this.#log.info(
+        {
+          root,
+          prefix: this.config.groupPrefix,
+          removed: r.removed,
+          removalFailures: r.removalFailures,
+          removalRace: r.removalRace,
+          nonPrefixGroups: r.nonPrefixGroups,
+        },
+        "startup cleanup done",
+      );
+    } catch (err) {
+      this.#log.error({ err, root }, "failed to clean up stale groups at startup");
+    }
+  }
+
+  /** Creates (or adopts) the group of `uid`; rejects on any error, including a name collision. */
+  async #createGroup(uid: string): Promise<string> {
+    const path = this.#resctrl.groupPathFor(uid);
+    if (this.#reg.groupPathInUse(path, uid)) throw new GroupNameCollisionError(uid, path);
+    return this.#resctrl.createGroup(uid);
+  }
+
+  /** Under the pod lock. Returns the containers promoted from NoPod (state Pending). */
+  async #addPod(pod: NriPod): Promise<ContainerEntry[]> {
+    const existing = this.#reg.pods.get(pod.uid);
+    if (existing) {
+      this.#reg.addSandbox(existing, pod);
+      return this.#reg.promoteNoPod(existing, pod.id);
+    }
+    let state: ResctrlGroupState;
+    try {
+      state = { kind: "Exists", path: await this.#createGroup(pod.uid) };
+    } catch (err) {
+      state = { kind: "Failed" };
+      const level = isCapacityError(err) ? "warn" : "error";
+      this.#log[level]({ err, podUid: pod.uid }, "failed to create group; pod marked Failed");
+    }
+    const entry = this.#reg.addPod(pod, state);
+    this.#emitIfChanged(entry);
+    return this.#reg.promoteNoPod(entry, pod.id);
+  }
+
+  /** Under the pod lock: first reconcile of a Pending container, then count it. */
+  async #settle(uid: string, c: ContainerEntry, reason: string): Promise<void> {
+    const pod = this.#reg.pods.get(uid);
+    if (!pod || pod.containers.get(c.id) !== c || c.state !== "Pending") return;
+    const r = pod.groupState.kind === "Exists" ? await this.#reconcile(pod, c, reason) : { converged: false };
+    if (this.#reg.pods.get(uid) !== pod || pod.containers.get(c.id) !== c) return;
+    c.state = r.converged ? "Reconciled" : "Partial";
+    this.#emitIfChanged(pod);
+  }
+
+  async #reconcile(pod: PodEntry, c: ContainerEntry, reason: string): Promise<ReconcileResult> {
+    if (pod.groupState.kind !== "Exists") return { converged: false };
+    const group = pod.groupState.path;
+    const nriPod = pod.sandboxes.get(c.sandboxId);
+    const base = { podUid: pod.uid, containerId: c.id, reason, group };
+    const t0 = Date.now();
+    try {
+      const out = await this.#resctrl.reconcileGroup(
+        group,
+        () => this.#pids.tasksOf(c.container, nriPod),
+        this.config.maxReconcilePasses,
+      );
+      this.#log.info(
+        {
+          ...base,
+          assigned: out.assigned,
+          missing: out.missing,
+          foreign: out.foreign,
+          passes: out.passes,
+          converged: out.converged,
+          durationMs: Date.now() - t0,
+        },
+        "reconciled container",
+      );
+      return { converged: out.converged };
+    } catch (error) {
+      const empty = errorName(error) === "EmptyPidSetError";
+      this.#log[empty ? "info" : "warn"](
+        { ...base, err: error, durationMs: Date.now() - t0 },
+        empty ? "container has no tasks yet; Partial" : "failed to reconcile container; Partial",
+      );
+      return { converged: false, error };
+    }
+  }
+
+  /** Under the pod lock. */
+  #dropContainer(id: string, reason: string): void {
+    const r = this.#reg.removeContainer(id);
+    if (!r) return;
+    this.#log.debug({ containerId: id, reason, state: r.entry.state }, "container removed");
+    if (r.pod) this.#emitIfChanged(r.pod);
+  }
+
+  /** Under the pod lock. Last sandbox of the UID → rmdir the group, then emit Removed. */
+  async #removeSandbox(uid: string, sandboxId: string, reason: string): Promise<void> {
+    this.#reg.dropNoPodOfSandbox(sandboxId);
+    const entry = this.#reg.pods.get(uid);
+    if (!entry || !entry.sandboxes.has(sandboxId)) return;
+    this.#reg.removeSandbox(entry, sandboxId);
+    if (entry.sandboxes.size > 0) {
+      this.#emitIfChanged(entry);
+      return;
+    }
+    this.#reg.deletePod(entry);
+    const gs = entry.groupState;
+    if (gs.kind === "Exists" && !this.#reg.groupPathInUse(gs.path)) {
+      try {
+        await this.#resctrl.deleteGroup(gs.path);
+      } catch (err) {
+        this.#log.warn({ err, podUid: uid, group: gs.path }, "failed to delete group of removed pod");
+      }
+    }
+    this.#log.info({ event: "Removed", podUid: uid, reason }, "pod event");
+    this.#bus.emit({ kind: "Removed", podUid: uid });
+  }
+
+  #emitIfChanged(entry: PodEntry): void {
+    if (this.#reg.pods.get(entry.uid) !== entry) return;
+    const { total, reconciled } = this.#reg.counts(entry);
+    const gs = entry.groupState;
+    const key = `${gs.kind}\u0000${gs.kind === "Exists" ? gs.path : ""}\u0000${total}\u0000${reconciled}`;
+    if (key === entry.lastEmitted) return;
+    entry.lastEmitted = key;
+    const event: PodResctrlEvent = {
+      kind: "AddOrUpdate",
+      podUid: entry.uid,
+      groupState: { ...gs },
+      totalContainers: total,
+      reconciledContainers: reconciled,
+    };
+    this.#log.info(
+      {
+        event: "AddOrUpdate",
+        podUid: entry.uid,
+        groupState: gs.kind,
+        group: gs.kind === "Exists" ? gs.path : undefined,
+        total,
+        reconciled,
+      },
+      "pod event",
+    );
+    this.#bus.emit(event);
+  }
+
+  #track(p: Promise<unknown>): Promise<void> {
+    const t = p.then(
+      () => undefined,
+      (err: unknown) => this.#log.error({ err }, "background reconcile failed"),
+    );
+    this.#background.add(t);
+    void t.then(() => this.#background.delete(t));
+    return t;
+  }
+}
+
+function bySeq(a: { seq: number }, b: { seq: number }): number {
+  return a.seq - b.seq;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, starting them in order. */
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (t: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** True if `p` settled within `ms`. The timer is unref'd and cleared. */
+async function raceTimeout(p: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([p.then(() => true), t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

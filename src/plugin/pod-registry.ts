@@ -1,0 +1,196 @@
+import type { NriContainer, NriPod } from "../nri/types.js";
+import type { ContainerSnapshot, ContainerSyncState, PodSnapshot, ResctrlGroupState } from "./events.js";
+
+/** A container the plugin tracks. `seq` orders entries oldest-first for retries. */
+export interface ContainerEntry {
+  readonly id: string;
+  readonly seq: number;
+  /** Sandbox the container belongs to (`container.podSandboxId`, or the event's pod id). */
+  readonly sandboxId: string;
+  container: NriContainer;
+  state: ContainerSyncState;
+}
+
+/** A pod (one Kubernetes pod UID, one or more sandboxes) and its containers. */
+export interface PodEntry {
+  readonly uid: string;
+  readonly seq: number;
+  /** Sandboxes of this UID, newest description of each. */
+  readonly sandboxes: Map<string, NriPod>;
+  groupState: ResctrlGroupState;
+  readonly containers: Map<string, ContainerEntry>;
+  /** Key of the last AddOrUpdate emitted, for change detection. */
+  lastEmitted?: string;
+}
+
+/**
+ * The plugin's bookkeeping, synchronous and without I/O: pods by UID, containers by id, NoPod
+ * containers by id, and the sandbox → UID and container → UID indexes. Counters are derived from
+ * container states on demand, so they cannot drift. Not thread-safe by itself: `ResctrlPlugin`
+ * serializes async work per pod and mutates this only between awaits.
+ */
+export class PodRegistry {
+  readonly pods = new Map<string, PodEntry>();
+  readonly noPod = new Map<string, ContainerEntry>();
+  #sandboxToUid = new Map<string, string>();
+  #owner = new Map<string, string>();
+  #seq = 0;
+
+  uidOfSandbox(sandboxId: string): string | undefined {
+    return this.#sandboxToUid.get(sandboxId);
+  }
+
+  /** UID of the pod a tracked (non-NoPod) container belongs to. */
+  ownerOf(containerId: string): string | undefined {
+    return this.#owner.get(containerId);
+  }
+
+  /** True if the container is tracked in any state, NoPod included. */
+  knows(containerId: string): boolean {
+    return this.#owner.has(containerId) || this.noPod.has(containerId);
+  }
+
+  addPod(pod: NriPod, groupState: ResctrlGroupState): PodEntry {
+    const entry: PodEntry = {
+      uid: pod.uid,
+      seq: ++this.#seq,
+      sandboxes: new Map([[pod.id, pod]]),
+      groupState,
+      containers: new Map(),
+    };
+    this.pods.set(pod.uid, entry);
+    this.#sandboxToUid.set(pod.id, pod.uid);
+    return entry;
+  }
+
+  /** Records (or refreshes) one more sandbox of a known UID. */
+  addSandbox(entry: PodEntry, pod: NriPod): void {
+    entry.sandboxes.set(pod.id, pod);
+    this.#sandboxToUid.set(pod.id, entry.uid);
+  }
+
+  /** Forgets a sandbox and its containers; returns the removed containers. */
+  removeSandbox(entry: PodEntry, sandboxId: string): ContainerEntry[] {
+    entry.sandboxes.delete(sandboxId);
+    if (this.#sandboxToUid.get(sandboxId) === entry.uid) this.#sandboxToUid.delete(sandboxId);
+    const removed: ContainerEntry[] = [];
+    for (const c of [...entry.containers.values()]) {
+      if (c.sandboxId === sandboxId || !entry.sandboxes.has(c.sandboxId)) {
+        entry.containers.delete(c.id);
+        this.#owner.delete(c.id);
+        removed.push(c);
+      }
+    }
+    return removed;
+  }
+
+  /** Forgets a pod, all its sandboxes and containers. */
+  deletePod(entry: PodEntry): void {
+    for (const sid of entry.sandboxes.keys()) {
+      if (this.#sandboxToUid.get(sid) === entry.uid) this.#sandboxToUid.delete(sid);
+    }
+    for (const id of entry.containers.keys()) this.#owner.delete(id);
+    if (this.pods.get(entry.uid) === entry) this.pods.delete(entry.uid);
+  }
+
+  addContainer(
+    entry: PodEntry,
+    c: NriContainer,
+    sandboxId: string,
+    state: ContainerSyncState,
+  ): ContainerEntry {
+    const ce: ContainerEntry = { id: c.id, seq: ++this.#seq, sandboxId, container: c, state };
+    entry.containers.set(c.id, ce);
+    this.#owner.set(c.id, entry.uid);
+    return ce;
+  }
+
+  addNoPod(c: NriContainer, sandboxId: string): ContainerEntry {
+    const ce: ContainerEntry = { id: c.id, seq: ++this.#seq, sandboxId, container: c, state: "NoPod" };
+    this.noPod.set(c.id, ce);
+    return ce;
+  }
+
+  /** Removes a container wherever it is; returns the pod it was counted in, if any. */
+  removeContainer(id: string): { entry: ContainerEntry; pod?: PodEntry } | undefined {
+    const np = this.noPod.get(id);
+    if (np) {
+      this.noPod.delete(id);
+      return { entry: np };
+    }
+    const uid = this.#owner.get(id);
+    const pod = uid === undefined ? undefined : this.pods.get(uid);
+    const entry = pod?.containers.get(id);
+    if (!pod || !entry) return undefined;
+    pod.containers.delete(id);
+    this.#owner.delete(id);
+    return { entry, pod };
+  }
+
+  /** Moves the NoPod containers of `sandboxId` into `entry` as Pending; returns them. */
+  promoteNoPod(entry: PodEntry, sandboxId: string): ContainerEntry[] {
+    const out: ContainerEntry[] = [];
+    for (const np of [...this.noPod.values()]) {
+      if (np.sandboxId !== sandboxId) continue;
+      this.noPod.delete(np.id);
+      out.push(this.addContainer(entry, np.container, sandboxId, "Pending"));
+    }
+    return out;
+  }
+
+  /** Drops NoPod containers of a sandbox (its pod went away before we learned of it). */
+  dropNoPodOfSandbox(sandboxId: string): number {
+    let n = 0;
+    for (const np of [...this.noPod.values()]) {
+      if (np.sandboxId === sandboxId) {
+        this.noPod.delete(np.id);
+        n += 1;
+      }
+    }
+    return n;
+  }
+
+  /** True if a pod other than `exceptUid` holds the group at `path` (sanitization collision guard). */
+  groupPathInUse(path: string, exceptUid?: string): boolean {
+    for (const p of this.pods.values()) {
+      if (p.uid !== exceptUid && p.groupState.kind === "Exists" && p.groupState.path === path) return true;
+    }
+    return false;
+  }
+
+  counts(entry: PodEntry): { total: number; reconciled: number } {
+    let total = 0;
+    let reconciled = 0;
+    for (const c of entry.containers.values()) {
+      if (c.state === "Partial" || c.state === "Reconciled") total += 1;
+      if (c.state === "Reconciled") reconciled += 1;
+    }
+    return { total, reconciled };
+  }
+
+  snapshotOf(entry: PodEntry): PodSnapshot {
+    const { total, reconciled } = this.counts(entry);
+    return {
+      podUid: entry.uid,
+      sandboxIds: [...entry.sandboxes.keys()],
+      groupState: { ...entry.groupState },
+      totalContainers: total,
+      reconciledContainers: reconciled,
+      containers: [...entry.containers.values()].sort((a, b) => a.seq - b.seq).map(containerSnapshot),
+    };
+  }
+
+  /** Every pod, oldest first. */
+  snapshot(): PodSnapshot[] {
+    return [...this.pods.values()].sort((a, b) => a.seq - b.seq).map((p) => this.snapshotOf(p));
+  }
+
+  /** Every NoPod container, oldest first. */
+  noPodSnapshot(): ContainerSnapshot[] {
+    return [...this.noPod.values()].sort((a, b) => a.seq - b.seq).map(containerSnapshot);
+  }
+}
+
+function containerSnapshot(c: ContainerEntry): ContainerSnapshot {
+  return { id: c.id, name: c.container.name, podSandboxId: c.sandboxId, state: c.state };
+}

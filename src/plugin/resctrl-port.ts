@@ -1,0 +1,47 @@
+/**
+ * What the plugin needs from the resctrl layer. `Resctrl` (src/resctrl) satisfies it structurally;
+ * declaring it here keeps the policy testable and documents the exact surface the plugin uses.
+ */
+
+/** Counters of a startup cleanup sweep (`Resctrl.cleanupAll()`). */
+export interface CleanupReportLike {
+  removed: number;
+  removalFailures: number;
+  removalRace: number;
+  nonPrefixGroups: number;
+}
+
+/** Result of `Resctrl.reconcileGroup`. Only `converged` decides Reconciled vs Partial. */
+export interface ReconcileOutcomeLike {
+  assigned: number;
+  missing: number;
+  foreign?: number;
+  passes?: number;
+  converged: boolean;
+}
+
+/** The resctrl operations the plugin performs. All may reject with the resctrl layer's typed errors. */
+export interface ResctrlPort {
+  readonly root: string;
+  readonly groupPrefix: string;
+  ensureMounted(autoMount: boolean): Promise<unknown>;
+  cleanupAll(): Promise<CleanupReportLike>;
+  groupPathFor(podUid: string): string;
+  /** Creates (or adopts, on EEXIST) the pod's group; resolves to its path. */
+  createGroup(podUid: string): Promise<string>;
+  /** Removes a group; ENOENT counts as success. */
+  deleteGroup(path: string): Promise<unknown>;
+  listGroupTasks(path: string): Promise<number[]>;
+  /** Moves the tasks `source` reports into the group, re-reading up to `maxPasses` times. */
+  reconcileGroup(
+    path: string,
+    source: () => Promise<number[]>,
+    maxPasses: number,
+  ): Promise<ReconcileOutcomeLike>;
+}
+
+/** True for the resctrl layer's `CapacityError` (ENOSPC: RMIDs exhausted), matched by name so the
+ * check also works across duplicated module instances. */
+export function isCapacityError(e: unknown): boolean {
+  return e instanceof Error && e.name === "CapacityError";
+}
