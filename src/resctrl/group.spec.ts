@@ -1,0 +1,123 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { MemFs } from "../testing/mem-fs.js";
+import { CapacityError, IoError, NoPermissionError, NotMountedError, OutsideRootError } from "./errors.js";
+import { Resctrl } from "./resctrl.js";
+
+const ROOT = "/sys/fs/resctrl";
+
+function setup(opts: Parameters<typeof MemFs.withResctrl>[0] = {}) {
+  const fs = MemFs.withResctrl(opts);
+  return { fs, rc: Resctrl.withProvider(fs) };
+}
+
+describe("Resctrl.createGroup", () => {
+  it("creates <root>/mon_groups/<prefix><uid> with its tasks file", async () => {
+    const { fs, rc } = setup();
+    const path = await rc.createGroup("abc-123");
+    assert.equal(path, `${ROOT}/mon_groups/pod_abc-123`);
+    assert.equal(fs.isDir(path), true);
+    assert.equal(fs.readFile(`${path}/tasks`), "");
+  });
+
+  it("is idempotent: EEXIST counts as success", async () => {
+    const { fs, rc } = setup();
+    const a = await rc.createGroup("u1");
+    const b = await rc.createGroup("u1");
+    assert.equal(a, b);
+    assert.equal(fs.calls("mkdir", a), 2);
+  });
+
+  it("works with any configured prefix", async () => {
+    const fs = MemFs.withResctrl();
+    const rc = Resctrl.withProvider(fs, { groupPrefix: "nri-x" });
+    const path = await rc.createGroup("u1");
+    assert.equal(path, `${ROOT}/mon_groups/nri-xu1`);
+    assert.equal(fs.existsSync(`${path}/tasks`), true);
+  });
+
+  it("NotMountedError when the root is an unmounted (empty) directory", async () => {
+    const { fs, rc } = setup({ mounted: false });
+    await assert.rejects(rc.createGroup("u1"), NotMountedError);
+    assert.equal(fs.calls("mkdir"), 0);
+  });
+
+  it("NotMountedError when mon_groups is missing even if tasks exists", async () => {
+    const fs = new MemFs();
+    fs.addFile(`${ROOT}/tasks`, "");
+    await assert.rejects(Resctrl.withProvider(fs).createGroup("u1"), NotMountedError);
+  });
+
+  it("ENOSPC → CapacityError carrying the kernel's last_cmd_status", async () => {
+    const { fs, rc } = setup({ rmidCapacity: 2 });
+    await rc.createGroup("u1");
+    await assert.rejects(rc.createGroup("u2"), (e: unknown) => {
+      assert.ok(e instanceof CapacityError);
+      assert.equal(e.code, "ENOSPC");
+      assert.equal(e.kernelStatus, "Out of RMIDs");
+      assert.match(e.message, /^failed to create monitor group .*pod_u2: ENOSPC/);
+      return true;
+    });
+    assert.equal(fs.existsSync(`${ROOT}/mon_groups/pod_u2`), false);
+  });
+
+  it("EACCES/EPERM → NoPermissionError, other errnos → IoError with the code", async () => {
+    const { fs, rc } = setup();
+    fs.denyPath(rc.groupPathFor("u1"), ["mkdir"]);
+    await assert.rejects(
+      rc.createGroup("u1"),
+      (e: unknown) => e instanceof NoPermissionError && e.code === "EACCES",
+    );
+    fs.failNext("mkdir", rc.groupPathFor("u2"), "EPERM");
+    await assert.rejects(rc.createGroup("u2"), NoPermissionError);
+    fs.failNext("mkdir", rc.groupPathFor("u3"), "ENAMETOOLONG");
+    await assert.rejects(rc.createGroup("u3"), (e: unknown) => {
+      return (
+        e instanceof IoError &&
+        e.code === "ENAMETOOLONG" &&
+        e.path === rc.groupPathFor("u3") &&
+        e.cause !== undefined
+      );
+    });
+  });
+});
+
+describe("Resctrl.deleteGroup", () => {
+  it("removes one of our groups; missing is fine (idempotent)", async () => {
+    const { fs, rc } = setup();
+    const path = await rc.createGroup("u1");
+    await rc.deleteGroup(path);
+    assert.equal(fs.existsSync(path), false);
+    await rc.deleteGroup(path);
+    assert.equal(fs.calls("rmdir", path), 2);
+  });
+
+  it("refuses anything but <root>/mon_groups/<prefix>* without touching the filesystem", async () => {
+    const { fs, rc } = setup();
+    const bad = [
+      "/etc",
+      ROOT,
+      `${ROOT}/mon_groups`,
+      `${ROOT}/mon_groups/pod_`,
+      `${ROOT}/mon_groups/other_u1`,
+      `${ROOT}/pod_u1`,
+      `${ROOT}/mon_groups/pod_u1/mon_data`,
+      `${ROOT}/mon_groups/pod_../../x`,
+      `${ROOT}/mon_groups/../pod_u1`,
+      `${ROOT}2/mon_groups/pod_u1`,
+      "relative/mon_groups/pod_u1",
+    ];
+    for (const p of bad) await assert.rejects(rc.deleteGroup(p), OutsideRootError, p);
+    assert.equal(fs.calls("rmdir"), 0);
+  });
+
+  it("EBUSY or EACCES from rmdir are mapped, not swallowed", async () => {
+    const { fs, rc } = setup();
+    const path = await rc.createGroup("u1");
+    fs.failNext("rmdir", path, "EBUSY");
+    await assert.rejects(rc.deleteGroup(path), (e: unknown) => e instanceof IoError && e.code === "EBUSY");
+    fs.denyPath(path, ["rmdir"]);
+    await assert.rejects(rc.deleteGroup(path), NoPermissionError);
+    assert.equal(fs.existsSync(path), true);
+  });
+});

@@ -1,0 +1,103 @@
+import { NotMountedError, OutsideRootError, errnoCode, mapFsError } from "./errors.js";
+import { readKernelStatus, type ResctrlContext } from "./context.js";
+import { sanitizeUid } from "./sanitize.js";
+
+/** Pure: `<prefix><sanitized uid>`; see `sanitizeUid` for the collision rule. */
+export function groupNameOf(ctx: Pick<ResctrlContext, "groupPrefix">, podUid: string): string {
+  return `${ctx.groupPrefix}${sanitizeUid(podUid)}`;
+}
+
+/** Pure: `<root>/mon_groups/<groupNameOf(uid)>`. */
+export function groupPathOf(ctx: Pick<ResctrlContext, "groupPrefix" | "root">, podUid: string): string {
+  return `${ctx.root}/mon_groups/${groupNameOf(ctx, podUid)}`;
+}
+
+/**
+ * Throws {@link OutsideRootError} unless `path` is the root or a normalized path below it
+ * (no `.`/`..`/empty segments). Used before any read or write that takes a caller's path.
+ */
+export function assertInsideRoot(ctx: ResctrlContext, path: string, verb: string): void {
+  const ok =
+    typeof path === "string" &&
+    (path === ctx.root ||
+      (path.startsWith(`${ctx.root}/`) &&
+        path
+          .slice(ctx.root.length + 1)
+          .split("/")
+          .every((seg) => seg !== "" && seg !== "." && seg !== ".." && !seg.includes("\0"))));
+  if (!ok) {
+    throw new OutsideRootError(
+      `failed to ${verb} group ${String(path)}: not inside resctrl root ${ctx.root}`,
+      {
+        path,
+      },
+    );
+  }
+}
+
+/**
+ * Throws {@link OutsideRootError} unless `path` is exactly `<root>/mon_groups/<prefix><rest>` with a
+ * non-empty `<rest>` and no `/`, `.`/`..` in the name: the only directories this layer may rmdir.
+ */
+export function assertOwnedGroup(ctx: ResctrlContext, path: string, verb: string): string {
+  const dir = `${ctx.root}/mon_groups/`;
+  const name = typeof path === "string" && path.startsWith(dir) ? path.slice(dir.length) : "";
+  const ok =
+    name.length > ctx.groupPrefix.length &&
+    name.startsWith(ctx.groupPrefix) &&
+    !name.includes("/") &&
+    !name.includes("\0") &&
+    name !== "." &&
+    name !== "..";
+  if (!ok) {
+    throw new OutsideRootError(
+      `failed to ${verb} group ${String(path)}: not a ${ctx.groupPrefix}* group directly under ${dir}`,
+      { path },
+    );
+  }
+  return name;
+}
+
+/** NotMountedError unless `<root>/tasks` and `<root>/mon_groups` exist. */
+async function assertLooksMounted(ctx: ResctrlContext, verb: string, id: string): Promise<void> {
+  for (const leaf of ["tasks", "mon_groups"]) {
+    if (!(await ctx.fs.exists(`${ctx.root}/${leaf}`))) {
+      throw new NotMountedError(
+        `failed to ${verb} monitor group ${id}: ${ctx.root}/${leaf} is missing (resctrl not mounted, or no monitoring)`,
+        { path: `${ctx.root}/${leaf}` },
+      );
+    }
+  }
+}
+
+/** See `Resctrl.createGroup`. */
+export async function createGroupInFs(ctx: ResctrlContext, podUid: string): Promise<string> {
+  const path = groupPathOf(ctx, podUid);
+  await assertLooksMounted(ctx, "create", path);
+  try {
+    await ctx.fs.createDir(path);
+    ctx.logger.debug({ path, podUid }, "created monitor group");
+  } catch (err) {
+    if (errnoCode(err) === "EEXIST") return path;
+    throw mapFsError(err, {
+      verb: "create",
+      object: "monitor group",
+      id: path,
+      path,
+      kernelStatus: await readKernelStatus(ctx),
+    });
+  }
+  return path;
+}
+
+/** See `Resctrl.deleteGroup`. */
+export async function deleteGroupInFs(ctx: ResctrlContext, groupPath: string): Promise<void> {
+  assertOwnedGroup(ctx, groupPath, "delete");
+  try {
+    await ctx.fs.removeDir(groupPath);
+    ctx.logger.debug({ path: groupPath }, "removed monitor group");
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return;
+    throw mapFsError(err, { verb: "delete", object: "monitor group", id: groupPath, path: groupPath });
+  }
+}

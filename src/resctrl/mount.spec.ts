@@ -1,0 +1,168 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { MemFs } from "../testing/mem-fs.js";
+import { IoError, NoPermissionError, NotMountedError, UnsupportedError } from "./errors.js";
+import { decodeMountField, resctrlMountPointsFromText } from "./mount.js";
+import { Resctrl } from "./resctrl.js";
+
+describe("Resctrl.detectSupport", () => {
+  it("mounted, writable, monitoring at the configured root", async () => {
+    const rc = Resctrl.withProvider(MemFs.withResctrl());
+    assert.deepEqual(await rc.detectSupport(), {
+      supported: true,
+      mounted: true,
+      mountPoint: "/sys/fs/resctrl",
+      otherMountPoints: [],
+      writable: true,
+      monitoring: true,
+    });
+  });
+
+  it("not mounted: everything false except supported", async () => {
+    const info = await Resctrl.withProvider(MemFs.withResctrl({ mounted: false })).detectSupport();
+    assert.deepEqual(info, {
+      supported: true,
+      mounted: false,
+      otherMountPoints: [],
+      writable: false,
+      monitoring: false,
+    });
+  });
+
+  it("kernel without resctrl: supported false", async () => {
+    const info = await Resctrl.withProvider(
+      MemFs.withResctrl({ mounted: false, supported: false }),
+    ).detectSupport();
+    assert.equal(info.supported, false);
+    assert.equal(info.mounted, false);
+  });
+
+  it("resctrl mounted elsewhere does not count as mounted at root", async () => {
+    const fs = MemFs.withResctrl({ root: "/mnt/other" });
+    const rc = Resctrl.withProvider(fs, { root: "/sys/fs/resctrl" });
+    const info = await rc.detectSupport();
+    assert.equal(info.mounted, false);
+    assert.equal(info.writable, false);
+    assert.deepEqual(info.otherMountPoints, ["/mnt/other"]);
+    await assert.rejects(
+      rc.ensureMounted(false),
+      (e: unknown) => e instanceof NotMountedError && /\/mnt\/other/.test(e.message),
+    );
+  });
+
+  it("decodes octal escapes of /proc/mounts (root with a space)", async () => {
+    const fs = MemFs.withResctrl({ root: "/mnt/res ctrl" });
+    assert.match(fs.readFile("/proc/mounts"), /resctrl \/mnt\/res\\040ctrl resctrl/);
+    const info = await Resctrl.withProvider(fs, { root: "/mnt/res ctrl" }).detectSupport();
+    assert.equal(info.mounted, true);
+    assert.equal(decodeMountField("a\\040b\\011c\\134d"), "a b\tc\\d");
+    assert.deepEqual(resctrlMountPointsFromText("x /a\\040b resctrl rw 0 0\nshort line\n"), ["/a b"]);
+  });
+
+  it("tasks not writable: mounted but writable false", async () => {
+    const fs = MemFs.withResctrl();
+    fs.denyPath("/sys/fs/resctrl/tasks", ["write"]);
+    const info = await Resctrl.withProvider(fs).detectSupport();
+    assert.equal(info.mounted, true);
+    assert.equal(info.writable, false);
+  });
+
+  it("no mon_groups: monitoring false", async () => {
+    const fs = new MemFs();
+    fs.addFile("/proc/filesystems", "nodev\tresctrl\n");
+    fs.addFile("/proc/mounts", "resctrl /r resctrl rw 0 0\n");
+    fs.addFile("/r/tasks", "");
+    const info = await Resctrl.withProvider(fs, { root: "/r" }).detectSupport();
+    assert.equal(info.mounted, true);
+    assert.equal(info.writable, true);
+    assert.equal(info.monitoring, false);
+  });
+
+  it("unreadable /proc/mounts or missing /proc/filesystems → IoError with the errno", async () => {
+    const fs = MemFs.withResctrl();
+    fs.denyPath("/proc/mounts", ["read"]);
+    await assert.rejects(Resctrl.withProvider(fs).detectSupport(), (e: unknown) => {
+      return e instanceof IoError && e.code === "EACCES" && e.path === "/proc/mounts";
+    });
+    await assert.rejects(Resctrl.withProvider(new MemFs()).detectSupport(), (e: unknown) => {
+      return e instanceof IoError && e.code === "ENOENT" && e.path === "/proc/filesystems";
+    });
+  });
+
+  it("honours custom /proc paths", async () => {
+    const fs = new MemFs();
+    fs.addFile("/fake/fs", "nodev\tresctrl\n");
+    fs.addFile("/fake/mounts", "resctrl /r resctrl rw 0 0\n");
+    fs.addFile("/r/tasks", "");
+    const rc = Resctrl.withProvider(fs, {
+      root: "/r",
+      procMountsPath: "/fake/mounts",
+      procFilesystemsPath: "/fake/fs",
+    });
+    assert.equal((await rc.detectSupport()).mounted, true);
+  });
+});
+
+describe("Resctrl.ensureMounted", () => {
+  it("already mounted: no-op, idempotent, never mounts", async () => {
+    const fs = MemFs.withResctrl();
+    const rc = Resctrl.withProvider(fs);
+    await rc.ensureMounted(true);
+    await rc.ensureMounted(false);
+    assert.equal(fs.calls("mount"), 0);
+  });
+
+  it("not mounted and autoMount off → NotMountedError, no mount attempt", async () => {
+    const fs = MemFs.withResctrl({ mounted: false });
+    await assert.rejects(Resctrl.withProvider(fs).ensureMounted(false), NotMountedError);
+    assert.equal(fs.calls("mount"), 0);
+  });
+
+  it("autoMount mounts at root; detection then reports mounted", async () => {
+    const fs = MemFs.withResctrl({ mounted: false });
+    const rc = Resctrl.withProvider(fs);
+    await rc.ensureMounted(true);
+    assert.equal(fs.calls("mount", "/sys/fs/resctrl"), 1);
+    assert.equal((await rc.detectSupport()).mounted, true);
+    await rc.ensureMounted(true);
+    assert.equal(fs.calls("mount"), 1, "second call is a no-op");
+  });
+
+  it("kernel without resctrl → UnsupportedError before any mount attempt", async () => {
+    const fs = MemFs.withResctrl({ mounted: false, supported: false });
+    await assert.rejects(Resctrl.withProvider(fs).ensureMounted(true), UnsupportedError);
+    assert.equal(fs.calls("mount"), 0);
+  });
+
+  it("maps mount errnos: EPERM/EACCES → NoPermission, ENODEV/EINVAL/ENOSYS/ENOTSUP → Unsupported, else Io", async () => {
+    const cases: [string, new (...a: never[]) => Error][] = [
+      ["EPERM", NoPermissionError],
+      ["EACCES", NoPermissionError],
+      ["ENODEV", UnsupportedError],
+      ["EINVAL", UnsupportedError],
+      ["ENOSYS", UnsupportedError],
+      ["ENOTSUP", UnsupportedError],
+      ["EBUSY", IoError],
+      ["EIO", IoError],
+    ];
+    for (const [code, cls] of cases) {
+      const fs = MemFs.withResctrl({ mounted: false });
+      fs.setMountError(code);
+      await assert.rejects(Resctrl.withProvider(fs).ensureMounted(true), (e: unknown) => {
+        assert.ok(e instanceof cls, `${code} → ${String(e)}`);
+        assert.equal((e as IoError).code, code);
+        assert.equal((e as IoError).path, "/sys/fs/resctrl");
+        return true;
+      });
+    }
+  });
+
+  it("a mount that succeeds without taking effect → IoError 'mount did not take effect'", async () => {
+    const fs = MemFs.withResctrl({ mounted: false });
+    const noop = Object.assign(Object.create(fs) as MemFs, { mountResctrl: async () => undefined });
+    await assert.rejects(
+      Resctrl.withProvider(noop).ensureMounted(true),
+      (e: unknown) => e instanceof IoError && /mount did not take effect/.test(e.message),
+    );
+  });
+});

@@ -1,0 +1,171 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { MemFs } from "../testing/mem-fs.js";
+import { CapacityError, InvalidPidError, IoError, NoPermissionError, OutsideRootError } from "./errors.js";
+import { Resctrl } from "./resctrl.js";
+
+const ROOT = "/sys/fs/resctrl";
+
+async function setup() {
+  const fs = MemFs.withResctrl();
+  const rc = Resctrl.withProvider(fs);
+  const group = await rc.createGroup("u1");
+  return { fs, rc, group };
+}
+
+describe("Resctrl.assignTasks", () => {
+  it("writes each PID once, one write per PID, and the kernel model moves them", async () => {
+    const { fs, rc, group } = await setup();
+    const r = await rc.assignTasks(group, [5, 7, 5, 9]);
+    assert.deepEqual(r, { assigned: 3, missing: 0, foreign: 0, denied: 0, failedPids: [] });
+    assert.equal(fs.calls("write", `${group}/tasks`), 3);
+    assert.deepEqual(
+      fs.log.filter((e) => e.op === "write").map((e) => e.data),
+      ["5", "7", "9"],
+    );
+    assert.deepEqual(fs.tasksOf(group), [5, 7, 9]);
+  });
+
+  it("gone (ESRCH) and foreign (EINVAL) tasks are classified and do not abort the batch", async () => {
+    const { fs, rc, group } = await setup();
+    fs.pidGone(2);
+    fs.pidForeign(3);
+    const r = await rc.assignTasks(group, [1, 2, 3, 4]);
+    assert.equal(r.assigned, 2);
+    assert.equal(r.missing, 1);
+    assert.equal(r.foreign, 1);
+    assert.deepEqual(r.failedPids, [
+      { pid: 2, outcome: "gone" },
+      { pid: 3, outcome: "foreign" },
+    ]);
+    assert.deepEqual(fs.tasksOf(group), [1, 4]);
+  });
+
+  it("a task in another control group is foreign (real kernel rule in MemFs)", async () => {
+    const { fs, rc, group } = await setup();
+    await fs.createDir(`${ROOT}/ctrl1`);
+    await fs.writeStr(`${ROOT}/ctrl1/tasks`, "42");
+    const r = await rc.assignTasks(group, [42]);
+    assert.equal(r.foreign, 1);
+    assert.equal(fs.groupOf(42), `${ROOT}/ctrl1`);
+  });
+
+  it("EPERM for one task while the file is writable → denied, batch continues", async () => {
+    const { fs, rc, group } = await setup();
+    fs.pidDenied(8);
+    const r = await rc.assignTasks(group, [8, 9]);
+    assert.equal(r.denied, 1);
+    assert.equal(r.assigned, 1);
+    assert.deepEqual(r.failedPids, [{ pid: 8, outcome: "denied" }]);
+  });
+
+  it("ENOSPC → CapacityError; EACCES on the tasks file itself → NoPermissionError (not per-task denied)", async () => {
+    const { fs, rc, group } = await setup();
+    fs.failNext("write", `${group}/tasks`, "ENOSPC");
+    await assert.rejects(rc.assignTasks(group, [1]), CapacityError);
+    await rc.assignTasks(group, [10]);
+    fs.denyPath(`${group}/tasks`, ["write"]);
+    await assert.rejects(rc.assignTasks(group, [11, 12]), (e: unknown) => {
+      assert.ok(e instanceof NoPermissionError);
+      assert.deepEqual(e.partial, { assigned: 0, missing: 0, foreign: 0, denied: 0, failedPids: [] });
+      return true;
+    });
+  });
+
+  it("a fatal error mid-batch keeps the counts so far in err.partial and the kernel status", async () => {
+    const { fs, rc, group } = await setup();
+    fs.pidGone(2);
+    let calls = 0;
+    const racing = Object.assign(Object.create(fs) as MemFs, {
+      writeStr: async (p: string, d: string) => {
+        calls += 1;
+        if (calls === 4) await fs.removeDir(group);
+        return fs.writeStr(p, d);
+      },
+    });
+    const rc2 = Resctrl.withProvider(racing);
+    await assert.rejects(rc2.assignTasks(group, [1, 2, 3, 4, 5]), (e: unknown) => {
+      assert.ok(e instanceof IoError);
+      assert.equal(e.code, "ENOENT");
+      assert.equal(e.path, `${group}/tasks`);
+      assert.deepEqual(e.partial, {
+        assigned: 2,
+        missing: 1,
+        foreign: 0,
+        denied: 0,
+        failedPids: [{ pid: 2, outcome: "gone" }],
+      });
+      return true;
+    });
+    assert.equal(rc.root, ROOT);
+  });
+
+  it("kernelStatus comes from info/last_cmd_status after a failed write", async () => {
+    const { fs, rc, group } = await setup();
+    fs.failNext("write", `${group}/tasks`, "EIO");
+    fs.addFile(`${ROOT}/info/last_cmd_status`, "Something odd\n");
+    await assert.rejects(
+      rc.assignTasks(group, [1]),
+      (e: unknown) => e instanceof IoError && e.kernelStatus === "Something odd",
+    );
+  });
+
+  it("PIDs ≤ 0, fractions, NaN → InvalidPidError before anything is written; PID 0 never reaches the kernel", async () => {
+    const { fs, rc, group } = await setup();
+    for (const bad of [[0], [1, -3], [1.5], [Number.NaN], [2 ** 60]]) {
+      await assert.rejects(rc.assignTasks(group, bad), InvalidPidError, JSON.stringify(bad));
+    }
+    assert.equal(fs.calls("write"), 0);
+    assert.equal(fs.zeroPidWrites, 0);
+  });
+
+  it("an empty list writes nothing", async () => {
+    const { fs, rc, group } = await setup();
+    assert.deepEqual(await rc.assignTasks(group, []), {
+      assigned: 0,
+      missing: 0,
+      foreign: 0,
+      denied: 0,
+      failedPids: [],
+    });
+    assert.equal(fs.calls("write"), 0);
+  });
+
+  it("a group path outside root → OutsideRootError, nothing written", async () => {
+    const { fs, rc } = await setup();
+    await assert.rejects(rc.assignTasks("/tmp/x", [1]), OutsideRootError);
+    await assert.rejects(rc.assignTasks(`${ROOT}/mon_groups/../../..`, [1]), OutsideRootError);
+    await assert.rejects(rc.listGroupTasks("/etc"), OutsideRootError);
+    assert.equal(fs.calls("write") + fs.calls("read"), 0);
+  });
+});
+
+describe("Resctrl.listGroupTasks", () => {
+  it("parses the tasks file in order", async () => {
+    const { rc, group } = await setup();
+    await rc.assignTasks(group, [3, 1, 2]);
+    assert.deepEqual(await rc.listGroupTasks(group), [1, 2, 3]);
+  });
+
+  it("blank lines skipped; a bad line → IoError naming the line", async () => {
+    const fs = MemFs.withResctrl();
+    const rc = Resctrl.withProvider(fs);
+    fs.addFile(`${ROOT}/mon_groups/x/tasks`, "1\n\n  2 \n");
+    assert.deepEqual(await rc.listGroupTasks(`${ROOT}/mon_groups/x`), [1, 2]);
+    fs.addFile(`${ROOT}/mon_groups/x/tasks`, "1\na bc\n");
+    await assert.rejects(
+      rc.listGroupTasks(`${ROOT}/mon_groups/x`),
+      (e: unknown) => e instanceof IoError && /line 2/.test(e.message),
+    );
+  });
+
+  it("read errors use the shared mapping", async () => {
+    const { fs, rc, group } = await setup();
+    fs.denyPath(`${group}/tasks`, ["read"]);
+    await assert.rejects(rc.listGroupTasks(group), NoPermissionError);
+    await assert.rejects(
+      rc.listGroupTasks(`${ROOT}/mon_groups/nope`),
+      (e: unknown) => e instanceof IoError && e.code === "ENOENT",
+    );
+  });
+});
