@@ -295,6 +295,16 @@ launch_daemon() {
   done
 }
 
+# EXIT trap of a failed or interrupted start: show the end of the log, then remove everything.
+start_failed() {
+  if [[ -s $LOG ]]; then
+    log "start failed; last lines of $LOG:"
+    tail -n 20 "$LOG" >&2
+  fi
+  log "cleaning up $DIR (set NRI_CONTAINERD_KEEP_ON_FAILURE=1 to keep it)"
+  [[ -n ${NRI_CONTAINERD_KEEP_ON_FAILURE:-} ]] || cmd_stop "$DIR" >&2 || true
+}
+
 cmd_start() {
   set_paths "$1"
   if daemon_pid >/dev/null; then
@@ -308,7 +318,7 @@ cmd_start() {
   mkdir -p "$DIR"
   touch "$DIR/$MARKER"
   STARTED=no
-  trap 'if [[ $STARTED != yes ]]; then log "start failed, cleaning up $DIR"; cmd_stop "$DIR" >&2 || true; fi' EXIT
+  trap 'if [[ $STARTED != yes ]]; then start_failed; fi' EXIT
   trap 'exit 130' INT TERM
   mkdir -p "$DIR/plugins" "$DIR/conf.d"
   chmod 0700 "$DIR"
@@ -421,9 +431,12 @@ cmd_stop() {
   done
   kill_task_processes "${ids[@]}"
   remove_new_cgroups
-  # Shim sockets: /run/containerd/s/<sha256(address/namespace/id)> (containerd 1.7).
+  # Shim sockets: /run/containerd/s/<sha256(address/namespace/id)> (containerd 1.7), and the
+  # runc state of killed tasks: /run/containerd/runc/k8s.io/<id>.
   for id in "${ids[@]}"; do
+    [[ $id =~ ^[0-9a-f]{64}$ ]] || continue
     rm -f "/run/containerd/s/$(printf '%s' "$CRI_SOCKET/k8s.io/$id" | sha256sum | cut -d' ' -f1)"
+    rm -rf "/run/containerd/runc/k8s.io/$id"
   done
   local mp
   while IFS= read -r mp; do
