@@ -1,0 +1,43 @@
+// Cucumber profiles. `npm run scenarios` = mock, `npm run scenarios:containerd`, `npm run scenarios:hardware`.
+// Run one scenario: `npx cucumber-js --profile mock features/pod-removal.feature:12` or `--name "<regex>"`.
+// Profiles are combinable (`--profile mock --profile ...`); see docs/writing-scenarios.md.
+
+const humanFormat = process.stdout.isTTY ? "progress-bar" : "progress";
+
+/** Settings every profile shares; `world` picks support/worlds/<world>/ and names the report dir. */
+function profile(world, overrides = {}) {
+  return {
+    paths: ["features/**/*.feature"],
+    // World modules (support/worlds/<name>/) are loaded on demand by support/worlds/index.ts.
+    import: [
+      "support/register-tsx.mjs",
+      "support/world.ts",
+      "support/hooks.ts",
+      "steps/parameter-types.ts",
+      "steps/**/*.steps.ts",
+    ],
+    format: [
+      humanFormat,
+      `html:reports/${world}/cucumber-report.html`,
+      `junit:reports/${world}/cucumber-junit.xml`,
+      `message:reports/${world}/cucumber-messages.ndjson`,
+    ],
+    formatOptions: { snippetInterface: "async-await", junit: { suiteName: `scenarios-${world}` } },
+    worldParameters: { world, timeoutMs: 10_000 },
+    retry: 1,
+    retryTagFilter: "@flaky",
+    strict: true,
+    ...overrides,
+  };
+}
+
+export default profile("mock", { parallel: 2 });
+export const mock = profile("mock", { parallel: 2 });
+export const containerd = profile("containerd", {
+  parallel: 1,
+  worldParameters: { world: "containerd", timeoutMs: 30_000 },
+});
+export const hardware = profile("hardware", {
+  parallel: 1,
+  worldParameters: { world: "hardware", timeoutMs: 60_000 },
+});

@@ -1,0 +1,36 @@
+Feature: Startup synchronization with pods that already run
+  When the plugin registers, the runtime tells it about every pod and container that already runs.
+  Each pod gets its own resctrl monitoring group, every container's tasks are moved into it, and
+  the pod's events count its containers: first 0 of 0, then up to all of them reconciled.
+
+  Scenario: A running pod gets a group and its containers are reconciled
+    Given pod "web" is already running with containers "app" and "sidecar"
+    When the plugin starts
+    Then pod "web" first reports group Exists with 0 of 0 containers reconciled
+    And pod "web" eventually reports group Exists with 2 of 2 containers reconciled
+    And the group of pod "web" holds exactly the tasks of its containers
+
+  Scenario: Every pod that already runs is covered
+    Given these pods are already running:
+      | pod | containers        |
+      | web | app, sidecar      |
+      | db  | postgres          |
+      | job | main, log, metric |
+    When the plugin starts
+    Then every pod eventually reports group Exists with all its containers reconciled
+    And the group of every pod holds exactly the tasks of its containers
+
+  Scenario: Counts only ever grow during startup
+    Given pod "web" is already running with containers "a", "b", "c" and "d"
+    When the plugin starts
+    Then pod "web" eventually reports group Exists with 4 of 4 containers reconciled
+    And the reconciled count of pod "web" never decreased
+
+  @fault-injection
+  Scenario: A pod whose group cannot be created is reported as failed
+    Given pod "web" is already running with container "app"
+    And no monitoring group can be created for lack of RMIDs
+    When the plugin starts
+    Then pod "web" first reports group Failed with 0 of 0 containers reconciled
+    And pod "web" eventually reports group Failed with 0 of 1 containers reconciled
+    And pod "web" has no group on disk

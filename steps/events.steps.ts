@@ -1,0 +1,90 @@
+import { Then } from "@cucumber/cucumber";
+import { expect } from "chai";
+import { describeEvent, matches, QUIET_PERIOD_MS, type ScenarioWorld } from "../support/world.js";
+
+type G = "Exists" | "Failed";
+
+Then(
+  "pod {string} first reports group {group} with {int} of {int} containers reconciled",
+  async function (this: ScenarioWorld, pod: string, group: G, reconciled: number, total: number) {
+    const first = await this.port.waitForEvent(pod, () => true, this.timeoutMs);
+    expect(describeEvent(first)).to.equal(`${pod}: ${group} ${reconciled} of ${total}`);
+  },
+);
+
+Then(
+  "pod {string} eventually reports group {group} with {int} of {int} containers reconciled",
+  async function (this: ScenarioWorld, pod: string, group: G, reconciled: number, total: number) {
+    await this.eventually(pod, group, reconciled, total);
+  },
+);
+
+Then(
+  "pods {names} eventually report group {group} with {int} of {int} containers reconciled",
+  async function (this: ScenarioWorld, pods: string[], group: G, reconciled: number, total: number) {
+    await Promise.all(pods.map((pod) => this.eventually(pod, group, reconciled, total)));
+  },
+);
+
+Then(
+  "every pod eventually reports group Exists with all its containers reconciled",
+  async function (this: ScenarioWorld) {
+    expect(this.declaredPods.size, "pods declared by the scenario").to.be.greaterThan(0);
+    await Promise.all(
+      [...this.declaredPods].map(([pod, cs]) => this.eventually(pod, "Exists", cs.length, cs.length)),
+    );
+  },
+);
+
+Then(
+  "pod {string} reports no further event within {int} ms",
+  async function (this: ScenarioWorld, pod: string, ms: number) {
+    await this.port.assertNoEventWithin(pod, ms);
+  },
+);
+
+Then(
+  "pod {string} never reported {int} of {int} containers reconciled twice",
+  function (this: ScenarioWorld, pod: string, reconciled: number, total: number) {
+    const same = this.port
+      .events(pod)
+      .filter((e) => matches(e, "Exists", reconciled, total) || matches(e, "Failed", reconciled, total));
+    expect(same.map(describeEvent)).to.have.lengthOf(1);
+  },
+);
+
+Then("the reconciled count of pod {string} never decreased", function (this: ScenarioWorld, pod: string) {
+  const counts = this.port.events(pod).flatMap((e) => (e.kind === "AddOrUpdate" ? [e.reconciled] : []));
+  expect(counts, "reconciled counts in event order").to.deep.equal([...counts].sort((a, b) => a - b));
+});
+
+Then("pod {string} is eventually reported removed", async function (this: ScenarioWorld, pod: string) {
+  await this.port.waitForEvent(pod, (e) => e.kind === "Removed", this.timeoutMs);
+});
+
+Then("pods {names} are eventually reported removed", async function (this: ScenarioWorld, pods: string[]) {
+  await Promise.all(
+    pods.map((pod) => this.port.waitForEvent(pod, (e) => e.kind === "Removed", this.timeoutMs)),
+  );
+});
+
+Then("pods {names} still report group Failed", function (this: ScenarioWorld, pods: string[]) {
+  const last = pods.map((pod) => this.port.events(pod).at(-1));
+  expect(
+    last.map((e) =>
+      e?.kind === "AddOrUpdate" ? `${e.pod}: ${e.group.kind}` : String(e && describeEvent(e)),
+    ),
+  ).to.deep.equal(pods.map((p) => `${p}: Failed`));
+});
+
+Then("no pod event was emitted", async function (this: ScenarioWorld) {
+  await this.settle(QUIET_PERIOD_MS);
+  expect(this.port.allEvents().map(describeEvent)).to.deep.equal([]);
+});
+
+Then(
+  "that produced exactly one event for pod {string}: group {group} with {int} of {int} containers reconciled",
+  async function (this: ScenarioWorld, pod: string, group: G, reconciled: number, total: number) {
+    await this.expectExactlyOneEventSinceMark(pod, group, reconciled, total);
+  },
+);

@@ -1,0 +1,141 @@
+import { Given, Then, type DataTable } from "@cucumber/cucumber";
+import { expect } from "chai";
+import type { ScenarioWorld } from "../support/world.js";
+import { cleanupCounters } from "./log-records.js";
+import { directChildOf, seedTable } from "./helpers.js";
+
+// ---- a pod's group and its tasks -------------------------------------------------------------
+
+Then(
+  "the group of pod {string} holds exactly the tasks of its containers",
+  async function (this: ScenarioWorld, pod: string) {
+    const [actual, expected] = await Promise.all([this.port.tasksOf(pod), this.port.expectedTasksOf(pod)]);
+    expect(expected, `tasks expected in the group of ${pod}`).to.have.length.greaterThan(0);
+    expect(actual, `tasks in the group of ${pod}`).to.deep.equal(expected);
+  },
+);
+
+Then(
+  "the group of every pod holds exactly the tasks of its containers",
+  async function (this: ScenarioWorld) {
+    const pods = [...this.declaredPods.keys()];
+    const pairs = await Promise.all(
+      pods.map(async (p) => [await this.port.tasksOf(p), await this.port.expectedTasksOf(p)]),
+    );
+    pairs.forEach(
+      ([actual, expected], i) =>
+        expect(actual, `tasks of ${pods[i]}`).to.deep.equal(expected).and.not.be.empty,
+    );
+  },
+);
+
+Then("the group of pod {string} exists on disk", async function (this: ScenarioWorld, pod: string) {
+  const g = await this.port.groupOf(pod);
+  expect(g.existsOnDisk, `group of ${pod} at ${String(g.path)}`).to.equal(true);
+});
+
+Then("the groups of pods {names} exist on disk", async function (this: ScenarioWorld, pods: string[]) {
+  const groups = await Promise.all(pods.map((p) => this.port.groupOf(p)));
+  expect(groups.map((g, i) => `${pods[i]}: ${g.existsOnDisk}`)).to.deep.equal(pods.map((p) => `${p}: true`));
+});
+
+Then("pod {string} has no group on disk", async function (this: ScenarioWorld, pod: string) {
+  const g = await this.port.groupOf(pod);
+  expect({ reported: g.reported?.kind, onDisk: g.existsOnDisk }).to.deep.equal({
+    reported: "Failed",
+    onDisk: false,
+  });
+});
+
+Then("the group of pod {string} is gone", async function (this: ScenarioWorld, pod: string) {
+  const g = await this.port.groupOf(pod);
+  expect({ hadPath: g.path !== undefined, onDisk: g.existsOnDisk }).to.deep.equal({
+    hadPath: true,
+    onDisk: false,
+  });
+});
+
+Then("the groups of pods {names} are gone", async function (this: ScenarioWorld, pods: string[]) {
+  const groups = await Promise.all(pods.map((p) => this.port.groupOf(p)));
+  expect(groups.map((g, i) => `${pods[i]}: ${g.path !== undefined}/${g.existsOnDisk}`)).to.deep.equal(
+    pods.map((p) => `${p}: true/false`),
+  );
+});
+
+Then("the group path of pod {string} did not change", function (this: ScenarioWorld, pod: string) {
+  const paths = new Set(
+    this.port
+      .events(pod)
+      .flatMap((e) => (e.kind === "AddOrUpdate" && e.group.kind === "Exists" ? [e.group.path] : [])),
+  );
+  expect([...paths], `group paths reported for ${pod}`).to.have.lengthOf(1);
+});
+
+Then("pods {names} have different groups", async function (this: ScenarioWorld, pods: string[]) {
+  const paths = (await Promise.all(pods.map((p) => this.port.groupOf(p)))).map((g) => g.path);
+  expect(paths, "group paths").to.not.include(undefined);
+  expect(new Set(paths).size, `group paths ${JSON.stringify(paths)}`).to.equal(pods.length);
+});
+
+Then(
+  "the group of pod {string} is a direct child of the root mon_groups",
+  async function (this: ScenarioWorld, pod: string) {
+    const g = await this.port.groupOf(pod);
+    expect(g.existsOnDisk, `group of ${pod} at ${String(g.path)} exists`).to.equal(true);
+    expect(g.path).to.match(directChildOf(`${this.port.resctrlRoot()}/mon_groups`));
+  },
+);
+
+Then("nothing outside the resctrl root was touched", async function (this: ScenarioWorld) {
+  expect(await this.port.groupsCreated(), "groups the plugin created").to.have.length.greaterThan(0);
+  expect(await this.port.pathsTouchedOutsideRoot()).to.deep.equal([]);
+});
+
+Then("no task id 0 was ever written to a group", async function (this: ScenarioWorld) {
+  const writes = await this.port.taskWrites();
+  expect(writes, "task writes").to.not.be.empty.and.to.satisfy(
+    (w: number[]) => w.every((t) => t > 0),
+    `writes: ${writes.join(",")}`,
+  );
+});
+
+// ---- pre-existing groups, mounting and startup cleanup ---------------------------------------
+
+Given(
+  "the resctrl filesystem already holds these groups:",
+  async function (this: ScenarioWorld, table: DataTable) {
+    for (const group of seedTable(table)) await this.port.seedGroup(group);
+  },
+);
+
+Then("the group(s) {names} is/are gone", async function (this: ScenarioWorld, labels: string[]) {
+  const exist = await Promise.all(labels.map((l) => this.port.seededGroupExists(l)));
+  expect(
+    labels.filter((_, i) => exist[i]),
+    "groups still there",
+  ).to.deep.equal([]);
+});
+
+Then("the group(s) {names} is/are still there", async function (this: ScenarioWorld, labels: string[]) {
+  const exist = await Promise.all(labels.map((l) => this.port.seededGroupExists(l)));
+  expect(
+    labels.filter((_, i) => !exist[i]),
+    "groups gone",
+  ).to.deep.equal([]);
+});
+
+Then(
+  "the plugin logged a cleanup that removed {int} groups and left {int} foreign groups alone",
+  async function (this: ScenarioWorld, removed: number, foreign: number) {
+    const counters = cleanupCounters(await this.port.logLines());
+    expect(counters).to.deep.include({ removed, nonPrefixGroups: foreign, removalFailures: 0 });
+  },
+);
+
+Given("resctrl is not mounted yet", async function (this: ScenarioWorld) {
+  await this.port.unmountResctrl();
+});
+
+Then("resctrl is {mounted}", async function (this: ScenarioWorld, mounted: boolean) {
+  expect(await this.port.resctrlMounted()).to.equal(mounted);
+});

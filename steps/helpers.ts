@@ -1,0 +1,56 @@
+import type { DataTable } from "@cucumber/cucumber";
+import type { ContainerSpec, SeededGroup, SeedLocation } from "../support/worlds/types.js";
+
+/** Names to container specs (one thread each). */
+export function containers(names: readonly string[], threads?: number): ContainerSpec[] {
+  return names.map((name) => (threads === undefined ? { name } : { name, threads }));
+}
+
+/** `| pod | containers |` rows, containers comma-separated, to pod → container names. */
+export function podTable(table: DataTable): Map<string, string[]> {
+  const pods = new Map<string, string[]>();
+  for (const row of table.hashes()) {
+    const pod = requireCell(row, "pod");
+    const names = requireCell(row, "containers")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    pods.set(pod, names);
+  }
+  return pods;
+}
+
+/**
+ * `| group | where | owner |` rows to seeded groups. `where` is `root`, `mon_groups`, or
+ * `mon_groups of <group>` (inside another seeded root-level group); `owner` is `plugin` or `other`.
+ */
+export function seedTable(table: DataTable): SeededGroup[] {
+  return table.hashes().map((row) => {
+    const owner = requireCell(row, "owner");
+    if (owner !== "plugin" && owner !== "other")
+      throw new Error(`failed to parse owner ${JSON.stringify(owner)}: use plugin or other`);
+    return { label: requireCell(row, "group"), location: seedLocation(requireCell(row, "where")), owner };
+  });
+}
+
+function seedLocation(where: string): SeedLocation {
+  if (where === "root") return { kind: "root" };
+  if (where === "mon_groups") return { kind: "mon_groups" };
+  const nested = /^mon_groups of (\S+)$/.exec(where);
+  if (nested?.[1]) return { kind: "nested", parent: nested[1] };
+  throw new Error(
+    `failed to parse location ${JSON.stringify(where)}: use root, mon_groups or "mon_groups of <group>"`,
+  );
+}
+
+function requireCell(row: Record<string, string>, column: string): string {
+  const v = row[column];
+  if (v === undefined || v.trim() === "")
+    throw new Error(`failed to read column ${JSON.stringify(column)} of row ${JSON.stringify(row)}`);
+  return v.trim();
+}
+
+/** Matches `<dir>/<one safe name>`: no further `/`, no `.` or `..`. */
+export function directChildOf(dir: string): RegExp {
+  return new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/[A-Za-z0-9_-]+$`);
+}

@@ -1,0 +1,36 @@
+import { Given, When } from "@cucumber/cucumber";
+import type { ScenarioWorld } from "../support/world.js";
+
+Given("the plugin is running", async function (this: ScenarioWorld) {
+  await this.port.startPlugin();
+});
+
+When("the plugin starts", async function (this: ScenarioWorld) {
+  await this.port.startPlugin();
+});
+
+When("the plugin starts with cleanup on start", async function (this: ScenarioWorld) {
+  await this.port.startPlugin({ cleanupOnStart: true });
+});
+
+When("the plugin starts without cleanup on start", async function (this: ScenarioWorld) {
+  await this.port.startPlugin({ cleanupOnStart: false });
+});
+
+When("the plugin starts with auto-mount {on-off}", async function (this: ScenarioWorld, autoMount: boolean) {
+  await this.port.startPlugin({ autoMount });
+});
+
+When(
+  "the plugin starts with cleanup on start and the runtime synchronizes {int} pod(s) per chunk",
+  async function (this: ScenarioWorld, syncChunkSize: number) {
+    await this.port.startPlugin({ cleanupOnStart: true, syncChunkSize });
+  },
+);
+
+Given(
+  "the plugin is running with an event queue of {int} event(s)",
+  async function (this: ScenarioWorld, eventQueueCapacity: number) {
+    await this.port.startPlugin({ eventQueueCapacity });
+  },
+);

@@ -1,0 +1,108 @@
+import { After, Before, setDefaultTimeout, Status, type ITestCaseHookParameter } from "@cucumber/cucumber";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { describeEvent, scenarioTimeoutMs, type ScenarioWorld } from "./world.js";
+import { chooseWorld } from "./worlds/index.js";
+import { CAPABILITIES, type ScenarioContext } from "./worlds/types.js";
+
+/*
+ * Hook order matters and is fixed by the order of definition below:
+ *   1. choose the world (skip everything if the profile's world does not exist yet);
+ *   2. one guard per capability tag (skip when the world cannot serve the tag);
+ *   3. init the world in a fresh per-scenario environment.
+ * A Before hook that returns "skipped" skips the remaining Before hooks and every step; the After
+ * hooks still run, so they must cope with a world that was never created or initialized.
+ */
+
+/** Step timeout: well above the "eventually" deadline, so a slow wait fails with its own message. */
+setDefaultTimeout(Math.max(60_000, 4 * scenarioTimeoutMs({})));
+
+/** Timeout of world setup and teardown (a real containerd world starts processes). */
+export const WORLD_SETUP_TIMEOUT_MS = 180_000;
+
+const reportedReasons = new Set<string>();
+
+/** Marks the scenario skipped with a visible reason: attached to the report and printed once per run. */
+function skip(world: ScenarioWorld, reason: string): "skipped" {
+  world.log(`SKIPPED: ${reason}`);
+  if (!reportedReasons.has(reason)) {
+    reportedReasons.add(reason);
+    console.warn(`[scenarios] skipping: ${reason}`);
+  }
+  return "skipped";
+}
+
+Before({ name: "choose the world" }, async function (this: ScenarioWorld) {
+  const choice = await chooseWorld(this.parameters);
+  if ("unavailable" in choice) return skip(this, choice.unavailable);
+  this.setPort(choice.world);
+  return undefined;
+});
+
+for (const capability of CAPABILITIES) {
+  Before({ name: `requires @${capability}`, tags: `@${capability}` }, function (this: ScenarioWorld) {
+    if (this.port.capabilities().has(capability)) return undefined;
+    return skip(this, `world "${this.port.name}" cannot serve @${capability}`);
+  });
+}
+
+let scenarioCounter = 0;
+
+Before(
+  { name: "init the world", timeout: WORLD_SETUP_TIMEOUT_MS },
+  async function (this: ScenarioWorld, { pickle }: ITestCaseHookParameter) {
+    const ctx = await scenarioContext(this, pickle.uri, pickle.name);
+    tmpDirs.set(this, ctx.tmpDir);
+    await this.port.init(ctx);
+  },
+);
+
+const tmpDirs = new WeakMap<ScenarioWorld, string>();
+
+/** A fresh tmp dir, a unique id and a group prefix no other scenario or earlier run shares. */
+async function scenarioContext(world: ScenarioWorld, uri: string, name: string): Promise<ScenarioContext> {
+  scenarioCounter += 1;
+  const feature = basename(uri, ".feature")
+    .replace(/[^A-Za-z0-9-]/g, "-")
+    .slice(0, 24);
+  const nonce = randomBytes(4).toString("hex");
+  const id = `${feature}_${scenarioCounter}_${process.pid}`;
+  const tmpDir = await mkdtemp(join(tmpdir(), `scn-${nonce}-`));
+  world.log(`scenario ${JSON.stringify(name)}: id ${id}, tmp dir ${tmpDir}`);
+  return {
+    id,
+    tmpDir,
+    groupPrefix: `s${nonce}_`,
+    timeoutMs: world.timeoutMs,
+    parameters: world.parameters,
+  };
+}
+
+After(
+  { name: "attach the plugin log and dispose the world", timeout: WORLD_SETUP_TIMEOUT_MS },
+  async function (this: ScenarioWorld, { result }: ITestCaseHookParameter) {
+    const port = this.portIfAny();
+    try {
+      if (port && result?.status !== Status.SKIPPED) {
+        const lines = await port
+          .logLines()
+          .catch((e: unknown) => [{ msg: `failed to read plugin log: ${String(e)}` }]);
+        this.attach(lines.map((l) => JSON.stringify(l)).join("\n"), {
+          mediaType: "text/plain",
+          fileName: "plugin-log.ndjson",
+        });
+        const events = port.allEvents().map(describeEvent);
+        this.attach(events.length ? events.join("\n") : "(no pod events)", {
+          mediaType: "text/plain",
+          fileName: "pod-events.txt",
+        });
+      }
+    } finally {
+      await port?.dispose();
+      const dir = tmpDirs.get(this);
+      if (dir) await rm(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -1,0 +1,145 @@
+import { setWorldConstructor, World, type IWorldOptions } from "@cucumber/cucumber";
+import { expect } from "chai";
+import type { PodEvent, PodWorld, RetryOutcome } from "./worlds/types.js";
+
+/** Default deadline of every "eventually" step, in ms. Override: worldParameters.timeoutMs or SCENARIO_TIMEOUT_MS. */
+export const DEFAULT_SCENARIO_TIMEOUT_MS = 10_000;
+
+/** Reads the effective "eventually" deadline: SCENARIO_TIMEOUT_MS beats worldParameters.timeoutMs beats the default. */
+export function scenarioTimeoutMs(parameters: Readonly<Record<string, unknown>>, env = process.env): number {
+  const fromEnv = Number(env.SCENARIO_TIMEOUT_MS);
+  if (Number.isFinite(fromEnv) && fromEnv > 0) return fromEnv;
+  const fromParams = Number(parameters.timeoutMs);
+  if (Number.isFinite(fromParams) && fromParams > 0) return fromParams;
+  return DEFAULT_SCENARIO_TIMEOUT_MS;
+}
+
+/**
+ * The cucumber World: one per scenario. It owns the scenario's {@link PodWorld} port (created and
+ * initialized by the Before hooks in support/hooks.ts) and the little memory steps need between
+ * each other (the last retry outcome, event marks). Steps call `this.port.<method>` and assert on
+ * what comes back; nothing here knows which world runs.
+ */
+export class ScenarioWorld extends World<Record<string, unknown>> {
+  /** The world port; set by the first Before hook (undefined only if that hook skipped the scenario). */
+  private portOrUndefined: PodWorld | undefined;
+  /** Deadline of "eventually" steps for this scenario. */
+  readonly timeoutMs: number;
+  /** The outcome of the last operator retry. */
+  lastRetry: RetryOutcome | undefined;
+  /** Per pod: the `seq` of its newest event when the last operator action on it began (-1: none). */
+  readonly marks = new Map<string, number>();
+  /** Per pod: the group path first reported (to check it never changes). */
+  readonly firstPaths = new Map<string, string>();
+  /** Pods and their container names declared by table steps, for "every pod" assertions. */
+  readonly declaredPods = new Map<string, string[]>();
+
+  constructor(options: IWorldOptions<Record<string, unknown>>) {
+    super(options);
+    this.timeoutMs = scenarioTimeoutMs(options.parameters ?? {});
+  }
+
+  /** The scenario's world port. Throws if the Before hooks did not create one (a hook-order bug). */
+  get port(): PodWorld {
+    if (!this.portOrUndefined)
+      throw new Error("failed to use the world port: it was not created (check support/hooks.ts)");
+    return this.portOrUndefined;
+  }
+
+  /** Installs the port (support/hooks.ts only). */
+  setPort(port: PodWorld | undefined): void {
+    this.portOrUndefined = port;
+  }
+
+  /** The port if one was created, for After hooks that must not throw. */
+  portIfAny(): PodWorld | undefined {
+    return this.portOrUndefined;
+  }
+
+  /** Remembers the pod's newest event now, so a later step can look only at newer ones. */
+  mark(pod: string): void {
+    this.marks.set(pod, Math.max(-1, ...this.port.events(pod).map((e) => e.seq)));
+  }
+
+  /** Events of `pod` after its last {@link mark} (all events when never marked). */
+  eventsSinceMark(pod: string): PodEvent[] {
+    const after = this.marks.get(pod) ?? -1;
+    return this.port.events(pod).filter((e) => e.seq > after);
+  }
+
+  /** Waits `ms` (only for "nothing happened" checks, which cannot be observed otherwise). */
+  settle(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  /**
+   * Polls `read` every {@link POLL_INTERVAL_MS} until `done(value)` or the scenario deadline, and
+   * returns the last value read either way, so the caller's assertion shows what was seen.
+   */
+  async until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+    const deadline = Date.now() + this.timeoutMs;
+    let value = await read();
+    while (!done(value) && Date.now() < deadline) {
+      await this.settle(POLL_INTERVAL_MS);
+      value = await read();
+    }
+    return value;
+  }
+
+  /** Waits until `pod` reports `group`/`total`/`reconciled` (in any later event), with the scenario deadline. */
+  async eventually(
+    pod: string,
+    group: "Exists" | "Failed",
+    reconciled: number,
+    total: number,
+  ): Promise<PodEvent> {
+    const ev = await this.port.waitForEvent(pod, (e) => matches(e, group, reconciled, total), this.timeoutMs);
+    if (ev.kind === "AddOrUpdate" && ev.group.kind === "Exists" && !this.firstPaths.has(pod)) {
+      this.firstPaths.set(pod, ev.group.path);
+    }
+    return ev;
+  }
+
+  /**
+   * Asserts that exactly one event for `pod` arrived since its mark, and that it shows the given
+   * state: waits for it, then for a quiet period, then counts.
+   */
+  async expectExactlyOneEventSinceMark(
+    pod: string,
+    group: "Exists" | "Failed",
+    reconciled: number,
+    total: number,
+  ): Promise<void> {
+    const after = this.marks.get(pod) ?? -1;
+    await this.port.waitForEvent(
+      pod,
+      (e) => e.seq > after && matches(e, group, reconciled, total),
+      this.timeoutMs,
+    );
+    await this.port.assertNoEventWithin(pod, QUIET_PERIOD_MS).catch(() => undefined);
+    expect(this.eventsSinceMark(pod).map(describeEvent)).to.deep.equal([
+      `${pod}: ${group} ${reconciled} of ${total}`,
+    ]);
+  }
+}
+
+/** Interval of {@link ScenarioWorld.until} polls. */
+export const POLL_INTERVAL_MS = 20;
+
+/** How long "exactly one event" waits for a second one before concluding there is none. */
+export const QUIET_PERIOD_MS = 300;
+
+/** True if `e` is an AddOrUpdate with that group kind and those counters. */
+export function matches(e: PodEvent, group: "Exists" | "Failed", reconciled: number, total: number): boolean {
+  return (
+    e.kind === "AddOrUpdate" && e.group.kind === group && e.reconciled === reconciled && e.total === total
+  );
+}
+
+/** A stable, path-free one-line description of an event, for assertion messages and comparisons. */
+export function describeEvent(e: PodEvent): string {
+  if (e.kind === "Removed") return `${e.pod}: Removed`;
+  return `${e.pod}: ${e.group.kind} ${e.reconciled} of ${e.total}`;
+}
+
+setWorldConstructor(ScenarioWorld);

@@ -1,0 +1,247 @@
+/**
+ * The one port every scenario world implements. Step definitions talk only to this interface, in
+ * domain terms (pods and containers by their scenario names, groups, tasks, events); each world
+ * (mock, containerd, hardware) maps those names to real UIDs, container ids, thread ids and paths.
+ *
+ * Conventions for implementers:
+ * - Pods are named by the scenario ("web"); containers by name within their pod ("app"). A world
+ *   generates the UIDs/ids and keeps the mapping for the scenario's lifetime.
+ * - Every method that changes something resolves once the runtime has *delivered* the change to
+ *   the plugin (the NRI request was answered), not when the plugin has finished reacting to it.
+ *   Assertions about the plugin's reaction go through {@link PodWorld.waitForEvent} and friends.
+ * - A method whose capability the world lacks rejects with {@link CapabilityMissingError}; the
+ *   capability hooks make sure that never happens in a correctly tagged scenario.
+ * - Nothing here may sleep except `assertNoEventWithin`, whose whole point is waiting.
+ */
+
+/**
+ * What a world can do beyond the basics. A feature tagged `@<capability>` runs only in worlds
+ * that list it in {@link PodWorld.capabilities}; elsewhere the scenario is reported SKIPPED with
+ * the reason attached (never passed).
+ */
+export const CAPABILITIES = [
+  /** Group creation can be made to fail with ENOSPC on demand, and the capacity freed again. */
+  "fault-injection",
+  /** Thread ids per container are scripted: vanishing tasks, a PID source that answers 0. */
+  "scripted-pids",
+  /** Every filesystem operation the plugin made can be inspected (mkdir attempts, task writes). */
+  "fs-audit",
+  /** The runtime can send what a real one rarely does: a container before its pod, chunked Synchronize of a chosen size. */
+  "scripted-runtime",
+  /** resctrl can be left unmounted before the plugin starts. */
+  "mount-control",
+  /** An in-process event consumer can stall, so the plugin's bounded event queue overflows. */
+  "event-backpressure",
+  /** Real kernel resctrl semantics (RMIDs, thread moves between groups). */
+  "resctrl-kernel",
+  /** A Kubernetes API (kubectl, kubelet) drives the runtime. */
+  "kubernetes",
+  /** The runtime can be restarted while the plugin runs, so the plugin registers and synchronizes again. */
+  "runtime-restart",
+] as const;
+
+/** One entry of {@link CAPABILITIES}. */
+export type Capability = (typeof CAPABILITIES)[number];
+
+/** Thrown by a world method the world cannot serve. Message: "failed to <verb>: world X lacks @cap". */
+export class CapabilityMissingError extends Error {
+  constructor(
+    readonly world: string,
+    readonly capability: Capability,
+    action: string,
+  ) {
+    super(`failed to ${action}: world "${world}" lacks @${capability}`);
+    this.name = "CapabilityMissingError";
+  }
+}
+
+/** Per-scenario isolation the hooks prepare before {@link PodWorld.init}. */
+export interface ScenarioContext {
+  /** Unique, filesystem-safe id, e.g. `pod-removal_12_w1`. */
+  id: string;
+  /** A fresh directory owned by this scenario (sockets, logs); removed after the scenario. */
+  tmpDir: string;
+  /** A group prefix no other scenario (and no earlier run) uses: `[A-Za-z0-9_-]`, ≤ 20 chars, ends in `_`. */
+  groupPrefix: string;
+  /** Default deadline of every "eventually" wait, in ms (worldParameters.timeoutMs / SCENARIO_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** Everything else from the profile's worldParameters (world-specific settings). */
+  parameters: Readonly<Record<string, unknown>>;
+}
+
+/** How the plugin is configured when a scenario starts it. Unset fields keep the plugin defaults. */
+export interface PluginStartOptions {
+  /** Remove groups with the plugin's prefix left over from an earlier run (default: plugin default, true). */
+  cleanupOnStart?: boolean;
+  /** Mount resctrl if it is not mounted (default: plugin default, true). */
+  autoMount?: boolean;
+  /** Capacity of each event subscriber's queue (scenarios about dropped events use a tiny one). */
+  eventQueueCapacity?: number;
+  /** The runtime sends Synchronize in chunks of this many pods (needs @scripted-runtime). */
+  syncChunkSize?: number;
+}
+
+/** A container of a pod as a scenario describes it. */
+export interface ContainerSpec {
+  name: string;
+  /** Threads of the container's process (default 1). Every one must end up in the pod's group. */
+  threads?: number;
+}
+
+/** The group state a pod's events report (the path is world-specific, so it is usually only checked for presence). */
+export type GroupReport = { kind: "Exists"; path: string } | { kind: "Failed" };
+
+/** One event the plugin emitted, with the pod named as in the scenario. `seq` orders events across pods. */
+export type PodEvent =
+  | { kind: "AddOrUpdate"; pod: string; seq: number; group: GroupReport; total: number; reconciled: number }
+  | { kind: "Removed"; pod: string; seq: number };
+
+/** The latest state of one pod as the plugin (or a consumer folding its events) sees it. */
+export interface PodView {
+  pod: string;
+  group: GroupReport;
+  total: number;
+  reconciled: number;
+}
+
+/** What the kernel side shows for a pod's group. */
+export interface GroupObservation {
+  /** The last group state the pod's events reported; undefined before the first event. */
+  reported: GroupReport | undefined;
+  /** The path of the last `Exists` report (kept after removal, to check the directory is gone). */
+  path: string | undefined;
+  /** That path is a directory right now. */
+  existsOnDisk: boolean;
+}
+
+/** Result of a caller-driven retry, classified. */
+export type RetryOutcome =
+  | { ok: true; group?: GroupReport }
+  | { ok: false; error: "capacity" | "pod-not-found" | "container-not-found" | "other"; message: string };
+
+/** Where a pre-existing group sits in the resctrl tree. */
+export type SeedLocation =
+  | { kind: "root" }
+  | { kind: "mon_groups" }
+  /** Inside the `mon_groups` of another seeded root-level group (a control group). */
+  | { kind: "nested"; parent: string };
+
+/** A group that exists before the plugin starts. `label` is the scenario's name for it. */
+export interface SeededGroup {
+  label: string;
+  location: SeedLocation;
+  /** "plugin": named with the scenario's group prefix (cleanup must remove it); "other": a foreign prefix. */
+  owner: "plugin" | "other";
+}
+
+/** How a container's tasks behave toward the plugin (needs @scripted-pids). */
+export type TaskScript =
+  /** Normal: the PID source reports the container's live threads. */
+  | "steady"
+  /** Every thread the PID source reports has exited by the time the plugin writes it (ESRCH). */
+  | "vanishing"
+  /** The PID source reports 0 (an unmapped PID from another namespace) besides the real threads. */
+  | "with-zero";
+
+/** One structured log line of the plugin (pino JSON). */
+export type LogRecord = Record<string, unknown> & { msg?: string; level?: number };
+
+/**
+ * The port. One instance per scenario; created by the world factory, initialized by a Before hook,
+ * disposed by an After hook (even when init failed half-way).
+ */
+export interface PodWorld {
+  /** The world's name ("mock", "containerd", "hardware"). */
+  readonly name: string;
+  /** Which capability tags this world can serve. Synchronous and available before {@link init}. */
+  capabilities(): ReadonlySet<Capability>;
+  /** Prepares an isolated environment (fresh runtime socket, fresh resctrl tree). Rejects on setup failure. */
+  init(ctx: ScenarioContext): Promise<void>;
+  /** Stops everything the world started and removes what it created. Idempotent; never rejects. */
+  dispose(): Promise<void>;
+
+  // ---- arrange: before the plugin starts -------------------------------------------------
+  /** Leaves resctrl unmounted at the root (needs @mount-control). */
+  unmountResctrl(): Promise<void>;
+  /** Creates a group that exists before the plugin starts. */
+  seedGroup(group: SeededGroup): Promise<void>;
+  /** A pod with running containers that exists before the plugin registers. */
+  preexistingPod(pod: string, containers: readonly ContainerSpec[]): Promise<void>;
+  /** From now on, creating a monitoring group fails for lack of RMIDs (ENOSPC) (needs @fault-injection). */
+  injectCapacityExhaustion(): Promise<void>;
+  /** Ends {@link injectCapacityExhaustion}: group creation succeeds again. */
+  freeCapacity(): Promise<void>;
+  /** Changes how a container's tasks behave (needs @scripted-pids); may precede the container's start. */
+  scriptTasks(pod: string, container: string, script: TaskScript): Promise<void>;
+
+  // ---- act: the plugin and the runtime ---------------------------------------------------
+  /** Starts the plugin; resolves once it registered and the runtime's Synchronize was answered. */
+  startPlugin(options?: PluginStartOptions): Promise<void>;
+  /** A new pod sandbox (RUN_POD_SANDBOX). `uid` overrides the generated UID (hostile-input scenarios). */
+  runPod(pod: string, options?: { uid?: string }): Promise<void>;
+  /** A new container starts in a running pod (CREATE + START_CONTAINER). */
+  startContainer(pod: string, container: ContainerSpec): Promise<void>;
+  /** The runtime reports a container's start before it ever reported its pod (needs @scripted-runtime). */
+  startContainerBeforePod(pod: string, container: ContainerSpec): Promise<void>;
+  /** An ephemeral container joins a running pod (`kubectl debug`). */
+  addEphemeralContainer(pod: string, container: ContainerSpec): Promise<void>;
+  /** The container stops and is removed (REMOVE_CONTAINER). */
+  removeContainer(pod: string, container: string): Promise<void>;
+  /** The pod and its containers are removed (REMOVE_POD_SANDBOX). */
+  removePod(pod: string): Promise<void>;
+  /** The operator retries creating the pod's group. Never rejects for plugin errors: they are classified. */
+  retryGroupCreation(pod: string): Promise<RetryOutcome>;
+  /** The operator retries moving a container's tasks. */
+  retryContainer(pod: string, container: string): Promise<RetryOutcome>;
+  /** The operator runs one retry sweep over every failed pod and partial container. */
+  retryAllOnce(): Promise<RetryOutcome>;
+
+  // ---- observe ---------------------------------------------------------------------------
+  /** Every event for the pod so far, oldest first. Never blocks. */
+  events(pod: string): readonly PodEvent[];
+  /** Every event so far, all pods, oldest first. */
+  allEvents(): readonly PodEvent[];
+  /**
+   * Resolves with the first event of the pod (already recorded or future) that satisfies
+   * `predicate`; rejects after `timeoutMs` with a message listing the pod's events.
+   */
+  waitForEvent(pod: string, predicate: (e: PodEvent) => boolean, timeoutMs: number): Promise<PodEvent>;
+  /** Waits `ms` and rejects if any event for the pod arrived meanwhile (dedup checks). */
+  assertNoEventWithin(pod: string, ms: number): Promise<void>;
+  /** The pod's group as reported and as on disk. */
+  groupOf(pod: string): Promise<GroupObservation>;
+  /** Thread ids in the pod's group `tasks` file right now, ascending ([] if there is no group). */
+  tasksOf(pod: string): Promise<number[]>;
+  /** Thread ids of the pod's live containers right now, ascending: what `tasksOf` should become. */
+  expectedTasksOf(pod: string): Promise<number[]>;
+  /** The plugin's own state (its resync API), pods named as in the scenario; unknown UIDs are skipped. */
+  snapshot(): Promise<PodView[]>;
+  /** Whether resctrl is mounted at the root now. */
+  resctrlMounted(): Promise<boolean>;
+  /** Whether a seeded group's directory exists now. */
+  seededGroupExists(label: string): Promise<boolean>;
+  /** Structured plugin log lines so far whose `msg` contains `msgIncludes` (all when omitted). */
+  logLines(filter?: { msgIncludes?: string }): Promise<LogRecord[]>;
+  /** Monitoring-group mkdir attempts so far, successful or not (needs @fs-audit). */
+  groupCreationAttempts(): Promise<number>;
+  /** Monitoring-group mkdir attempts made while the last `retry…` call ran (needs @fs-audit). */
+  groupCreationAttemptsDuringLastRetry(): Promise<number>;
+  /** Every value ever written to any `tasks` file, in order (needs @fs-audit). */
+  taskWrites(): Promise<number[]>;
+  /** Paths the plugin created, wrote or removed outside the resctrl root (needs @fs-audit). */
+  pathsTouchedOutsideRoot(): Promise<string[]>;
+  /** Every directory directly or indirectly created by the plugin under the root (needs @fs-audit). */
+  groupsCreated(): Promise<string[]>;
+  /** The resctrl root of this world (for path assertions). */
+  resctrlRoot(): string;
+
+  // ---- an external event consumer (needs @event-backpressure) ----------------------------
+  /** Subscribes a consumer that does not read its events until {@link resyncConsumer}. */
+  stallConsumer(): Promise<void>;
+  /** Events the plugin dropped because subscriber queues were full. */
+  droppedEvents(): Promise<number>;
+  /** The consumer replaces its view with a snapshot, then keeps folding new events into it. */
+  resyncConsumer(): Promise<void>;
+  /** The consumer's current view, folded from what it received. */
+  consumerView(): Promise<PodView[]>;
+}
