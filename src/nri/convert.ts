@@ -1,0 +1,82 @@
+import type { Container, PodSandbox } from "./gen/nri/api.js";
+import { NriContainerState, type NriContainer, type NriPod } from "./types.js";
+
+/** Copies a decoded protobuf map into a fresh plain record (missing → {}). Pure. */
+function record(m: { [key: string]: string } | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!m) return out;
+  for (const [k, v] of Object.entries(m)) {
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** Converts a generated `PodSandbox` into an {@link NriPod}; missing fields become "" / 0 / {}. Pure. */
+export function toNriPod(p: PodSandbox | undefined): NriPod {
+  return {
+    id: p?.id ?? "",
+    name: p?.name ?? "",
+    uid: p?.uid ?? "",
+    namespace: p?.namespace ?? "",
+    labels: record(p?.labels),
+    annotations: record(p?.annotations),
+    cgroupParent: p?.linux?.cgroupParent ?? "",
+    cgroupsPath: p?.linux?.cgroupsPath ?? "",
+    pid: p?.pid ?? 0,
+  };
+}
+
+/**
+ * Converts a generated `Container` into an {@link NriContainer}; missing fields become "" / 0 / {}.
+ * An out-of-range state (a newer runtime) is passed through as its number. Pure.
+ */
+export function toNriContainer(c: Container | undefined): NriContainer {
+  return {
+    id: c?.id ?? "",
+    podSandboxId: c?.podSandboxId ?? "",
+    name: c?.name ?? "",
+    state: (c?.state ?? NriContainerState.UNKNOWN) as number as NriContainerState,
+    labels: record(c?.labels),
+    annotations: record(c?.annotations),
+    cgroupsPath: c?.linux?.cgroupsPath ?? "",
+    pid: c?.pid ?? 0,
+  };
+}
+
+/** The inverse of {@link toNriPod} (for the fake runtime and tests). Pure. */
+export function fromNriPod(p: NriPod): PodSandbox {
+  return {
+    id: p.id,
+    name: p.name,
+    uid: p.uid,
+    namespace: p.namespace,
+    labels: { ...p.labels },
+    annotations: { ...p.annotations },
+    runtimeHandler: "",
+    linux: { cgroupParent: p.cgroupParent, cgroupsPath: p.cgroupsPath, namespaces: [] },
+    pid: p.pid,
+    ips: [],
+  };
+}
+
+/** The inverse of {@link toNriContainer} (for the fake runtime and tests). Pure. */
+export function fromNriContainer(c: NriContainer): Container {
+  return {
+    id: c.id,
+    podSandboxId: c.podSandboxId,
+    name: c.name,
+    state: c.state as number,
+    labels: { ...c.labels },
+    annotations: { ...c.annotations },
+    args: [],
+    env: [],
+    linux: { namespaces: [], cgroupsPath: c.cgroupsPath },
+    pid: c.pid,
+    createdAt: 0,
+    startedAt: 0,
+    finishedAt: 0,
+    exitCode: 0,
+    statusReason: "",
+    statusMessage: "",
+  };
+}

@@ -1,0 +1,118 @@
+import type { Logger } from "pino";
+import {
+  ConfigureRequest,
+  ConfigureResponse,
+  CreateContainerRequest,
+  CreateContainerResponse,
+  Empty,
+  StateChangeEvent,
+  StopContainerRequest,
+  StopContainerResponse,
+  SynchronizeRequest,
+  SynchronizeResponse,
+  UpdateContainerRequest,
+  UpdateContainerResponse,
+  type Container,
+  type PodSandbox,
+} from "./gen/nri/api.js";
+import { PLUGIN_SERVICE } from "./constants.js";
+import { toNriContainer, toNriPod } from "./convert.js";
+import type { PluginHandler } from "./handler.js";
+import { callEventHandler, isValidEventMask, toNriEvent } from "./stub-mask.js";
+import type { TtrpcServer } from "./ttrpc-server.js";
+import { NriEvent, type NriConfigureRequest } from "./types.js";
+
+/** Callbacks from the Plugin service into the stub's lifecycle. */
+export interface PluginServiceHooks {
+  handler: PluginHandler;
+  derivedMask: number;
+  log: Logger;
+  onConfigured(req: NriConfigureRequest, mask: number): void;
+  onSynchronized(pods: number, containers: number): void;
+}
+
+/**
+ * Registers `nri.pkg.api.v1alpha1.Plugin` (v0.6.1 methods) on `server`, dispatching to the
+ * handler. Synchronize chunks with `more=true` are buffered (replied `{more: true}`, no updates) and
+ * delivered as one complete state at the last chunk. Handler rejections become error statuses (the
+ * server maps them to UNKNOWN). Unknown methods are answered UNIMPLEMENTED by the server itself.
+ * State is per call of this function, i.e. per connection.
+ */
+export function registerPluginService(server: TtrpcServer, hooks: PluginServiceHooks): void {
+  const { handler, log } = hooks;
+  let syncPods: PodSandbox[] = [];
+  let syncContainers: Container[] = [];
+
+  server.register(PLUGIN_SERVICE, "Configure", async (payload) => {
+    const r = ConfigureRequest.decode(payload);
+    const req: NriConfigureRequest = {
+      config: r.config,
+      runtimeName: r.runtimeName,
+      runtimeVersion: r.runtimeVersion,
+      ...(r.registrationTimeout > 0 ? { registrationTimeoutMs: r.registrationTimeout } : {}),
+      ...(r.requestTimeout > 0 ? { requestTimeoutMs: r.requestTimeout } : {}),
+    };
+    let mask = hooks.derivedMask;
+    const out = handler.configure ? await handler.configure.call(handler, req) : undefined;
+    if (out && out.events !== undefined) {
+      if (isValidEventMask(out.events)) mask = out.events;
+      else
+        log.error(
+          { requested: out.events, derived: hooks.derivedMask },
+          "nri stub: configure returned an invalid event mask (0 or outside 0x7FF); using the derived mask",
+        );
+    }
+    hooks.onConfigured(req, mask);
+    return ConfigureResponse.encode({ events: mask }).finish();
+  });
+
+  server.register(PLUGIN_SERVICE, "Synchronize", async (payload) => {
+    const r = SynchronizeRequest.decode(payload);
+    syncPods.push(...r.pods);
+    syncContainers.push(...r.containers);
+    if (r.more) return SynchronizeResponse.encode({ update: [], more: true }).finish();
+    const pods = syncPods.map(toNriPod);
+    const containers = syncContainers.map(toNriContainer);
+    syncPods = [];
+    syncContainers = [];
+    if (handler.synchronize) await handler.synchronize.call(handler, pods, containers);
+    hooks.onSynchronized(pods.length, containers.length);
+    return SynchronizeResponse.encode({ update: [], more: false }).finish();
+  });
+
+  server.register(PLUGIN_SERVICE, "Shutdown", async (payload) => {
+    Empty.decode(payload);
+    if (handler.shutdown) await handler.shutdown.call(handler);
+    return Empty.encode({}).finish();
+  });
+
+  server.register(PLUGIN_SERVICE, "CreateContainer", async (payload) => {
+    const r = CreateContainerRequest.decode(payload);
+    await callEventHandler(handler, NriEvent.CREATE_CONTAINER, toNriPod(r.pod), toNriContainer(r.container));
+    return CreateContainerResponse.encode({ update: [], evict: [] }).finish();
+  });
+
+  server.register(PLUGIN_SERVICE, "UpdateContainer", async (payload) => {
+    const r = UpdateContainerRequest.decode(payload);
+    await callEventHandler(handler, NriEvent.UPDATE_CONTAINER, toNriPod(r.pod), toNriContainer(r.container));
+    return UpdateContainerResponse.encode({ update: [], evict: [] }).finish();
+  });
+
+  server.register(PLUGIN_SERVICE, "StopContainer", async (payload) => {
+    const r = StopContainerRequest.decode(payload);
+    await callEventHandler(handler, NriEvent.STOP_CONTAINER, toNriPod(r.pod), toNriContainer(r.container));
+    return StopContainerResponse.encode({ update: [] }).finish();
+  });
+
+  server.register(PLUGIN_SERVICE, "StateChange", async (payload) => {
+    const r = StateChangeEvent.decode(payload);
+    const event = toNriEvent(r.event);
+    if (event === undefined) {
+      log.warn({ event: r.event }, "nri stub: ignoring StateChange with unknown event value");
+      return Empty.encode({}).finish();
+    }
+    const handled = await callEventHandler(handler, event, toNriPod(r.pod), toNriContainer(r.container));
+    if (!handled) log.debug({ event }, "nri stub: StateChange for an event without handler method");
+    return Empty.encode({}).finish();
+  });
+}

@@ -1,0 +1,295 @@
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { FakeRuntime } from "../../support/fakes/fake-runtime.js";
+import { fakeContainer, fakePod, tempSocket } from "../../support/fakes/fake-runtime-fixtures.js";
+import type { PluginHandler } from "./handler.js";
+import { NriStub } from "./stub.js";
+import { NriEvent, type NriContainer, type NriPod } from "./types.js";
+
+/** Records every callback; monitoring-style handler with mask 0x425. */
+function recorder(): PluginHandler & {
+  calls: string[];
+  syncs: Array<{ pods: NriPod[]; ctrs: NriContainer[] }>;
+} {
+  const calls: string[] = [];
+  const syncs: Array<{ pods: NriPod[]; ctrs: NriContainer[] }> = [];
+  return {
+    calls,
+    syncs,
+    synchronize(pods, ctrs) {
+      syncs.push({ pods, ctrs });
+      calls.push(`sync:${pods.length}/${ctrs.length}`);
+    },
+    runPodSandbox: (p) => void calls.push(`run:${p.name}`),
+    removePodSandbox: (p) => void calls.push(`rmpod:${p.name}`),
+    startContainer: (p, c) => void calls.push(`start:${p.name}/${c.name}:${c.pid}`),
+    removeContainer: (p, c) => void calls.push(`rmctr:${p.name}/${c.name}`),
+  };
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("NriStub ↔ FakeRuntime over a unix socket", () => {
+  let sock: ReturnType<typeof tempSocket>;
+  let rt: FakeRuntime | undefined;
+  let stub: NriStub | undefined;
+  beforeEach(() => {
+    sock = tempSocket();
+  });
+  afterEach(async () => {
+    await stub?.stop();
+    await rt?.close();
+    stub = undefined;
+    rt = undefined;
+    sock.cleanup();
+  });
+
+  it("registers, configures mask 0x425 and synchronizes the runtime state", async () => {
+    rt = await FakeRuntime.listen({ socketPath: sock.path });
+    const pod = fakePod(1);
+    rt.addPod(pod);
+    rt.addContainer(fakeContainer(pod, 1));
+    const h = recorder();
+    stub = new NriStub(h, { name: "test", idx: "10", socketPath: sock.path });
+    assert.equal(stub.eventMask, 0x425);
+    const configured: number[] = [];
+    stub.on("configured", (_req, mask: number) => configured.push(mask));
+    await stub.start();
+    await stub.waitSynchronized(3000);
+    await rt.waitForPlugin(3000);
+    assert.equal(stub.state, "synchronized");
+    assert.deepEqual(configured, [0x425]);
+    assert.equal(rt.plugin?.name, "test");
+    assert.equal(rt.plugin?.idx, "10");
+    assert.equal(rt.plugin?.mask, 0x425);
+    assert.equal(h.syncs.length, 1);
+    assert.equal(h.syncs[0]!.pods[0]!.uid, pod.uid);
+    assert.equal(h.syncs[0]!.pods[0]!.cgroupParent, pod.cgroupParent);
+    assert.equal(h.syncs[0]!.ctrs[0]!.cgroupsPath, fakeContainer(pod, 1).cgroupsPath);
+    assert.equal(rt.plugin?.syncRequests.length, 1);
+    assert.equal(rt.plugin?.syncRequests[0]!.more, false);
+  });
+
+  it("collects chunked sync (more=true) and delivers one complete state", async () => {
+    rt = await FakeRuntime.listen({ socketPath: sock.path, syncChunkSize: 2 });
+    for (let i = 1; i <= 3; i++) {
+      const p = fakePod(i);
+      rt.addPod(p);
+      rt.addContainer(fakeContainer(p, i));
+    }
+    const h = recorder();
+    stub = new NriStub(h, { name: "test", idx: "10", socketPath: sock.path });
+    await stub.start();
+    await rt.waitForPlugin(3000);
+    const info = rt.plugin!;
+    assert.equal(info.syncRequests.length, 3);
+    assert.deepEqual(
+      info.syncRequests.map((r) => r.more),
+      [true, true, false],
+    );
+    assert.deepEqual(
+      info.syncReplies.map((r) => r.more),
+      [true, true, false],
+    );
+    assert.ok(info.syncReplies.every((r) => r.update.length === 0));
+    assert.deepEqual(h.calls, ["sync:3/3"]);
+    assert.ok(info.configureRequests[0]!.requestTimeout > 0);
+  });
+
+  it("dispatches each subscribed event and skips unsubscribed ones", async () => {
+    rt = await FakeRuntime.listen({ socketPath: sock.path });
+    const h = recorder();
+    stub = new NriStub(h, { name: "test", idx: "10", socketPath: sock.path });
+    await stub.start();
+    await rt.waitForPlugin(3000);
+    const pod = fakePod(7);
+    const c = fakeContainer(pod, 7);
+    assert.equal(await rt.runPodSandbox(pod), true);
+    assert.equal(await rt.createContainer(pod, { ...c, pid: 0 }), false); // not subscribed
+    assert.equal(await rt.startContainer(pod, c), true);
+    assert.equal(await rt.stopContainer(pod, c), false);
+    assert.equal(await rt.removeContainer(pod, c), true);
+    assert.equal(await rt.stopPodSandbox(pod), false);
+    assert.equal(await rt.removePodSandbox(pod), true);
+    assert.deepEqual(h.calls, [
+      "sync:0/0",
+      "run:pod-7",
+      `start:pod-7/c-7:${c.pid}`,
+      "rmctr:pod-7/c-7",
+      "rmpod:pod-7",
+    ]);
+  });
+
+  it("dispatches the dedicated container RPCs and every StateChange event", async () => {
+    rt = await FakeRuntime.listen({ socketPath: sock.path });
+    const calls: string[] = [];
+    const rec =
+      (n: string) =>
+      (_p: NriPod, c?: NriContainer): void =>
+        void calls.push(c ? `${n}:${c.name}` : n);
+    const h: PluginHandler = {
+      runPodSandbox: rec("run"),
+      stopPodSandbox: rec("stoppod"),
+      removePodSandbox: rec("rmpod"),
+      createContainer: rec("create"),
+      postCreateContainer: rec("postcreate"),
+      startContainer: rec("start"),
+      postStartContainer: rec("poststart"),
+      updateContainer: rec("update"),
+      postUpdateContainer: rec("postupdate"),
+      stopContainer: rec("stop"),
+      removeContainer: rec("rm"),
+    };
+    stub = new NriStub(h, { name: "all", idx: "99", socketPath: sock.path });
+    assert.equal(stub.eventMask, 0x7ff);
+    await stub.start();
+    await rt.waitForPlugin(3000);
+    const pod = fakePod(1);
+    const c = fakeContainer(pod, 1);
+    await rt.runPodSandbox(pod);
+    await rt.createContainer(pod, c);
+    await rt.postCreateContainer(pod, c);
+    await rt.startContainer(pod, c);
+    await rt.postStartContainer(pod, c);
+    await rt.updateContainer(pod, c);
+    await rt.sendStateChange(NriEvent.POST_UPDATE_CONTAINER, pod, c);
+    await rt.stopContainer(pod, c);
+    await rt.removeContainer(pod, c);
+    await rt.stopPodSandbox(pod);
+    await rt.removePodSandbox(pod);
+    assert.equal(await rt.sendStateChange(42, pod), true); // unknown event value: logged, empty reply
+    assert.deepEqual(calls, [
+      "run",
+      "create:c-1",
+      "postcreate:c-1",
+      "start:c-1",
+      "poststart:c-1",
+      "update:c-1",
+      "postupdate:c-1",
+      "stop:c-1",
+      "rm:c-1",
+      "stoppod",
+      "rmpod",
+    ]);
+    assert.equal(stub.state, "synchronized");
+  });
+
+  it("a handler rejection becomes an error status for that event, the connection stays up", async () => {
+    rt = await FakeRuntime.listen({ socketPath: sock.path });
+    stub = new NriStub(
+      {
+        runPodSandbox: () => {
+          throw new Error("boom");
+        },
+      },
+      { name: "test", idx: "10", socketPath: sock.path },
+    );
+    await stub.start();
+    await rt.waitForPlugin(3000);
+    await assert.rejects(rt.runPodSandbox(fakePod(1)), (e: Error & { code?: number }) => {
+      return e.code === 2 && e.message === "boom";
+    });
+    assert.equal(stub.state, "synchronized");
+  });
+
+  it("an invalid mask from configure is logged and replaced by the derived mask", async () => {
+    rt = await FakeRuntime.listen({ socketPath: sock.path });
+    stub = new NriStub(
+      { configure: () => ({ events: 0x800 }), startContainer: () => undefined },
+      { name: "test", idx: "10", socketPath: sock.path },
+    );
+    await stub.start();
+    await rt.waitForPlugin(3000);
+    assert.equal(rt.plugin?.mask, 0x20);
+  });
+
+  it("an explicit valid mask from configure is used", async () => {
+    rt = await FakeRuntime.listen({ socketPath: sock.path });
+    stub = new NriStub(
+      {
+        configure: () => ({ events: 0x420 }),
+        startContainer: () => undefined,
+        removeContainer: () => undefined,
+        runPodSandbox: () => undefined,
+      },
+      { name: "test", idx: "10", socketPath: sock.path },
+    );
+    await stub.start();
+    await rt.waitForPlugin(3000);
+    assert.equal(rt.plugin?.mask, 0x420);
+    assert.equal(await rt.runPodSandbox(fakePod(1)), false);
+  });
+
+  it("EOF from the runtime closes the stub (no reconnect by default)", async () => {
+    rt = await FakeRuntime.listen({ socketPath: sock.path });
+    stub = new NriStub(recorder(), { name: "test", idx: "10", socketPath: sock.path });
+    await stub.start();
+    await stub.waitSynchronized(3000);
+    await rt.waitForPlugin(3000);
+    const closed = new Promise<unknown>((r) => stub!.once("closed", r));
+    rt.dropPlugin();
+    await closed;
+    assert.equal(stub.state, "closed");
+    await assert.rejects(stub.waitSynchronized(100), /closed/);
+  });
+
+  it("reconnects with backoff, re-registers and re-synchronizes the current state", async () => {
+    rt = await FakeRuntime.listen({ socketPath: sock.path });
+    const h = recorder();
+    stub = new NriStub(h, {
+      name: "test",
+      idx: "10",
+      socketPath: sock.path,
+      reconnect: { initialMs: 10, maxMs: 50, jitter: 0 },
+    });
+    const reconnecting: Array<{ attempt: number; delayMs: number }> = [];
+    stub.on("reconnecting", (i: { attempt: number; delayMs: number }) => reconnecting.push(i));
+    let registered = 0;
+    stub.on("registered", () => registered++);
+    await stub.start();
+    await stub.waitSynchronized(3000);
+    const pod = fakePod(3);
+    await rt.runPodSandbox(pod);
+    // Runtime restart: the plugin sees EOF, the socket is gone for a while, then comes back.
+    await rt.close();
+    rt = undefined;
+    await until(() => reconnecting.length >= 2);
+    assert.equal(reconnecting[0]!.attempt, 1);
+    assert.equal(reconnecting[0]!.delayMs, 10);
+    assert.equal(reconnecting[1]!.delayMs, 20);
+    assert.notEqual(stub.state, "synchronized");
+    rt = await FakeRuntime.listen({ socketPath: sock.path });
+    rt.addPod(pod);
+    await rt.waitForPlugin(3000);
+    await stub.waitSynchronized(3000);
+    assert.equal(registered, 2);
+    assert.deepEqual(
+      h.calls.filter((c) => c.startsWith("sync")),
+      ["sync:0/0", "sync:1/0"],
+    );
+    assert.equal(await rt.removePodSandbox(pod), true);
+    assert.ok(h.calls.includes("rmpod:pod-3"));
+  });
+
+  it("validates name and idx before connecting, and refuses a handler without events", () => {
+    assert.throws(() => new NriStub(recorder(), { name: "", idx: "10" }), /invalid plugin name/);
+    assert.throws(() => new NriStub(recorder(), { name: "x", idx: "1" }), /invalid plugin index/);
+    assert.throws(() => new NriStub(recorder(), { name: "x", idx: "100" }), /invalid plugin index/);
+    assert.throws(
+      () => new NriStub({ synchronize: () => undefined }, { name: "x", idx: "10" }),
+      /no event method/,
+    );
+  });
+
+  it("start() without reconnect rejects when nothing listens", async () => {
+    stub = new NriStub(recorder(), { name: "test", idx: "10", socketPath: sock.path });
+    await assert.rejects(stub.start(), /failed to connect nri stub 10-test/);
+    assert.equal(stub.state, "closed");
+  });
+});
