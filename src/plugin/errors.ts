@@ -51,3 +51,19 @@ export function errorMessage(e: unknown): string {
 export function errorName(e: unknown): string {
   return e instanceof Error ? e.name : "Error";
 }
+
+/** A container's cgroup path cannot be determined from what NRI reported (empty, hostile, malformed). */
+export class CgroupPathError extends PluginError {}
+
+/** The container's cgroup directory no longer exists (the container exited or was removed). */
+export class CgroupGoneError extends PluginError {
+  constructor(
+    readonly containerId: string,
+    readonly tried: string[],
+  ) {
+    super(`failed to read cgroup of container ${containerId}: cgroup is gone (tried ${tried.join(", ")})`);
+  }
+}
+
+/** A cgroup file could not be read or held something other than task IDs. */
+export class CgroupReadError extends PluginError {}

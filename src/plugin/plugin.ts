@@ -26,7 +26,9 @@ import type {
   PodSnapshot,
   ResctrlGroupState,
 } from "./events.js";
+import { Resctrl } from "../resctrl/index.js";
 import { KeyedMutex } from "./keyed-mutex.js";
+import { RealCgroupPidSource } from "./real-pid-source.js";
 import type { CgroupPidSource } from "./pid-source.js";
 import { PodRegistry, type ContainerEntry, type PodEntry } from "./pod-registry.js";
 import { isCapacityError, type ResctrlPort } from "./resctrl-port.js";
@@ -43,6 +45,16 @@ export const RESCTRL_PLUGIN_EVENT_MASK =
 export interface ResctrlPluginOptions {
   /** Structured logger; default silent. */
   logger?: Logger;
+}
+
+/** Options of {@link ResctrlPlugin.create}: where the real resctrl, cgroup and proc trees are. */
+export interface ResctrlPluginCreateOptions extends ResctrlPluginOptions {
+  /** Default `/sys/fs/resctrl`. */
+  resctrlRoot?: string;
+  /** Default `/sys/fs/cgroup`. */
+  cgroupRoot?: string;
+  /** Default `/proc`. */
+  procRoot?: string;
 }
 
 /** A group name collision between two pod UIDs (lossy UID sanitization). */
@@ -114,6 +126,22 @@ export class ResctrlPlugin
       );
     }
     return new ResctrlPlugin(full, resctrl, pidSource, opts.logger ?? pino({ level: "silent" }));
+  }
+
+  /**
+   * Production wiring: the real resctrl filesystem and {@link RealCgroupPidSource}. Throws on a bad
+   * config (`InvalidPluginConfigError`, or the resctrl layer's `InvalidConfigError` for the root).
+   * Does no I/O until the first handler call.
+   */
+  static create(
+    cfg: Partial<ResctrlPluginConfig> = {},
+    opts: ResctrlPluginCreateOptions = {},
+  ): ResctrlPlugin {
+    const full = validateConfig(cfg);
+    const logger = opts.logger ?? pino({ level: "silent" });
+    const resctrl = Resctrl.real({ root: opts.resctrlRoot, groupPrefix: full.groupPrefix, logger });
+    const pids = new RealCgroupPidSource({ cgroupRoot: opts.cgroupRoot, procRoot: opts.procRoot, logger });
+    return new ResctrlPlugin(full, resctrl, pids, logger);
   }
 
   // ---- events -------------------------------------------------------------------------------
@@ -577,12 +605,11 @@ async function mapLimit<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** True if `p` settled within `ms`. The timer is unref'd and cleared. */
+/** True if `p` settled within `ms`. The timer is cleared as soon as either side wins. */
 async function raceTimeout(p: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
   });
   try {
     return await Promise.race([p.then(() => true), t]);

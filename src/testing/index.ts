@@ -9,3 +9,4 @@ export {
   type DeniableOp,
 } from "./mem-fs.js";
 export { MockPidSource, type MockPidAnswer } from "./mock-pid-source.js";
+export { MockPidSource, type MockPidAnswer } from "./mock-pid-source.js";

@@ -1,0 +1,101 @@
+// Test helpers for the plugin specs: NRI objects, a MemFs-backed Resctrl, a MockPidSource and a
+// plugin wired together, with every event recorded synchronously and logs captured.
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { NriContainerState, type NriContainer, type NriPod } from "../src/nri/types.js";
+import type { ResctrlPluginConfig } from "../src/plugin/config.js";
+import type { PodResctrlEvent } from "../src/plugin/events.js";
+import { ResctrlPlugin } from "../src/plugin/plugin.js";
+import { Resctrl } from "../src/resctrl/index.js";
+import { MemFs, type MemFsResctrlOptions } from "../src/testing/mem-fs.js";
+import { MockPidSource } from "../src/testing/mock-pid-source.js";
+
+export const ROOT = "/sys/fs/resctrl";
+export const MON = `${ROOT}/mon_groups`;
+
+export function pod(uid: string, id = `sb-${uid}`): NriPod {
+  return {
+    id,
+    name: `name-${uid}`,
+    uid,
+    namespace: "default",
+    labels: {},
+    annotations: {},
+    cgroupParent: `/kubepods/pod${uid}`,
+    cgroupsPath: `/kubepods/pod${uid}/${id}`,
+    pid: 0,
+  };
+}
+
+export function ctr(id: string, sandboxId: string, state = NriContainerState.RUNNING): NriContainer {
+  return {
+    id,
+    podSandboxId: sandboxId,
+    name: `c-${id}`,
+    state,
+    labels: {},
+    annotations: {},
+    cgroupsPath: `/kubepods/pod/${id}`,
+    pid: 100,
+  };
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+export interface Harness {
+  fs: MemFs;
+  resctrl: Resctrl;
+  pids: MockPidSource;
+  plugin: ResctrlPlugin;
+  events: PodResctrlEvent[];
+  logs: LogLine[];
+  /** Events as compact strings: "u1 Exists 0/0", "u1 Failed 1/0", "u1 Removed". */
+  trace(): string[];
+}
+
+export function harness(
+  opts: { cfg?: Partial<ResctrlPluginConfig>; fs?: MemFsResctrlOptions } = {},
+): Harness {
+  const fs = MemFs.withResctrl({ root: ROOT, ...opts.fs });
+  const logs: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split("\n"))
+        if (line.trim()) logs.push(JSON.parse(line) as LogLine);
+      cb();
+    },
+  });
+  const logger = pino({ level: "debug" }, sink);
+  const prefix = opts.cfg?.groupPrefix ?? "pod_";
+  const resctrl = Resctrl.withProvider(fs, { root: ROOT, groupPrefix: prefix });
+  const pids = new MockPidSource();
+  const plugin = ResctrlPlugin.withPidSource({ ...opts.cfg }, resctrl, pids, { logger });
+  const events: PodResctrlEvent[] = [];
+  plugin.onEvent((e) => events.push(e));
+  return { fs, resctrl, pids, plugin, events, logs, trace: () => events.map(show) };
+}
+
+export function show(e: PodResctrlEvent): string {
+  if (e.kind === "Removed") return `${e.podUid} Removed`;
+  return `${e.podUid} ${e.groupState.kind} ${e.totalContainers}/${e.reconciledContainers}`;
+}
+
+/** A promise plus its resolver, to hold a PID source call open. */
+export function gate<T = void>(): { promise: Promise<T>; open: (v: T) => void } {
+  let open!: (v: T) => void;
+  const promise = new Promise<T>((r) => (open = r));
+  return { promise, open };
+}
+
+/** Polls `cond` every 2 ms until true or `ms` elapsed (then throws). */
+export async function until(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("until: condition not met in time");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
