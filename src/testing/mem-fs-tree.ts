@@ -1,3 +1,6 @@
+import { posix } from "node:path";
+import { errnoError } from "../resctrl/errors.js";
+
 /** A node of the MemFs tree. `tasks` files have no stored content: they render the task model. */
 export type MemNode = { kind: "dir" } | { kind: "file"; content: string } | { kind: "tasks" };
 
@@ -11,4 +14,87 @@ export const MEMFS_BASE_MOUNTS =
 /** Encodes a mount point the way the kernel writes it to /proc/mounts (space, tab, newline, backslash). */
 export function encodeMountField(path: string): string {
   return path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
+}
+
+/** Normalizes an absolute path (no trailing slash); EINVAL for relative paths or NUL bytes. */
+export function norm(path: string): string {
+  if (typeof path !== "string" || !path.startsWith("/") || path.includes("\0")) {
+    throw errnoError("EINVAL", "MemFs paths must be absolute", String(path));
+  }
+  const p = posix.normalize(path);
+  return p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
+}
+
+/** `dir/name`, correct for `/`. */
+export function joinPath(dir: string, name: string): string {
+  return dir === "/" ? `/${name}` : `${dir}/${name}`;
+}
+
+/**
+ * The plain path → node map under MemFs. Paths given here are already normalized. No kernel
+ * rules, no faults, no counting; synchronous.
+ */
+export class MemTree {
+  private readonly nodes = new Map<string, MemNode>([["/", { kind: "dir" }]]);
+
+  get(p: string): MemNode | undefined {
+    return this.nodes.get(p);
+  }
+
+  has(p: string): boolean {
+    return this.nodes.has(p);
+  }
+
+  set(p: string, node: MemNode): void {
+    this.nodes.set(p, node);
+  }
+
+  delete(p: string): void {
+    this.nodes.delete(p);
+  }
+
+  /** The node, or ENOENT. */
+  nodeOf(p: string): MemNode {
+    const node = this.nodes.get(p);
+    if (!node) throw errnoError("ENOENT", "no such file or directory", p);
+    return node;
+  }
+
+  /** Names of the direct children of `dir`, sorted. */
+  children(dir: string): string[] {
+    const prefix = dir === "/" ? "/" : `${dir}/`;
+    const out: string[] = [];
+    for (const key of this.nodes.keys()) {
+      if (key !== dir && key.startsWith(prefix) && !key.slice(prefix.length).includes("/")) {
+        out.push(key.slice(prefix.length));
+      }
+    }
+    return out.sort();
+  }
+
+  /** Deletes `p` and everything below it. */
+  removeSubtree(p: string): void {
+    for (const key of [...this.nodes.keys()])
+      if (key === p || key.startsWith(`${p}/`)) this.nodes.delete(key);
+  }
+
+  /** Deletes everything strictly below `p`. */
+  removeBelow(p: string): void {
+    for (const key of [...this.nodes.keys()]) if (key.startsWith(`${p}/`)) this.nodes.delete(key);
+  }
+
+  /** mkdir -p. */
+  addDir(p: string): void {
+    if (p !== "/") this.addDir(posix.dirname(p));
+    const node = this.nodes.get(p);
+    if (node && node.kind !== "dir") throw new Error(`MemFs.addDir: ${p} is a file`);
+    if (!node) this.nodes.set(p, { kind: "dir" });
+  }
+
+  /** Creates or replaces a regular file, creating parent directories. */
+  addFile(p: string, content: string): void {
+    this.addDir(posix.dirname(p));
+    if (this.nodes.get(p)?.kind === "dir") throw new Error(`MemFs.addFile: ${p} is a directory`);
+    this.nodes.set(p, { kind: "file", content });
+  }
 }

@@ -1,0 +1,233 @@
+import { posix } from "node:path";
+import { errnoError } from "../resctrl/errors.js";
+import { encodeMountField, MEMFS_BASE_FILESYSTEMS, MEMFS_BASE_MOUNTS, type MemTree } from "./mem-fs-tree.js";
+
+/** RMIDs reported in `info/L3_MON/num_rmids` when no capacity is configured. */
+export const MEMFS_DEFAULT_NUM_RMIDS = 256;
+/** L3 domains seeded under every `mon_data` when none are configured. */
+export const MEMFS_DEFAULT_L3_DOMAINS: readonly string[] = ["mon_L3_00"];
+
+interface Group {
+  kind: "ctrl" | "mon";
+  /** The control group this group belongs to (itself for a ctrl group). */
+  ctrl: string;
+}
+
+interface Task {
+  ctrl: string;
+  mon: string | null;
+}
+
+/** Options of {@link ResctrlModel} (a subset of MemFs's). */
+export interface ResctrlModelOptions {
+  rmidCapacity?: number;
+  rmidLimboMs?: number;
+  now?: () => number;
+  pidExists?: (pid: number) => boolean;
+  l3Domains?: readonly string[];
+}
+
+/**
+ * The resctrl part of MemFs: groups, tasks, RMIDs, mount state. Works on the shared tree;
+ * MemFs does the generic checks (faults, existence, parent) before calling in. Synchronous.
+ */
+export class ResctrlModel {
+  root: string | undefined;
+  mounted = false;
+  supported = true;
+  zeroPidWrites = 0;
+  rmidCapacity: number | undefined;
+  rmidLimboMs: number;
+  /** Per-pid fault sets, owned by MemFsFaults and consulted on tasks writes. */
+  pidFaults: { gone: Set<number>; foreign: Set<number>; denied: Set<number> } = {
+    gone: new Set(),
+    foreign: new Set(),
+    denied: new Set(),
+  };
+  private readonly groups = new Map<string, Group>();
+  private readonly tasks = new Map<number, Task>();
+  private readonly limbo: number[] = [];
+  private readonly now: () => number;
+  private readonly pidExists: ((pid: number) => boolean) | undefined;
+  private readonly domains: readonly string[];
+
+  constructor(
+    private readonly tree: MemTree,
+    options: ResctrlModelOptions,
+  ) {
+    this.rmidCapacity = options.rmidCapacity;
+    this.rmidLimboMs = options.rmidLimboMs ?? 0;
+    this.now = options.now ?? Date.now;
+    this.pidExists = options.pidExists;
+    this.domains = options.l3Domains ?? MEMFS_DEFAULT_L3_DOMAINS;
+  }
+
+  /** Strictly below the resctrl root. */
+  underRoot(p: string): boolean {
+    return this.root !== undefined && p.startsWith(`${this.root}/`);
+  }
+
+  isGroup(p: string): boolean {
+    return this.groups.has(p);
+  }
+
+  groupPaths(): string[] {
+    return [...this.groups.keys()].sort();
+  }
+
+  rmidsInUse(): number {
+    const now = this.now();
+    while (this.limbo.length > 0 && now - (this.limbo[0] ?? 0) >= this.rmidLimboMs) this.limbo.shift();
+    return this.groups.size + this.limbo.length;
+  }
+
+  tasksOf(groupPath: string): number[] {
+    const kind = this.groups.get(groupPath)?.kind;
+    return [...this.tasks.entries()]
+      .filter(([, t]) => (kind === "ctrl" ? t.ctrl === groupPath : t.mon === groupPath))
+      .map(([pid]) => pid)
+      .sort((a, b) => a - b);
+  }
+
+  groupOf(pid: number): string | undefined {
+    const t = this.tasks.get(pid);
+    return t ? (t.mon ?? t.ctrl) : undefined;
+  }
+
+  setStatus(text: string): void {
+    if (this.root && this.mounted) this.tree.addFile(`${this.root}/info/last_cmd_status`, `${text}\n`);
+  }
+
+  /** mkdir of `p` strictly under the root; the caller checked EEXIST/ENOENT/ENOTDIR. */
+  mkdirInRoot(p: string, enospc: boolean): void {
+    if (!this.mounted) throw errnoError("EPERM", "operation not permitted (sysfs, resctrl not mounted)", p);
+    const kind = this.groupKindFor(p);
+    if (!kind) throw errnoError("EPERM", "operation not permitted (not a place for a resctrl group)", p);
+    if (enospc || (this.rmidCapacity !== undefined && this.rmidsInUse() >= this.rmidCapacity)) {
+      this.setStatus("Out of RMIDs");
+      throw errnoError("ENOSPC", "no space left on device", p);
+    }
+    this.createGroupNodes(p, kind);
+    this.setStatus("ok");
+  }
+
+  /** rmdir of the root or below it while mounted. */
+  rmdirInRoot(p: string): void {
+    if (p === this.root) throw errnoError("EBUSY", "device or resource busy (mount point)", p);
+    if (!this.groups.has(p)) throw errnoError("EPERM", "operation not permitted (not a resctrl group)", p);
+    this.removeGroup(p);
+  }
+
+  /** Removes `p` whatever it is (race simulation). */
+  forceRemove(p: string): void {
+    if (this.groups.has(p)) this.removeGroup(p);
+    else this.tree.removeSubtree(p);
+  }
+
+  writeTasks(groupPath: string, data: string): void {
+    const group = this.groups.get(groupPath);
+    const file = `${groupPath}/tasks`;
+    if (!group || !this.root) throw errnoError("ENOENT", "no such group", file);
+    const tokens = data.trim().split(/\s+/).filter(Boolean);
+    if (tokens.length === 0) throw errnoError("EINVAL", "empty tasks write", file);
+    const fail = (code: string, status: string): never => {
+      this.setStatus(status);
+      throw errnoError(code, status, file);
+    };
+    for (const token of tokens) {
+      const pid = /^\d+$/.test(token) ? Number(token) : NaN;
+      if (!Number.isSafeInteger(pid)) fail("EINVAL", `Invalid task id "${token}"`);
+      if (pid === 0) {
+        this.zeroPidWrites += 1;
+        fail("EINVAL", "MemFs refuses PID 0: the kernel would move the writing task itself");
+      }
+      if (this.pidFaults.gone.has(pid) || (this.pidExists && !this.pidExists(pid)))
+        fail("ESRCH", `No task ${pid}`);
+      if (this.pidFaults.denied.has(pid)) fail("EPERM", `No permission to move task ${pid}`);
+      if (this.pidFaults.foreign.has(pid)) fail("EINVAL", "Can't move task to different control group");
+      const current = this.tasks.get(pid) ?? { ctrl: this.root, mon: null };
+      if (group.kind === "mon" && current.ctrl !== group.ctrl) {
+        fail("EINVAL", "Can't move task to different control group");
+      }
+      this.tasks.set(
+        pid,
+        group.kind === "mon" ? { ctrl: group.ctrl, mon: groupPath } : { ctrl: groupPath, mon: null },
+      );
+    }
+    this.setStatus("ok");
+  }
+
+  /** Mounts at `root` (the leaf exists): seeds the root group and the /proc/mounts line. */
+  seedMount(root: string): void {
+    this.root = root;
+    this.mounted = true;
+    this.tree.addDir(root);
+    this.groups.set(root, { kind: "ctrl", ctrl: root });
+    this.tree.set(`${root}/tasks`, { kind: "tasks" });
+    this.tree.addFile(`${root}/info/last_cmd_status`, "ok\n");
+    this.tree.addFile(`${root}/info/L3_MON/num_rmids`, `${this.rmidCapacity ?? MEMFS_DEFAULT_NUM_RMIDS}\n`);
+    this.tree.addDir(`${root}/mon_groups`);
+    for (const d of this.domains) this.tree.addFile(`${root}/mon_data/${d}/llc_occupancy`, "0\n");
+    this.writeProcMounts();
+  }
+
+  /** Unmounts: drops groups, tasks, limbo and the mount line; the empty root dir stays. */
+  unmount(): void {
+    if (this.root) this.tree.removeBelow(this.root);
+    this.groups.clear();
+    this.tasks.clear();
+    this.limbo.length = 0;
+    this.mounted = false;
+    this.writeProcMounts();
+  }
+
+  /** Rewrites /proc/filesystems with or without the resctrl line. */
+  writeProcFilesystems(): void {
+    const node = this.tree.get("/proc/filesystems");
+    const base = (node?.kind === "file" ? node.content : MEMFS_BASE_FILESYSTEMS).replace(
+      /^nodev\tresctrl\n/m,
+      "",
+    );
+    this.tree.addFile("/proc/filesystems", base + (this.supported ? "nodev\tresctrl\n" : ""));
+  }
+
+  private writeProcMounts(): void {
+    const node = this.tree.get("/proc/mounts");
+    const base = node?.kind === "file" ? node.content : MEMFS_BASE_MOUNTS;
+    const kept = base.split("\n").filter((l) => l.trim() !== "" && l.trim().split(/\s+/)[2] !== "resctrl");
+    if (this.mounted && this.root)
+      kept.push(`resctrl ${encodeMountField(this.root)} resctrl rw,relatime 0 0`);
+    this.tree.addFile("/proc/mounts", kept.map((l) => `${l}\n`).join(""));
+  }
+
+  private groupKindFor(p: string): "ctrl" | "mon" | undefined {
+    const parent = posix.dirname(p);
+    if (parent === this.root) return "ctrl";
+    if (posix.basename(parent) !== "mon_groups") return undefined;
+    return this.groups.get(posix.dirname(parent))?.kind === "ctrl" ? "mon" : undefined;
+  }
+
+  private createGroupNodes(p: string, kind: "ctrl" | "mon"): void {
+    this.tree.set(p, { kind: "dir" });
+    this.tree.set(`${p}/tasks`, { kind: "tasks" });
+    for (const d of this.domains) this.tree.addFile(`${p}/mon_data/${d}/llc_occupancy`, "0\n");
+    if (kind === "ctrl") this.tree.set(`${p}/mon_groups`, { kind: "dir" });
+    this.groups.set(p, { kind, ctrl: kind === "ctrl" ? p : posix.dirname(posix.dirname(p)) });
+  }
+
+  private removeGroup(p: string): void {
+    const g = this.groups.get(p);
+    if (!g || !this.root) return;
+    if (g.kind === "ctrl") {
+      for (const [path, child] of [...this.groups]) {
+        if (child.kind === "mon" && child.ctrl === p) this.removeGroup(path);
+      }
+      for (const t of this.tasks.values()) if (t.ctrl === p) Object.assign(t, { ctrl: this.root, mon: null });
+    } else {
+      for (const t of this.tasks.values()) if (t.mon === p) t.mon = null;
+    }
+    this.tree.removeSubtree(p);
+    this.groups.delete(p);
+    if (this.rmidLimboMs > 0) this.limbo.push(this.now());
+  }
+}
