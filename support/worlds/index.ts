@@ -52,7 +52,9 @@ async function loadWorldModule(name: WorldName): Promise<WorldModule | null> {
     mod = (await import(specifier)) as WorldModule;
   } catch (err) {
     if (!isMissingModule(err, specifier)) {
-      throw new Error(`failed to load world ${name}`, { cause: err });
+      throw new Error(`failed to load world ${name}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
     mod = null;
   }

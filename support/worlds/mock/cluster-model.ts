@@ -1,0 +1,171 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { NriContainerState, type NriContainer, type NriPod } from "../../../src/nri/types.js";
+import type { ContainerSpec, TaskScript } from "../types.js";
+
+/** First thread id handed out; far from real host PIDs so a mix-up is visible in logs. */
+export const FIRST_MOCK_TID = 40_001;
+
+/** A pod as the mock world tracks it. */
+export interface PodModel {
+  name: string;
+  nri: NriPod;
+  /** "declared": known to the scenario only; "running": the runtime knows it; "removed". */
+  phase: "declared" | "running" | "removed";
+  containers: Map<string, ContainerModel>;
+}
+
+/** A container as the mock world tracks it: its NRI view and its threads. */
+export interface ContainerModel {
+  name: string;
+  pod: string;
+  nri: NriContainer;
+  /** Thread ids of the container's (single) process, main thread first. */
+  tids: number[];
+  removed: boolean;
+}
+
+/**
+ * The mock world's picture of the cluster: scenario names ↔ generated UIDs/ids, thread ids per
+ * container, and how each container's tasks behave (its {@link TaskScript}). Pure bookkeeping, no
+ * I/O; the world turns it into FakeRuntime calls and PID-source answers. A thread id that exited
+ * (removed container, vanishing script) is never reused.
+ */
+export class ClusterModel {
+  readonly pods = new Map<string, PodModel>();
+  readonly #scripts = new Map<string, TaskScript>();
+  readonly #exited = new Set<number>();
+  readonly #allocated = new Set<number>();
+  #nextTid = FIRST_MOCK_TID;
+
+  /** The pod, created as "declared" with fresh ids if unknown. `uid` overrides the generated UID. */
+  pod(name: string, uid?: string): PodModel {
+    const known = this.pods.get(name);
+    if (known) return known;
+    const id = randomBytes(32).toString("hex");
+    const podUid = uid ?? randomUUID();
+    const nri: NriPod = {
+      id,
+      name,
+      uid: podUid,
+      namespace: "scenario",
+      labels: { "scenario/pod": name },
+      annotations: {},
+      cgroupParent: `/kubepods/besteffort/pod${podUid}`,
+      cgroupsPath: `/kubepods/besteffort/pod${podUid}/${id}`,
+      pid: this.#allocate(),
+    };
+    const model: PodModel = { name, nri, phase: "declared", containers: new Map() };
+    this.pods.set(name, model);
+    return model;
+  }
+
+  /** The pod or a clear error. */
+  existingPod(name: string): PodModel {
+    const p = this.pods.get(name);
+    if (!p) throw new Error(`failed to find pod ${JSON.stringify(name)}: the scenario never created it`);
+    return p;
+  }
+
+  /** A new container in `pod` with `spec.threads` fresh thread ids (default 1). Rejects a duplicate name. */
+  addContainer(pod: PodModel, spec: ContainerSpec): ContainerModel {
+    const existing = pod.containers.get(spec.name);
+    if (existing && !existing.removed)
+      throw new Error(`failed to add container ${spec.name} to pod ${pod.name}: it already runs`);
+    const threads = spec.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new Error(`failed to add container ${spec.name}: threads must be ≥ 1, got ${threads}`);
+    const tids = Array.from({ length: threads }, () => this.#allocate());
+    const id = randomBytes(32).toString("hex");
+    const nri: NriContainer = {
+      id,
+      podSandboxId: pod.nri.id,
+      name: spec.name,
+      state: NriContainerState.RUNNING,
+      labels: {},
+      annotations: {},
+      cgroupsPath: `${pod.nri.cgroupParent}/${id}`,
+      pid: tids[0] ?? 0,
+    };
+    const c: ContainerModel = { name: spec.name, pod: pod.name, nri, tids, removed: false };
+    pod.containers.set(spec.name, c);
+    if (this.scriptOf(pod.name, spec.name) === "vanishing") this.#exit(c);
+    return c;
+  }
+
+  /** The container or a clear error. */
+  container(pod: string, name: string): ContainerModel {
+    const c = this.existingPod(pod).containers.get(name);
+    if (!c) throw new Error(`failed to find container ${JSON.stringify(name)} of pod ${pod}`);
+    return c;
+  }
+
+  /** Marks a container removed: its threads exit. */
+  removeContainer(c: ContainerModel): void {
+    c.removed = true;
+    this.#exit(c);
+  }
+
+  /** Marks a pod removed: all its containers' threads exit. */
+  removePod(pod: PodModel): void {
+    pod.phase = "removed";
+    for (const c of pod.containers.values()) this.removeContainer(c);
+  }
+
+  /**
+   * Sets how a container's tasks behave; the container may not exist yet. "vanishing" makes its
+   * current threads exit; leaving "vanishing" gives it fresh, live threads (the process restarted).
+   */
+  setScript(pod: string, container: string, script: TaskScript): void {
+    const before = this.scriptOf(pod, container);
+    this.#scripts.set(`${pod}/${container}`, script);
+    const c = this.pods.get(pod)?.containers.get(container);
+    if (!c || c.removed) return;
+    if (script === "vanishing") this.#exit(c);
+    else if (before === "vanishing") {
+      c.tids = c.tids.map(() => this.#allocate());
+      c.nri.pid = c.tids[0] ?? 0;
+    }
+  }
+
+  /** The container's script (default "steady"). */
+  scriptOf(pod: string, container: string): TaskScript {
+    return this.#scripts.get(`${pod}/${container}`) ?? "steady";
+  }
+
+  /** What the PID source answers for a container right now. */
+  pidAnswer(c: ContainerModel): number[] {
+    const tids = [...c.tids];
+    return this.scriptOf(c.pod, c.name) === "with-zero" ? [0, ...tids] : tids;
+  }
+
+  /** True if `tid` was handed out and has not exited (the kernel would accept a write of it). */
+  alive(tid: number): boolean {
+    return this.#allocated.has(tid) && !this.#exited.has(tid);
+  }
+
+  /** Live thread ids of the pod's live containers, ascending. */
+  liveTasksOf(pod: string): number[] {
+    const p = this.existingPod(pod);
+    return [...p.containers.values()]
+      .filter((c) => !c.removed)
+      .flatMap((c) => c.tids)
+      .filter((t) => this.alive(t))
+      .sort((a, b) => a - b);
+  }
+
+  /** The scenario name of a pod UID (for events), or `uid:<uid>` for a UID the scenario never made. */
+  nameOfUid(uid: string): string {
+    for (const p of this.pods.values()) if (p.nri.uid === uid) return p.name;
+    return `uid:${uid}`;
+  }
+
+  #allocate(): number {
+    const t = this.#nextTid++;
+    this.#allocated.add(t);
+    return t;
+  }
+
+  #exit(c: ContainerModel): void {
+    for (const t of c.tids) this.#exited.add(t);
+  }
+}
