@@ -9,4 +9,3 @@ export {
   type DeniableOp,
 } from "./mem-fs.js";
 export { MockPidSource, type MockPidAnswer } from "./mock-pid-source.js";
-export { MockPidSource, type MockPidAnswer } from "./mock-pid-source.js";
