@@ -104,12 +104,10 @@ export class PluginSession extends EventEmitter {
     try {
       return await this.trunk.client.call(PLUGIN_SERVICE, method, payload);
     } catch (err) {
-      if (
-        err instanceof TtrpcError &&
-        (err.code === Code.DEADLINE_EXCEEDED || err.code === Code.UNAVAILABLE)
-      ) {
-        this.close(`failed to handle ${method}: ${err.message}`);
-      }
+      const fatal =
+        err instanceof TtrpcError && (err.code === Code.DEADLINE_EXCEEDED || err.code === Code.UNAVAILABLE);
+      // When the trunk is already closed, keep its reason (e.g. the framing error) as closedReason.
+      if (fatal && !this.trunk.mux.isClosed) this.close(`failed to handle ${method}: ${err.message}`);
       throw err;
     }
   }
