@@ -10,7 +10,8 @@ import {
   SynchronizeResponse,
 } from "../../src/nri/gen/nri/api.js";
 import { Request, Response } from "../../src/nri/gen/ttrpc/request.js";
-import { Code, TtrpcError } from "../../src/nri/errors.js";
+import type { TtrpcError } from "../../src/nri/errors.js";
+import { Code } from "../../src/nri/errors.js";
 import { Mux } from "../../src/nri/mux.js";
 import { frameMessage } from "../../src/nri/ttrpc.js";
 import { TtrpcClient } from "../../src/nri/ttrpc-client.js";
