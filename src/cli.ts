@@ -1,0 +1,286 @@
+#!/usr/bin/env node
+/**
+ * `nri-resctrl-plugin`: the daemon. Connects to the runtime's NRI socket, runs `ResctrlPlugin`
+ * and serves the control API. Every flag has an environment variable (flag wins); see `--help`.
+ */
+import { existsSync, realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { pino, type Logger } from "pino";
+import { ControlApiServer } from "./control/index.js";
+import { DEFAULT_NRI_SOCKET, NRI_PLUGIN_SOCKET_ENV, NriStub } from "./nri/index.js";
+import { DEFAULT_CGROUP_ROOT } from "./plugin/cgroup-path.js";
+import { DEFAULT_PLUGIN_CONFIG, validateConfig, type ResctrlPluginConfig } from "./plugin/config.js";
+import { ResctrlPlugin } from "./plugin/plugin.js";
+import { DEFAULT_PROC_ROOT, RealCgroupPidSource } from "./plugin/real-pid-source.js";
+import { DEFAULT_RESCTRL_ROOT, Resctrl } from "./resctrl/index.js";
+import { MemFs } from "./testing/index.js";
+
+/** Default NRI plugin name and index (registered as `<idx>-<name>`). */
+export const DEFAULT_PLUGIN_NAME = "resctrl";
+export const DEFAULT_PLUGIN_IDX = "10";
+/** RMIDs of the in-memory resctrl model (`--resctrl-provider memory`). */
+export const DEFAULT_MEMORY_RMIDS = 64;
+
+/** Resolved daemon settings. */
+export interface CliOptions {
+  help: boolean;
+  /** undefined → the stub's default (fd from NRI_PLUGIN_SOCKET, else DEFAULT_NRI_SOCKET). */
+  nriSocket: string | undefined;
+  pluginName: string;
+  pluginIdx: string;
+  resctrlRoot: string;
+  provider: "real" | "memory";
+  memoryRmids: number;
+  controlSocket: string | undefined;
+  cgroupRoot: string;
+  procRoot: string;
+  reconnect: boolean;
+  logLevel: string;
+  plugin: ResctrlPluginConfig;
+}
+
+/** flag name → [env var, help text, default shown]. Booleans also accept `--no-<flag>`. */
+const FLAGS = {
+  "nri-socket": [
+    "NRI_RESCTRL_NRI_SOCKET",
+    "runtime NRI socket",
+    `${DEFAULT_NRI_SOCKET}; fd from ${NRI_PLUGIN_SOCKET_ENV} when set`,
+  ],
+  "plugin-name": ["NRI_RESCTRL_PLUGIN_NAME", "NRI plugin name", DEFAULT_PLUGIN_NAME],
+  "plugin-idx": ["NRI_RESCTRL_PLUGIN_IDX", "NRI plugin index, two digits", DEFAULT_PLUGIN_IDX],
+  "group-prefix": [
+    "NRI_RESCTRL_GROUP_PREFIX",
+    "prefix of our resctrl groups",
+    DEFAULT_PLUGIN_CONFIG.groupPrefix,
+  ],
+  "cleanup-on-start": [
+    "NRI_RESCTRL_CLEANUP_ON_START",
+    "remove stale groups with our prefix once at startup",
+    "true",
+  ],
+  "auto-mount": ["NRI_RESCTRL_AUTO_MOUNT", "mount resctrl at the root if needed", "true"],
+  "resctrl-root": ["NRI_RESCTRL_RESCTRL_ROOT", "resctrl mount point", DEFAULT_RESCTRL_ROOT],
+  "resctrl-provider": [
+    "NRI_RESCTRL_RESCTRL_PROVIDER",
+    "real | memory (in-memory kernel model, for tests)",
+    "real",
+  ],
+  "memory-rmids": ["NRI_RESCTRL_MEMORY_RMIDS", "RMIDs of the memory provider", String(DEFAULT_MEMORY_RMIDS)],
+  "control-socket": [
+    "NRI_RESCTRL_CONTROL_SOCKET",
+    "unix socket of the gRPC control API (mode 0600)",
+    "none (disabled)",
+  ],
+  "max-reconcile-passes": [
+    "NRI_RESCTRL_MAX_RECONCILE_PASSES",
+    "reconcile passes per container, >= 1",
+    String(DEFAULT_PLUGIN_CONFIG.maxReconcilePasses),
+  ],
+  "cgroup-root": ["NRI_RESCTRL_CGROUP_ROOT", "cgroup filesystem root", DEFAULT_CGROUP_ROOT],
+  "proc-root": ["NRI_RESCTRL_PROC_ROOT", "procfs root", DEFAULT_PROC_ROOT],
+  reconnect: ["NRI_RESCTRL_RECONNECT", "reconnect with backoff when the runtime goes away", "true"],
+  "log-level": ["NRI_RESCTRL_LOG_LEVEL", "trace|debug|info|warn|error|fatal|silent", "info"],
+} as const;
+type Flag = keyof typeof FLAGS;
+const BOOLEAN_FLAGS: readonly Flag[] = ["cleanup-on-start", "auto-mount", "reconnect"];
+
+/** The `--help` text. */
+export function usage(): string {
+  const lines = [
+    "Usage: nri-resctrl-plugin [options]",
+    "",
+    "Options (each also from the environment variable shown):",
+  ];
+  for (const [flag, [env, help, def]] of Object.entries(FLAGS)) {
+    const name = BOOLEAN_FLAGS.includes(flag as Flag) ? `--[no-]${flag}` : `--${flag} VALUE`;
+    lines.push(`  ${name.padEnd(32)} ${help} (default: ${def}) [${env}]`);
+  }
+  lines.push(
+    `  ${"--help".padEnd(32)} show this help`,
+    "",
+    "SIGTERM/SIGINT: clean shutdown. Logs: JSON lines on stdout.",
+  );
+  return lines.join("\n");
+}
+
+/** Parses argv (without node and script) and env. Throws an Error with a clear message on bad input. Pure. */
+export function parseCliOptions(argv: string[], env: Record<string, string | undefined>): CliOptions {
+  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
+  for (const f of Object.keys(FLAGS) as Flag[]) {
+    if (BOOLEAN_FLAGS.includes(f)) {
+      options[f] = { type: "boolean" };
+      options[`no-${f}`] = { type: "boolean" };
+    } else options[f] = { type: "string" };
+  }
+  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  const str = (f: Flag): string | undefined =>
+    (values[f] as string | undefined) ?? nonEmpty(env[FLAGS[f][0]]);
+  const bool = (f: Flag, def: boolean): boolean => {
+    if (values[f] === true) return true;
+    if (values[`no-${f}`] === true) return false;
+    const e = nonEmpty(env[FLAGS[f][0]]);
+    if (e === undefined) return def;
+    if (/^(1|true|yes|on)$/i.test(e)) return true;
+    if (/^(0|false|no|off)$/i.test(e)) return false;
+    throw new Error(`failed to parse ${FLAGS[f][0]}=${JSON.stringify(e)}: want true or false`);
+  };
+  const int = (f: Flag): number | undefined => {
+    const s = str(f);
+    if (s === undefined) return undefined;
+    if (!/^\d+$/.test(s))
+      throw new Error(`failed to parse --${f} ${JSON.stringify(s)}: want a non-negative integer`);
+    return Number(s);
+  };
+  const provider = str("resctrl-provider") ?? "real";
+  if (provider !== "real" && provider !== "memory") {
+    throw new Error(`failed to parse --resctrl-provider ${JSON.stringify(provider)}: want real or memory`);
+  }
+  const logLevel = str("log-level") ?? "info";
+  if (!["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(logLevel)) {
+    throw new Error(`failed to parse --log-level ${JSON.stringify(logLevel)}`);
+  }
+  const idx = str("plugin-idx") ?? DEFAULT_PLUGIN_IDX;
+  if (!/^\d{2}$/.test(idx))
+    throw new Error(`failed to parse --plugin-idx ${JSON.stringify(idx)}: want two digits`);
+  const memoryRmids = int("memory-rmids") ?? DEFAULT_MEMORY_RMIDS;
+  if (memoryRmids < 2)
+    throw new Error(`failed to parse --memory-rmids ${memoryRmids}: want >= 2 (root uses one)`);
+  return {
+    help: values.help === true,
+    nriSocket: str("nri-socket"),
+    pluginName: str("plugin-name") ?? DEFAULT_PLUGIN_NAME,
+    pluginIdx: idx,
+    resctrlRoot: str("resctrl-root") ?? DEFAULT_RESCTRL_ROOT,
+    provider,
+    memoryRmids,
+    controlSocket: str("control-socket"),
+    cgroupRoot: str("cgroup-root") ?? DEFAULT_CGROUP_ROOT,
+    procRoot: str("proc-root") ?? DEFAULT_PROC_ROOT,
+    reconnect: bool("reconnect", true),
+    logLevel,
+    plugin: validateConfig({
+      groupPrefix: str("group-prefix"),
+      cleanupOnStart: bool("cleanup-on-start", DEFAULT_PLUGIN_CONFIG.cleanupOnStart),
+      autoMount: bool("auto-mount", DEFAULT_PLUGIN_CONFIG.autoMount),
+      maxReconcilePasses: int("max-reconcile-passes"),
+    }),
+  };
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s === undefined || s === "" ? undefined : s;
+}
+
+/** A running daemon; `stop()` shuts it down cleanly (idempotent). */
+export interface Daemon {
+  plugin: ResctrlPlugin;
+  stub: NriStub;
+  control: ControlApiServer | undefined;
+  stop(): Promise<void>;
+}
+
+/** Wires resctrl, PID source, plugin, control API and NRI stub, and starts them. */
+export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
+  const procRoot = o.procRoot;
+  const resctrl =
+    o.provider === "memory"
+      ? Resctrl.withProvider(
+          MemFs.withResctrl({
+            root: o.resctrlRoot,
+            rmidCapacity: o.memoryRmids,
+            pidExists: (pid) => existsSync(`${procRoot}/${pid}`),
+          }),
+          { root: o.resctrlRoot, groupPrefix: o.plugin.groupPrefix, logger: log },
+        )
+      : Resctrl.real({ root: o.resctrlRoot, groupPrefix: o.plugin.groupPrefix, logger: log });
+  const pids = new RealCgroupPidSource({ cgroupRoot: o.cgroupRoot, procRoot, logger: log });
+  const plugin = ResctrlPlugin.withPidSource(o.plugin, resctrl, pids, { logger: log });
+  const control = o.controlSocket
+    ? await ControlApiServer.listen({ socketPath: o.controlSocket, plugin, logger: log })
+    : undefined;
+  const stub = new NriStub(plugin, {
+    name: o.pluginName,
+    idx: o.pluginIdx,
+    socketPath: o.nriSocket,
+    logger: log,
+    reconnect: o.reconnect ? {} : false,
+  });
+  stub.on("error", (err: unknown) => log.warn({ err }, "nri stub error"));
+  stub.on("closed", (reason?: Error) => log.warn({ reason: reason?.message }, "nri connection closed"));
+  stub.on("reconnecting", (info: unknown) => log.info({ info }, "reconnecting to runtime"));
+  stub.on("synchronized", (s: { pods: unknown[]; containers: unknown[] }) =>
+    log.info({ pods: s.pods.length, containers: s.containers.length }, "runtime synchronized"),
+  );
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await stub.stop().catch((err: unknown) => log.warn({ err }, "failed to stop nri stub"));
+      await control?.close();
+      await plugin.close();
+    })());
+  try {
+    await stub.start();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  log.info(
+    {
+      plugin: `${o.pluginIdx}-${o.pluginName}`,
+      provider: o.provider,
+      root: o.resctrlRoot,
+      control: o.controlSocket,
+    },
+    "registered with runtime",
+  );
+  return { plugin, stub, control, stop };
+}
+
+/** Entry point: parse, start, wait for a signal (or a fatal stub close without reconnect). Exit code. */
+export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  let o: CliOptions;
+  try {
+    o = parseCliOptions(argv, env);
+  } catch (err) {
+    console.error(`nri-resctrl-plugin: ${err instanceof Error ? err.message : String(err)}\n\n${usage()}`);
+    return 2;
+  }
+  if (o.help) {
+    console.log(usage());
+    return 0;
+  }
+  const log = pino({ level: o.logLevel, base: { name: "nri-resctrl-plugin", pid: process.pid } });
+  process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection (ignored)"));
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon(o, log);
+  } catch (err) {
+    log.fatal({ err }, "failed to start");
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    const finish = (code: number, why: string): void => {
+      log.info({ why }, "shutting down");
+      void daemon.stop().then(() => resolve(code));
+    };
+    process.once("SIGTERM", () => finish(0, "SIGTERM"));
+    process.once("SIGINT", () => finish(0, "SIGINT"));
+    if (!o.reconnect)
+      daemon.stub.once("closed", () => finish(1, "runtime connection closed (reconnect disabled)"));
+  });
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  void main(process.argv.slice(2), process.env).then((code) => process.exit(code));
+}
