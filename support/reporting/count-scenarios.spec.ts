@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { countMessages, formatCounts } from "../../scripts/count-scenarios.mjs";
+
+type Step = string;
+let n = 0;
+
+/** Envelopes of one test case attempt whose steps end with `statuses`. */
+function attempt(testCaseId: string, statuses: Step[], willBeRetried = false): object[] {
+  const id = `tcs${n++}`;
+  return [
+    { testCaseStarted: { id, testCaseId, attempt: 0 } },
+    ...statuses.map((status) => ({
+      testStepFinished: { testCaseStartedId: id, testStepResult: { status } },
+    })),
+    { testCaseFinished: { testCaseStartedId: id, willBeRetried } },
+  ];
+}
+
+const ndjson = (envs: object[]): string => envs.map((e) => JSON.stringify(e)).join("\n");
+const finished = (success = true): object => ({ testRunFinished: { success } });
+
+describe("countMessages", () => {
+  it("classifies passed, failed (any failing status) and skipped test cases", () => {
+    const text = ndjson([
+      ...attempt("a", ["PASSED", "PASSED"]),
+      ...attempt("b", ["PASSED", "FAILED", "SKIPPED"]),
+      ...attempt("c", ["SKIPPED", "SKIPPED"]),
+      ...attempt("d", ["PASSED", "UNDEFINED"]),
+      ...attempt("e", ["AMBIGUOUS"]),
+      finished(false),
+    ]);
+    const c = countMessages(text);
+    assert.deepEqual(
+      { ...c, problems: c.problems.length },
+      { passed: 1, failed: 3, skipped: 1, problems: 0 },
+    );
+  });
+
+  it("counts a retried scenario once, by its last attempt", () => {
+    const text = ndjson([...attempt("a", ["FAILED"], true), ...attempt("a", ["PASSED"]), finished()]);
+    assert.equal(formatCounts(countMessages(text)), "1 passed, 0 failed, 0 skipped");
+  });
+
+  it("counts a run that never finished, and an unfinished test case, as failures", () => {
+    const started = { testCaseStarted: { id: "x", testCaseId: "z", attempt: 0 } };
+    const c = countMessages(ndjson([...attempt("a", ["PASSED"]), started]));
+    assert.equal(formatCounts(c), "1 passed, 2 failed, 0 skipped");
+    assert.equal(c.problems.length, 2);
+  });
+
+  it("counts a run-level exception without failed scenarios as one failure", () => {
+    const c = countMessages(
+      ndjson([{ testRunFinished: { success: false, exception: { message: "BeforeAll hook failed" } } }]),
+    );
+    assert.equal(formatCounts(c), "0 passed, 1 failed, 0 skipped");
+  });
+});
