@@ -140,7 +140,9 @@ export class TtrpcServer implements MuxSink {
   private async invoke(streamId: number, req: Request, handler: MethodHandler): Promise<void> {
     const ac = new AbortController();
     this.inflight.add(ac);
-    const timeoutMs = req.timeoutNano > 0 ? Math.max(1, Math.ceil(req.timeoutNano / 1e6)) : undefined;
+    // Clamp to setTimeout's range (a larger value would silently become 1 ms).
+    const timeoutMs =
+      req.timeoutNano > 0 ? Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(req.timeoutNano / 1e6))) : undefined;
     let replied = false;
     const once = (status: { code: number; message: string } | undefined, out?: Uint8Array): void => {
       if (replied) return;
@@ -199,6 +201,9 @@ export class TtrpcServer implements MuxSink {
     this.opts.send(frameMessage({ length: 0, streamId, type: MessageType.RESPONSE, flags: 0 }, body));
   }
 }
+
+/** Largest delay setTimeout accepts. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
