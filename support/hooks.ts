@@ -1,10 +1,17 @@
-import { After, Before, setDefaultTimeout, Status, type ITestCaseHookParameter } from "@cucumber/cucumber";
+import {
+  After,
+  AfterAll,
+  Before,
+  setDefaultTimeout,
+  Status,
+  type ITestCaseHookParameter,
+} from "@cucumber/cucumber";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { describeEvent, scenarioTimeoutMs, type ScenarioWorld } from "./world.js";
-import { chooseWorld } from "./worlds/index.js";
+import { chooseWorld, shutdownWorlds } from "./worlds/index.js";
 import { CAPABILITIES, type ScenarioContext } from "./worlds/types.js";
 
 /*
@@ -54,6 +61,7 @@ Before(
   { name: "init the world", timeout: WORLD_SETUP_TIMEOUT_MS },
   async function (this: ScenarioWorld, { pickle }: ITestCaseHookParameter) {
     const ctx = await scenarioContext(this, pickle.uri, pickle.name);
+    ctx.tags = pickle.tags.map((t) => t.name);
     tmpDirs.set(this, ctx.tmpDir);
     await this.port.init(ctx);
   },
@@ -104,5 +112,12 @@ After(
       const dir = tmpDirs.get(this);
       if (dir) await rm(dir, { recursive: true, force: true });
     }
+  },
+);
+
+AfterAll(
+  { name: "release what worlds share (e.g. the containerd world's daemon)", timeout: WORLD_SETUP_TIMEOUT_MS },
+  async function () {
+    await shutdownWorlds();
   },
 );

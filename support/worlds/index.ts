@@ -16,6 +16,10 @@ export const DEFAULT_WORLD: WorldName = "mock";
  */
 export interface WorldModule {
   createWorld(parameters: Readonly<Record<string, unknown>>): PodWorld;
+  /** Optional: why this machine cannot host the world (its scenarios are then skipped with that reason). */
+  unavailable?(): Promise<string | undefined>;
+  /** Optional: releases what the world shares across scenarios (called once, after all scenarios). */
+  shutdown?(): Promise<void>;
 }
 
 /** The world chosen for a scenario, or why every scenario of the profile must be skipped. */
@@ -39,7 +43,14 @@ export async function chooseWorld(parameters: Readonly<Record<string, unknown>>)
     return {
       unavailable: `world "${name}" not implemented yet (support/worlds/${name}/index.ts is missing)`,
     };
+  const reason = await mod.unavailable?.();
+  if (reason) return { unavailable: reason };
   return { world: mod.createWorld(parameters) };
+}
+
+/** Calls `shutdown()` of every world module loaded so far (AfterAll). Never rejects. */
+export async function shutdownWorlds(): Promise<void> {
+  for (const mod of cache.values()) await mod?.shutdown?.().catch(() => undefined);
 }
 
 const cache = new Map<WorldName, WorldModule | null>();

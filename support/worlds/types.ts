@@ -67,6 +67,8 @@ export interface ScenarioContext {
   timeoutMs: number;
   /** Everything else from the profile's worldParameters (world-specific settings). */
   parameters: Readonly<Record<string, unknown>>;
+  /** The scenario's tags, with `@` (e.g. `@fs-audit`); a world may pick its setup by them. */
+  tags?: readonly string[];
 }
 
 /** How the plugin is configured when a scenario starts it. Unset fields keep the plugin defaults. */
@@ -244,4 +246,10 @@ export interface PodWorld {
   resyncConsumer(): Promise<void>;
   /** The consumer's current view, folded from what it received. */
   consumerView(): Promise<PodView[]>;
+
+  // ---- the runtime itself (needs @runtime-restart; optional: absent = capability missing) ---
+  /** Restarts the container runtime while the plugin runs (pods keep running); resolves once the runtime answers again. */
+  restartRuntime?(): Promise<void>;
+  /** How many times the runtime has synchronized the plugin so far: 1 after startPlugin, +1 per re-registration. */
+  runtimeSyncCount?(): Promise<number>;
 }
