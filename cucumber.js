@@ -7,7 +7,8 @@ const humanFormat = process.stdout.isTTY ? "progress-bar" : "progress";
 /** Settings every profile shares; `world` picks support/worlds/<world>/ and names the report dir. */
 function profile(world, overrides = {}) {
   return {
-    paths: ["features/**/*.feature"],
+    // No `paths`: cucumber defaults to features/**/*.feature, and paths given on the command line
+    // would be added to (not replace) a configured list.
     // World modules (support/worlds/<name>/) are loaded on demand by support/worlds/index.ts.
     import: [
       "support/register-tsx.mjs",
