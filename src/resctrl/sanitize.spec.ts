@@ -101,3 +101,19 @@ describe("config validation", () => {
     assert.ok(rc.provider instanceof RealFs);
   });
 });
+
+describe("sanitizeUid properties (fast-check)", () => {
+  it("different UIDs never share a name; names are safe and bounded; clean UIDs map to themselves", async () => {
+    const fc = (await import("fast-check")).default;
+    const uid = fc.oneof(fc.string({ maxLength: 80 }), fc.stringMatching(/^[a-z0-9.:-]{0,70}$/), fc.uuid());
+    fc.assert(
+      fc.property(uid, uid, (a, b) => {
+        const sa = sanitizeUid(a);
+        assert.match(sa, /^[A-Za-z0-9_-]{1,75}$/);
+        if (/^[A-Za-z0-9_-]{1,63}$/.test(a) && !/-h[0-9a-f]{10}$/.test(a)) assert.equal(sa, a);
+        if (a !== b) assert.notEqual(sa, sanitizeUid(b), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -67,20 +67,24 @@ export class ResctrlModel {
     return this.root !== undefined && p.startsWith(`${this.root}/`);
   }
 
+  /** True if `p` is a resctrl group (root included). */
   isGroup(p: string): boolean {
     return this.groups.has(p);
   }
 
+  /** Every group path, sorted. */
   groupPaths(): string[] {
     return [...this.groups.keys()].sort();
   }
 
+  /** Groups (root included) plus freed RMIDs still in limbo; drops expired limbo entries. */
   rmidsInUse(): number {
     const now = this.now();
     while (this.limbo.length > 0 && now - (this.limbo[0] ?? 0) >= this.rmidLimboMs) this.limbo.shift();
     return this.groups.size + this.limbo.length;
   }
 
+  /** Known tasks of a group, ascending; a ctrl group lists its mon groups' tasks too. */
   tasksOf(groupPath: string): number[] {
     const kind = this.groups.get(groupPath)?.kind;
     return [...this.tasks.entries()]
@@ -89,11 +93,13 @@ export class ResctrlModel {
       .sort((a, b) => a - b);
   }
 
+  /** Innermost group of a known task. */
   groupOf(pid: number): string | undefined {
     const t = this.tasks.get(pid);
     return t ? (t.mon ?? t.ctrl) : undefined;
   }
 
+  /** Writes `info/last_cmd_status` like the kernel does after each command. */
   setStatus(text: string): void {
     if (this.root && this.mounted) this.tree.addFile(`${this.root}/info/last_cmd_status`, `${text}\n`);
   }
@@ -124,6 +130,7 @@ export class ResctrlModel {
     else this.tree.removeSubtree(p);
   }
 
+  /** A write to `<groupPath>/tasks`: whitespace-separated ids, stops at the first failure (kernel rule). */
   writeTasks(groupPath: string, data: string): void {
     const group = this.groups.get(groupPath);
     const file = `${groupPath}/tasks`;

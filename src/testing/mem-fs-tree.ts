@@ -37,18 +37,22 @@ export function joinPath(dir: string, name: string): string {
 export class MemTree {
   private readonly nodes = new Map<string, MemNode>([["/", { kind: "dir" }]]);
 
+  /** The node at `p`, if any. */
   get(p: string): MemNode | undefined {
     return this.nodes.get(p);
   }
 
+  /** True if anything is at `p`. */
   has(p: string): boolean {
     return this.nodes.has(p);
   }
 
+  /** Puts `node` at `p` (no parent check). */
   set(p: string, node: MemNode): void {
     this.nodes.set(p, node);
   }
 
+  /** Removes exactly `p`. */
   delete(p: string): void {
     this.nodes.delete(p);
   }

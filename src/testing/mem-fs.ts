@@ -206,6 +206,7 @@ export class MemFs implements FsProvider {
       .join("");
   }
 
+  /** True if `path` is a directory. Never throws on missing paths. */
   isDir(path: string): boolean {
     return this.tree.get(norm(path))?.kind === "dir";
   }
@@ -254,6 +255,7 @@ export class MemFs implements FsProvider {
   denyPath(path: string, ops?: readonly DeniableOp[]): void {
     this.faults.denyPath(norm(path), ops);
   }
+  /** Lifts every `denyPath` of `path`. */
   allowPath(path: string): void {
     this.faults.allowPath(norm(path));
   }
@@ -261,6 +263,7 @@ export class MemFs implements FsProvider {
   pidGone(pid: number): void {
     this.faults.gonePids.add(pid);
   }
+  /** Undoes `pidGone`. */
   clearPidGone(pid: number): void {
     this.faults.gonePids.delete(pid);
   }
@@ -268,6 +271,7 @@ export class MemFs implements FsProvider {
   pidForeign(pid: number): void {
     this.faults.foreignPids.add(pid);
   }
+  /** Undoes `pidForeign`. */
   clearPidForeign(pid: number): void {
     this.faults.foreignPids.delete(pid);
   }
@@ -275,6 +279,7 @@ export class MemFs implements FsProvider {
   pidDenied(pid: number): void {
     this.faults.deniedPids.add(pid);
   }
+  /** Undoes `pidDenied`. */
   clearPidDenied(pid: number): void {
     this.faults.deniedPids.delete(pid);
   }
