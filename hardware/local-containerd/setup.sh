@@ -286,10 +286,13 @@ ctr_() { timeout 20 "$BIN/ctr" -a "$CRI_SOCKET" -n k8s.io "$@"; }
 launch_daemon() {
   rm -f "$NRI_SOCKET"
   PATH="$BIN:$PATH" setsid "$BIN/containerd" --config "$CONFIG" </dev/null >>"$LOG" 2>&1 &
-  printf '%s\n' "$!" >"$PIDFILE"
+  local pid=$!
+  printf '%s\n' "$pid" >"$PIDFILE"
   local deadline=$((SECONDS + START_TIMEOUT))
   until [[ -S $CRI_SOCKET && -S $NRI_SOCKET ]] && ctr_ version >/dev/null 2>&1; do
-    daemon_pid >/dev/null || die "containerd exited during start; see $LOG:$(tail -n 5 "$LOG" | sed 's/^/\n  /')"
+    # (Not daemon_pid: right after the fork the child may not have exec'd containerd yet.)
+    kill -0 "$pid" 2>/dev/null || die "containerd exited during start; last lines of $LOG:
+$(tail -n 5 "$LOG" | sed 's/^/  /')"
     ((SECONDS < deadline)) || die "containerd did not create $CRI_SOCKET and $NRI_SOCKET within ${START_TIMEOUT}s; see $LOG"
     sleep 0.1
   done
