@@ -21,14 +21,20 @@ export interface FsProvider {
   /**
    * Opens an existing file for writing (no create, no truncate, no append), writes `data` in one
    * write(2), closes. One call = one open + one write + one close; for `tasks` that is one PID.
+   * On a `tasks` file the kernel answers per task: ESRCH (task gone), EINVAL (task in another
+   * control group, or a bad id), EPERM (not allowed to move that task), ENOSPC.
    */
   writeStr(path: string, data: string): Promise<void>;
   /** Reads a whole file as UTF-8. */
   readToString(path: string): Promise<string>;
   /** Opens `path` for writing and closes it without writing; rejects if that is not possible. */
   checkCanOpenForWrite(path: string): Promise<void>;
-  /** Names of the immediate subdirectories of `path` (symlinks and files are not listed). */
+  /** Names of the immediate subdirectories of `path` (symlinks and files are not listed), in no guaranteed order. */
   readChildDirs(path: string): Promise<string[]>;
-  /** `mount -t resctrl resctrl <target>`, creating the leaf directory `target` if missing. */
+  /**
+   * `mount -t resctrl resctrl <target>`, creating the leaf directory `target` if missing (the
+   * parent must exist). Rejects with an errno error: EPERM/EACCES, ENODEV (no resctrl in the
+   * kernel), EBUSY (already mounted), EIO for anything unrecognised.
+   */
   mountResctrl(target: string): Promise<void>;
 }
