@@ -245,7 +245,7 @@ export class ResctrlPlugin
       } else work.push({ uid: pod.uid, c: this.#reg.addContainer(pod, c, c.podSandboxId, "Pending") });
     }
     const done = this.#track(
-      mapLimit(work, this.config.syncConcurrency, (w) =>
+      mapLimit(interleaveByPod(work), this.config.syncConcurrency, (w) =>
         this.#lock.run(w.uid, () => this.#settle(w.uid, w.c, "synchronize")),
       ),
     );
@@ -587,6 +587,23 @@ export class ResctrlPlugin
 
 function bySeq(a: { seq: number }, b: { seq: number }): number {
   return a.seq - b.seq;
+}
+
+/**
+ * Reorders work round-robin across pods (first container of each pod, then the second, …), so the
+ * concurrent workers reconcile different pods instead of queueing on one pod's lock.
+ */
+function interleaveByPod<T extends { uid: string }>(work: readonly T[]): T[] {
+  const byPod = new Map<string, T[]>();
+  for (const w of work) {
+    const list = byPod.get(w.uid);
+    if (list) list.push(w);
+    else byPod.set(w.uid, [w]);
+  }
+  const lists = [...byPod.values()];
+  const out: T[] = [];
+  for (let i = 0; out.length < work.length; i++) for (const l of lists) if (i < l.length) out.push(l[i] as T);
+  return out;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, starting them in order. */
