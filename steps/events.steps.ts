@@ -7,7 +7,7 @@ type G = "Exists" | "Failed";
 Then(
   "pod {string} first reports group {group} with {int} of {int} containers reconciled",
   async function (this: ScenarioWorld, pod: string, group: G, reconciled: number, total: number) {
-    const first = await this.port.waitForEvent(pod, () => true, this.timeoutMs);
+    const first = this.acknowledge(await this.port.waitForEvent(pod, () => true, this.timeoutMs));
     expect(describeEvent(first)).to.equal(`${pod}: ${group} ${reconciled} of ${total}`);
   },
 );
@@ -40,6 +40,10 @@ Then(
   "pod {string} reports no further event within {int} ms",
   async function (this: ScenarioWorld, pod: string, ms: number) {
     await this.port.assertNoEventWithin(pod, ms);
+    expect(
+      this.unacknowledged(pod).map(describeEvent),
+      "events after the last one a step waited for",
+    ).to.deep.equal([]);
   },
 );
 
@@ -59,13 +63,11 @@ Then("the reconciled count of pod {string} never decreased", function (this: Sce
 });
 
 Then("pod {string} is eventually reported removed", async function (this: ScenarioWorld, pod: string) {
-  await this.port.waitForEvent(pod, (e) => e.kind === "Removed", this.timeoutMs);
+  await this.eventuallyMatching(pod, (e) => e.kind === "Removed");
 });
 
 Then("pods {names} are eventually reported removed", async function (this: ScenarioWorld, pods: string[]) {
-  await Promise.all(
-    pods.map((pod) => this.port.waitForEvent(pod, (e) => e.kind === "Removed", this.timeoutMs)),
-  );
+  await Promise.all(pods.map((pod) => this.eventuallyMatching(pod, (e) => e.kind === "Removed")));
 });
 
 Then("pods {names} still report group Failed", function (this: ScenarioWorld, pods: string[]) {

@@ -115,6 +115,17 @@ When(
 );
 
 When(
+  "the runtime reports container {string} of pod {string} started again",
+  async function (this: ScenarioWorld, c: string, pod: string) {
+    await this.port.resendContainerStart(pod, c);
+  },
+);
+
+When("the runtime reports pod {string} started again", async function (this: ScenarioWorld, pod: string) {
+  await this.port.resendPodStart(pod);
+});
+
+When(
   "container {string} of pod {string} is removed",
   async function (this: ScenarioWorld, c: string, pod: string) {
     await this.port.removeContainer(pod, c);

@@ -29,8 +29,8 @@ export class ScenarioWorld extends World<Record<string, unknown>> {
   lastRetry: RetryOutcome | undefined;
   /** Per pod: the `seq` of its newest event when the last operator action on it began (-1: none). */
   readonly marks = new Map<string, number>();
-  /** Per pod: the group path first reported (to check it never changes). */
-  readonly firstPaths = new Map<string, string>();
+  /** Per pod: the `seq` of the newest event a step has already waited for ("acknowledged"). */
+  readonly seen = new Map<string, number>();
   /** Pods and their container names declared by table steps, for "every pod" assertions. */
   readonly declaredPods = new Map<string, string[]>();
 
@@ -86,6 +86,18 @@ export class ScenarioWorld extends World<Record<string, unknown>> {
     return value;
   }
 
+  /** Records that the scenario has looked at `pod`'s events up to `e` (see {@link unacknowledged}). */
+  acknowledge(e: PodEvent): PodEvent {
+    this.seen.set(e.pod, Math.max(this.seen.get(e.pod) ?? -1, e.seq));
+    return e;
+  }
+
+  /** Events of `pod` newer than the newest one a step waited for: what "further event" means. */
+  unacknowledged(pod: string): PodEvent[] {
+    const after = this.seen.get(pod) ?? -1;
+    return this.port.events(pod).filter((e) => e.seq > after);
+  }
+
   /** Waits until `pod` reports `group`/`total`/`reconciled` (in any later event), with the scenario deadline. */
   async eventually(
     pod: string,
@@ -93,11 +105,19 @@ export class ScenarioWorld extends World<Record<string, unknown>> {
     reconciled: number,
     total: number,
   ): Promise<PodEvent> {
-    const ev = await this.port.waitForEvent(pod, (e) => matches(e, group, reconciled, total), this.timeoutMs);
-    if (ev.kind === "AddOrUpdate" && ev.group.kind === "Exists" && !this.firstPaths.has(pod)) {
-      this.firstPaths.set(pod, ev.group.path);
-    }
-    return ev;
+    return this.eventuallyMatching(pod, (e) => matches(e, group, reconciled, total));
+  }
+
+  /**
+   * Waits for the first event of `pod` newer than the acknowledged ones that satisfies `predicate`
+   * (an old event never satisfies an "eventually": after a removal, an earlier 1 of 1 must not
+   * count as the new 1 of 1), and acknowledges it.
+   */
+  async eventuallyMatching(pod: string, predicate: (e: PodEvent) => boolean): Promise<PodEvent> {
+    const after = this.seen.get(pod) ?? -1;
+    return this.acknowledge(
+      await this.port.waitForEvent(pod, (e) => e.seq > after && predicate(e), this.timeoutMs),
+    );
   }
 
   /**

@@ -185,6 +185,10 @@ export interface PodWorld {
   startContainer(pod: string, container: ContainerSpec): Promise<void>;
   /** The runtime reports a container's start before it ever reported its pod (needs @scripted-runtime). */
   startContainerBeforePod(pod: string, container: ContainerSpec): Promise<void>;
+  /** The runtime reports the start of an already started container again (needs @scripted-runtime). */
+  resendContainerStart(pod: string, container: string): Promise<void>;
+  /** The runtime reports an already running pod sandbox again (needs @scripted-runtime). */
+  resendPodStart(pod: string): Promise<void>;
   /** An ephemeral container joins a running pod (`kubectl debug`). */
   addEphemeralContainer(pod: string, container: ContainerSpec): Promise<void>;
   /** The container stops and is removed (REMOVE_CONTAINER). */

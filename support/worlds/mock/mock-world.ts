@@ -181,6 +181,16 @@ export class MockWorld implements PodWorld {
     await this.#deliver("START_CONTAINER", `${pod}/${spec.name}`, this.#rt().startContainer(p.nri, c.nri));
   }
 
+  async resendContainerStart(pod: string, container: string): Promise<void> {
+    const p = this.#running(pod);
+    const c = this.#model.container(pod, container);
+    await this.#deliver("START_CONTAINER", `${pod}/${container}`, this.#rt().startContainer(p.nri, c.nri));
+  }
+
+  async resendPodStart(pod: string): Promise<void> {
+    await this.#deliver("RUN_POD_SANDBOX", pod, this.#rt().runPodSandbox(this.#running(pod).nri));
+  }
+
   async addEphemeralContainer(pod: string, spec: ContainerSpec): Promise<void> {
     // containerd runs a `kubectl debug` container like any other container of the sandbox.
     await this.startContainer(pod, spec);
