@@ -35,6 +35,8 @@ Usage: $SELF <command> [dir]
                  what is mounted under <dir>, remove the pod cgroups created since start, and
                  delete <dir>. Safe to call twice, and on a half-started <dir>.
   status <dir>   Print the KEY=value lines and RUNNING=yes|no.
+  stop-all       stop every run dir of this script on the machine (daemons started from the cache,
+                 and marked nri-ctrd* dirs in \$TMPDIR or /tmp). For CI cleanup; stops other users' runs too.
 
 Environment: NRI_CONTAINERD_CACHE (default /var/cache/nri-resctrl-plugin/containerd),
 NRI_CONTAINERD_SUITE ($SUITE), NRI_CONTAINERD_VERSION (expected version prefix, $WANT_VERSION),
@@ -379,38 +381,82 @@ task_ids() {
 }
 
 # Kills every process in cgroup directories named after our task ids (64 hex), in every hierarchy.
+# One find per hierarchy (a find per id and hierarchy is slow on a loaded machine).
 kill_task_processes() {
-  local id h d pid
+  local id h d pid names=()
   for id in "$@"; do
     [[ $id =~ ^[0-9a-f]{64}$ ]] || continue
-    for h in $(cgroup_hierarchies); do
-      while IFS= read -r d; do
-        while IFS= read -r pid; do
-          kill -KILL "$pid" 2>/dev/null || true
-        done < <(cat "$d/cgroup.procs" 2>/dev/null)
-      done < <(find "$h" -type d -name "$id" 2>/dev/null)
-    done
+    ((${#names[@]} == 0)) || names+=(-o)
+    names+=(-name "$id")
+  done
+  ((${#names[@]} > 0)) || return 0
+  for h in $(cgroup_hierarchies); do
+    while IFS= read -r d; do
+      while IFS= read -r pid; do
+        kill -KILL "$pid" 2>/dev/null || true
+      done < <(cat "$d/cgroup.procs" 2>/dev/null)
+    done < <(find "$h" -maxdepth 6 -type d \( "${names[@]}" \) 2>/dev/null)
   done
 }
 
-# rmdir (deepest first) the empty cgroup dirs under $CGROUP_ROOT that were not there at start.
-remove_new_cgroups() {
+# Pod UIDs this daemon ran (CRI logs `RunPodSandbox for &PodSandboxMetadata{Name:…,Uid:<uid>,…}`
+# at info level), restricted to characters that are safe in a cgroup name.
+our_pod_uids() {
+  [[ -f $LOG ]] || return 0
+  grep -o 'RunPodSandbox for &PodSandboxMetadata{[^}]*' "$LOG" | sed -n 's/.*,Uid:\([^,]*\),.*/\1/p' |
+    grep -xE '[A-Za-z0-9_.-]+' | sort -u || true
+}
+
+# rmdir one cgroup dir; retries for 2 s while it still lists (dying) processes. 1 if it stays.
+rm_cgroup_dir() {
+  local try
+  for ((try = 0; try < 20; try++)); do
+    rmdir -- "$1" 2>/dev/null && return 0
+    [[ -d $1 ]] || return 0
+    # Empty of processes yet not removable: it has child cgroups (not ours) or is busy.
+    [[ -n $(cat "$1/cgroup.procs" 2>/dev/null) ]] || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# Removes the pod cgroups of our pods (`…/pod<uid>` under $CGROUP_ROOT, children first; runc never
+# removes them), then the empty QoS/top dirs ($CGROUP_ROOT, …/burstable, …/besteffort) that did not
+# exist at start, unless another containerd from our cache is running (it may be using them).
+remove_our_cgroups() {
+  local h d uid uids=()
+  mapfile -t uids < <(our_pod_uids)
+  if ((${#uids[@]} > 0)); then
+    local patterns=()
+    for uid in "${uids[@]}"; do patterns+=(-e "/pod$uid/"); done
+    for h in $(cgroup_hierarchies); do
+      [[ -d $h/$CGROUP_ROOT ]] || continue
+      while IFS= read -r d; do
+        d=${d%/}
+        rm_cgroup_dir "$d" || log "warning: could not remove cgroup $d"
+      done < <(find "$h/$CGROUP_ROOT" -depth -maxdepth 3 -type d -printf '%p/\n' 2>/dev/null | grep -F "${patterns[@]}")
+    done
+  fi
+  other_daemons_running && return 0
   [[ -f $DIR/cgroups.before ]] || return 0
-  local h d try
   for h in $(cgroup_hierarchies); do
     [[ -d $h/$CGROUP_ROOT ]] || continue
     while IFS= read -r d; do
-      grep -qxF -- "$d" "$DIR/cgroups.before" && continue
-      for ((try = 0; try < 20; try++)); do
-        rmdir -- "$d" 2>/dev/null && break
-        # Not ours to empty: some process still lives there.
-        [[ -n $(cat "$d/cgroup.procs" 2>/dev/null) ]] && break
-        sleep 0.1
-      done
-      [[ -d $d ]] && log "warning: could not remove cgroup $d"
-    done < <(find "$h/$CGROUP_ROOT" -depth -type d)
+      grep -qxF -- "$d" "$DIR/cgroups.before" || rmdir -- "$d" 2>/dev/null || true
+    done < <(find "$h/$CGROUP_ROOT" -depth -maxdepth 1 -type d)
   done
   return 0
+}
+
+# Whether a containerd started from our cache runs for another run dir.
+other_daemons_running() {
+  local pid
+  for pid in $(pgrep -x containerd || true); do
+    [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$BIN/containerd" ]] || continue
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--config $CONFIG " && continue
+    return 0
+  done
+  return 1
 }
 
 cmd_stop() {
@@ -420,11 +466,15 @@ cmd_stop() {
   local ids id pid
   mapfile -t ids < <(task_ids)
   if daemon_pid >/dev/null && [[ -x $BIN/ctr ]]; then
-    for id in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true; done
-    for id in $(ctr_ containers ls -q 2>/dev/null); do
-      ctr_ tasks rm -f "$id" >/dev/null 2>&1 || true
-      ctr_ containers rm "$id" >/dev/null 2>&1 || true
+    # In parallel: each ctr call costs a process start, which adds up on a loaded machine.
+    for id in $(ctr_ tasks ls -q 2>/dev/null); do
+      ctr_ tasks kill -s SIGKILL "$id" >/dev/null 2>&1 &
     done
+    wait
+    for id in $(ctr_ containers ls -q 2>/dev/null); do
+      { ctr_ tasks rm -f "$id" || true; ctr_ containers rm "$id" || true; } >/dev/null 2>&1 &
+    done
+    wait
   fi
   stop_daemon
   kill_task_processes "${ids[@]}"
@@ -432,8 +482,7 @@ cmd_stop() {
   for pid in $(pgrep -f -- "-address $CRI_SOCKET" || true) $(pgrep -f -- "--config $CONFIG" || true); do
     kill -KILL "$pid" 2>/dev/null || true
   done
-  kill_task_processes "${ids[@]}"
-  remove_new_cgroups
+  remove_our_cgroups
   # Shim sockets: /run/containerd/s/<sha256(address/namespace/id)> (containerd 1.7), and the
   # runc state of killed tasks: /run/containerd/runc/k8s.io/<id>.
   for id in "${ids[@]}"; do
@@ -449,6 +498,26 @@ cmd_stop() {
   log "stopped and removed $DIR"
 }
 
+# Every run dir of this script on the machine: those of running daemons started from our cache,
+# and marked dirs named nri-ctrd* in the temp dir. For CI cleanup after a failed job.
+cmd_stop_all() {
+  local pid cfg d dirs=()
+  for pid in $(pgrep -x containerd || true); do
+    [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$BIN/containerd" ]] || continue
+    cfg=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | sed -n '/^--config$/{n;p;q}')
+    [[ -n $cfg && -e $(dirname "$cfg")/$MARKER ]] && dirs+=("$(dirname "$cfg")")
+  done
+  for d in "${TMPDIR:-/tmp}"/nri-ctrd*; do
+    [[ -e $d/$MARKER ]] && dirs+=("$d")
+  done
+  ((${#dirs[@]} == 0)) && return 0
+  local failed=0
+  while IFS= read -r d; do
+    (cmd_stop "$d") || failed=1
+  done < <(printf '%s\n' "${dirs[@]}" | sort -u)
+  return "$failed"
+}
+
 # ---------------------------------------------------------------------------------------------
 
 main() {
@@ -461,6 +530,7 @@ main() {
   restart) cmd_restart "${1:-}" ;;
   stop) cmd_stop "${1:-}" ;;
   status) cmd_status "${1:-}" ;;
+  stop-all) cmd_stop_all ;;
   -h | --help | help) usage ;;
   *)
     usage >&2
