@@ -17,7 +17,7 @@
 #   NODE_VERSION          Node.js release for the tarball install (default below)
 #   RESCTRL_ROOT          resctrl mount point (default /sys/fs/resctrl)
 #   NRI_SOCKET            NRI socket path (default /var/run/nri/nri.sock)
-#   HW_PREPULL_IMAGES     space-separated images to pre-pull into k3s (default: the test image)
+#   HW_PREPULL_IMAGES     space-separated images to pre-pull into k3s (default: the test workload image)
 #   K3S_READY_TIMEOUT     seconds to wait for API, node and NRI socket (default 300)
 set -euo pipefail
 
@@ -30,7 +30,7 @@ INSTALL_K3S_VERSION="${INSTALL_K3S_VERSION:-v1.32.5+k3s1}"
 NODE_VERSION="${NODE_VERSION:-20.20.2}"
 RESCTRL_ROOT="${RESCTRL_ROOT:-/sys/fs/resctrl}"
 NRI_SOCKET="${NRI_SOCKET:-/var/run/nri/nri.sock}"
-HW_PREPULL_IMAGES="${HW_PREPULL_IMAGES:-docker.io/library/busybox:1.36}"
+HW_PREPULL_IMAGES="${HW_PREPULL_IMAGES:-docker.io/library/python:3.12-alpine}"
 K3S_READY_TIMEOUT="${K3S_READY_TIMEOUT:-300}"
 K3S_CONTAINERD_DIR=/var/lib/rancher/k3s/agent/etc/containerd
 export KUBECONFIG=/etc/rancher/k3s/k3s.yaml

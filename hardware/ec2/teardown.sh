@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Undo what a hardware run leaves behind. Safe to run any number of times, also after a crash.
 #   default          delete the test namespace, stop stray test daemons, and rmdir every resctrl
-#                    group whose name starts with a hardware-world prefix (hwp_, hwf_) in
+#                    group whose name starts with a hardware-world prefix (hwp_, hwf_, hwo_) in
 #                    <resctrl> and <resctrl>/mon_groups. Nothing else is touched.
 #   --uninstall-k3s  also run k3s-uninstall.sh (removes k3s, its containerd and all pods)
 #   --umount         also unmount resctrl (removes every group, ours or not)
 #
 # Usage: sudo -E hardware/ec2/teardown.sh [--uninstall-k3s] [--umount]
 # Environment: RESCTRL_ROOT (default /sys/fs/resctrl), HW_NAMESPACE (default nri-resctrl-e2e),
-#              HW_GROUP_PREFIXES (default "hwp_ hwf_").
+#              HW_GROUP_PREFIXES (default "hwp_ hwf_ hwo_": plugin, filler, foreign seeds).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,7 +18,7 @@ HW_LOG_PREFIX="hardware/teardown"
 
 RESCTRL_ROOT="${RESCTRL_ROOT:-/sys/fs/resctrl}"
 HW_NAMESPACE="${HW_NAMESPACE:-nri-resctrl-e2e}"
-HW_GROUP_PREFIXES="${HW_GROUP_PREFIXES:-hwp_ hwf_}"
+HW_GROUP_PREFIXES="${HW_GROUP_PREFIXES:-hwp_ hwf_ hwo_}"
 export KUBECONFIG="${KUBECONFIG:-/etc/rancher/k3s/k3s.yaml}"
 
 uninstall=false

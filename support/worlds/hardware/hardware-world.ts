@@ -1,0 +1,496 @@
+import { mkdir, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { ControlClient } from "../../../src/control/client.js";
+import { GroupState } from "../../../src/control/gen/control/control.js";
+import { EventLog } from "../event-log.js";
+import {
+  CapabilityMissingError,
+  type Capability,
+  type ContainerSpec,
+  type GroupObservation,
+  type GroupReport,
+  type LogRecord,
+  type PluginStartOptions,
+  type PodEvent,
+  type PodView,
+  type PodWorld,
+  type RetryOutcome,
+  type ScenarioContext,
+  type SeededGroup,
+} from "../types.js";
+import { findContainerCgroup, parseTaskList, threadsOfCgroup } from "./cgroup-tasks.js";
+import { DaemonProcess } from "./daemon-process.js";
+import { nodeHost, type HostPort } from "./host.js";
+import { Kube, WORKLOAD_IMAGE } from "./kube.js";
+import { podEventFromLog, type LoggedPodEvent } from "./log-events.js";
+import { PodDriver, type HwPod } from "./pod-driver.js";
+import { DEFAULT_NRI_SOCKET, DEFAULT_RESCTRL_ROOT, parseMounts } from "./preflight.js";
+import { classifyGrpcError, hardwarePrefixes, retryWhileCapacity } from "./retry.js";
+import { RmidFiller } from "./rmid-filler.js";
+import { SeedTracker } from "./seeds.js";
+
+/** Host directory holding each pod's slot thread counts (hostPath of the test pods). */
+export const CFG_ROOT = "/run/nri-resctrl-e2e";
+/** NRI plugin index of the test daemon (after the usual 10–50 of real plugins). */
+export const TEST_PLUGIN_IDX = "90";
+/** Events of pods the world does not know that are kept, in case the UID becomes known later. */
+export const MAX_UNMAPPED_EVENTS = 1000;
+/** Helper groups allowed beyond num_rmids before the filler gives up (groups of other pods, limbo). */
+export const FILLER_MARGIN = 16;
+
+const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
+  "fault-injection",
+  "mount-control",
+  "resctrl-kernel",
+  "kubernetes",
+]);
+
+/** Settings from the profile's worldParameters (all optional). */
+export interface HardwareWorldParameters {
+  repoRoot: string;
+  resctrlRoot?: string;
+  nriSocket?: string;
+  kubeconfig?: string;
+  /** Where daemon logs are kept for the CI artifact (default reports/hardware/logs). */
+  logDir?: string;
+  /** Names what this machine lacks (preflight), or undefined; `init` refuses to run when it names something. */
+  unavailable?: () => Promise<string | undefined>;
+}
+
+/**
+ * The hardware world: real pods through k3s (kubectl, `kubectl debug`, crictl for removals), the
+ * real daemon (`--resctrl-provider real`) started on the host per scenario with a private group
+ * prefix and control socket, observed through its control API and its logs; assertions read the
+ * kernel's resctrl `tasks` files and the containers' real threads (cgroup → /proc/<pid>/task).
+ * Capacity exhaustion uses real helper groups under a different prefix. Never fakes anything: what
+ * it cannot do (scripted PIDs, fs audit, scripted runtime orderings, chosen pod UIDs, stalled
+ * in-process consumers) rejects with {@link CapabilityMissingError}.
+ *
+ * Ownership: one instance per scenario; `dispose()` stops the daemon, deletes the scenario's pods,
+ * removes helper, seeded and plugin groups of this scenario, and remounts resctrl if it unmounted it.
+ */
+export class HardwareWorld implements PodWorld {
+  readonly name = "hardware";
+  readonly #host: HostPort = nodeHost();
+  readonly #log = new EventLog();
+  readonly #pods = new Map<string, HwPod>();
+  readonly #uidToPod = new Map<string, string>();
+  readonly #unmapped: LoggedPodEvent[] = [];
+  readonly #root: string;
+  #ctx!: ScenarioContext;
+  #prefix!: ReturnType<typeof hardwarePrefixes>;
+  #kube!: Kube;
+  #driver!: PodDriver;
+  #seeds!: SeedTracker;
+  #daemon: DaemonProcess | undefined;
+  #client: ControlClient | undefined;
+  #filler: RmidFiller | undefined;
+  #capacity: "normal" | "exhausted" | "freed" = "normal";
+  #unmounted = false;
+
+  constructor(private readonly params: HardwareWorldParameters) {
+    this.#root = params.resctrlRoot ?? DEFAULT_RESCTRL_ROOT;
+  }
+
+  capabilities(): ReadonlySet<Capability> {
+    return CAPABILITIES;
+  }
+
+  async init(ctx: ScenarioContext): Promise<void> {
+    const missing = await this.params.unavailable?.();
+    if (missing) throw new Error(`failed to init the hardware world: ${missing}`);
+    this.#ctx = ctx;
+    this.#prefix = hardwarePrefixes(ctx.groupPrefix);
+    this.#kube = new Kube(this.#host, { kubeconfig: this.params.kubeconfig, timeoutMs: ctx.timeoutMs });
+    this.#driver = new PodDriver(this.#kube, {
+      run: this.#prefix.run,
+      cfgRoot: join(CFG_ROOT, this.#prefix.run),
+      timeoutMs: ctx.timeoutMs,
+    });
+    this.#seeds = new SeedTracker(this.#root, this.#prefix.plugin, this.#prefix.foreign);
+    if (!(await this.resctrlMounted()))
+      throw new Error(`failed to init the hardware world: resctrl is not mounted at ${this.#root}`);
+    await this.#kube.ensureNamespace();
+    await this.#kube.ensureImage(WORKLOAD_IMAGE);
+  }
+
+  async dispose(): Promise<void> {
+    const quietly = async (f: () => Promise<unknown>): Promise<void> => {
+      await f().catch((e: unknown) => console.warn(`[hardware world] cleanup: ${(e as Error).message}`));
+    };
+    this.#log.close();
+    this.#client?.close();
+    await quietly(async () => this.#daemon?.stop());
+    if (this.#kube) await quietly(() => this.#kube.deleteRun(this.#prefix.run));
+    if (this.#unmounted)
+      await quietly(() => this.#host.run("mount", ["-t", "resctrl", "resctrl", this.#root]));
+    if (this.#filler) {
+      const left = await this.#filler.removeAll();
+      if (left.length) console.warn(`[hardware world] cleanup: helper groups left: ${left.join(" ")}`);
+    }
+    if (this.#seeds) await quietly(() => this.#seeds.removeAll());
+    if (this.#prefix) await quietly(() => this.#sweepPluginGroups());
+    if (this.#prefix)
+      await quietly(() => rm(join(CFG_ROOT, this.#prefix.run), { recursive: true, force: true }));
+  }
+
+  // ---- arrange ---------------------------------------------------------------------------
+
+  async unmountResctrl(): Promise<void> {
+    const foreign = await this.#seeds.foreignGroups(this.#prefix.all);
+    if (foreign.length > 0)
+      throw new Error(
+        `failed to unmount resctrl: groups of others exist (${foreign.join(", ")}); unmounting would destroy them`,
+      );
+    const r = await this.#host.run("umount", [this.#root]);
+    if (r.exitCode !== 0) throw new Error(`failed to unmount resctrl at ${this.#root}: ${r.stderr.trim()}`);
+    this.#unmounted = true;
+  }
+
+  async seedGroup(g: SeededGroup): Promise<void> {
+    await this.#seeds.create(g);
+  }
+
+  async preexistingPod(pod: string, containers: readonly ContainerSpec[]): Promise<void> {
+    if (this.#daemon) throw new Error(`failed to add pre-existing pod ${pod}: the plugin already started`);
+    this.#track(await this.#driver.create(pod, containers));
+  }
+
+  async injectCapacityExhaustion(): Promise<void> {
+    const rmids = Number((await readFile(join(this.#root, "info/L3_MON/num_rmids"), "utf8")).trim());
+    this.#filler ??= new RmidFiller({
+      monGroupsDir: join(this.#root, "mon_groups"),
+      prefix: this.#prefix.filler,
+      maxGroups: rmids + FILLER_MARGIN,
+    });
+    await this.#filler.fillUntilFull(this.#ctx.timeoutMs);
+    this.#capacity = "exhausted";
+  }
+
+  async freeCapacity(): Promise<void> {
+    if (!this.#filler || this.#filler.count === 0) return;
+    await this.#filler.freeOne();
+    this.#capacity = "freed";
+  }
+
+  async scriptTasks(): Promise<void> {
+    throw new CapabilityMissingError(this.name, "scripted-pids", "script a container's tasks");
+  }
+
+  // ---- act -------------------------------------------------------------------------------
+
+  async startPlugin(o: PluginStartOptions = {}): Promise<void> {
+    if (this.#daemon) throw new Error("failed to start the plugin: it already runs");
+    if (o.syncChunkSize !== undefined)
+      throw new CapabilityMissingError(this.name, "scripted-runtime", "chunk Synchronize");
+    const logDir = this.params.logDir ?? join(this.params.repoRoot, "reports/hardware/logs");
+    await mkdir(logDir, { recursive: true });
+    const controlSocket = join(this.#ctx.tmpDir, "control.sock");
+    this.#daemon = DaemonProcess.start(
+      {
+        repoRoot: this.params.repoRoot,
+        nriSocket: this.params.nriSocket ?? DEFAULT_NRI_SOCKET,
+        pluginName: `resctrl-${this.#prefix.run}`,
+        pluginIdx: TEST_PLUGIN_IDX,
+        groupPrefix: this.#prefix.plugin,
+        resctrlRoot: this.#root,
+        controlSocket,
+        cleanupOnStart: o.cleanupOnStart,
+        autoMount: o.autoMount,
+        logFile: join(logDir, `${this.#ctx.id}.log`),
+      },
+      (r) => {
+        try {
+          const e = podEventFromLog(r);
+          if (e) this.#onEvent(e);
+        } catch (err) {
+          console.warn(`[hardware world] ${(err as Error).message}`);
+        }
+      },
+    );
+    this.#client = await this.#connect(controlSocket);
+    await this.#daemon.waitForLog("synchronized", this.#ctx.timeoutMs);
+  }
+
+  async runPod(pod: string, options: { uid?: string } = {}): Promise<void> {
+    if (options.uid !== undefined)
+      throw new CapabilityMissingError(
+        this.name,
+        "scripted-runtime",
+        `run pod ${pod} with a chosen UID (Kubernetes assigns UIDs)`,
+      );
+    this.#track(await this.#driver.create(pod, []));
+  }
+
+  async startContainer(pod: string, container: ContainerSpec): Promise<void> {
+    await this.#driver.startContainer(this.#pod(pod), container);
+  }
+
+  async startContainerBeforePod(): Promise<void> {
+    throw new CapabilityMissingError(this.name, "scripted-runtime", "start a container before its pod");
+  }
+
+  async resendContainerStart(): Promise<void> {
+    throw new CapabilityMissingError(this.name, "scripted-runtime", "repeat a container start");
+  }
+
+  async resendPodStart(): Promise<void> {
+    throw new CapabilityMissingError(this.name, "scripted-runtime", "repeat a pod start");
+  }
+
+  async addEphemeralContainer(pod: string, container: ContainerSpec): Promise<void> {
+    await this.#driver.addEphemeral(this.#pod(pod), container);
+  }
+
+  async removeContainer(pod: string, container: string): Promise<void> {
+    const p = this.#pod(pod);
+    const c = p.containers.get(container);
+    if (!c || c.removed)
+      throw new Error(`failed to remove container ${container} of ${pod}: no such running container`);
+    await this.#driver.removeContainer(p, c);
+  }
+
+  async removePod(pod: string): Promise<void> {
+    await this.#driver.removePod(this.#pod(pod));
+  }
+
+  async retryGroupCreation(pod: string): Promise<RetryOutcome> {
+    const uid = this.#pod(pod, true).uid;
+    return this.#retry(async () => {
+      const s = await this.#c().retryGroupCreation(uid);
+      return {
+        ok: true,
+        group:
+          s.groupState === GroupState.EXISTS ? { kind: "Exists", path: s.groupPath } : { kind: "Failed" },
+      };
+    }, "pod-not-found");
+  }
+
+  async retryContainer(pod: string, container: string): Promise<RetryOutcome> {
+    const id = this.#pod(pod, true).containers.get(container)?.id;
+    if (!id)
+      return {
+        ok: false,
+        error: "container-not-found",
+        message: `container ${container} of ${pod} never ran`,
+      };
+    return this.#retry(
+      async () => (await this.#c().retryContainerReconcile(id), { ok: true }),
+      "container-not-found",
+    );
+  }
+
+  async retryAllOnce(): Promise<RetryOutcome> {
+    return this.#retry(async () => {
+      const r = await this.#c().retryAllOnce();
+      if (this.#capacity === "freed" && r.report?.stoppedOnCapacity)
+        return { ok: false, error: "capacity", message: "retry sweep stopped on capacity" };
+      return { ok: true };
+    }, "other");
+  }
+
+  // ---- observe ---------------------------------------------------------------------------
+
+  events(pod: string): readonly PodEvent[] {
+    return this.#log.of(pod);
+  }
+
+  allEvents(): readonly PodEvent[] {
+    return this.#log.all();
+  }
+
+  waitForEvent(pod: string, predicate: (e: PodEvent) => boolean, timeoutMs: number): Promise<PodEvent> {
+    return this.#log.waitFor(pod, predicate, timeoutMs);
+  }
+
+  assertNoEventWithin(pod: string, ms: number): Promise<void> {
+    return this.#log.assertQuiet(pod, ms);
+  }
+
+  async groupOf(pod: string): Promise<GroupObservation> {
+    const reports = this.#log.of(pod).flatMap((e) => (e.kind === "AddOrUpdate" ? [e.group] : []));
+    const path = reports.flatMap((g) => (g.kind === "Exists" ? [g.path] : [])).at(-1);
+    let existsOnDisk: boolean;
+    if (path) existsOnDisk = (await stat(path).catch(() => undefined))?.isDirectory() === true;
+    else {
+      // No path reported: look for any group of ours named after the pod's UID.
+      const uid = this.#pod(pod, true).uid;
+      const names = await readdir(join(this.#root, "mon_groups")).catch(() => [] as string[]);
+      existsOnDisk = uid !== "" && names.some((n) => n.startsWith(`${this.#prefix.plugin}${uid}`));
+    }
+    return { reported: reports.at(-1), path, existsOnDisk };
+  }
+
+  async tasksOf(pod: string): Promise<number[]> {
+    const g = await this.groupOf(pod);
+    if (!g.path || !g.existsOnDisk) return [];
+    return parseTaskList(await readFile(join(g.path, "tasks"), "utf8"));
+  }
+
+  async expectedTasksOf(pod: string): Promise<number[]> {
+    const tids = new Set<number>();
+    for (const c of this.#pod(pod, true).containers.values()) {
+      if (c.removed || !c.id) continue;
+      const dir = await findContainerCgroup(c.id);
+      if (!dir) throw new Error(`failed to find the cgroup of container ${c.name} (${c.id}) of pod ${pod}`);
+      for (const t of await threadsOfCgroup(dir)) tids.add(t);
+    }
+    return [...tids].sort((a, b) => a - b);
+  }
+
+  async snapshot(): Promise<PodView[]> {
+    const state = await this.#c().getState();
+    return state.pods.flatMap((p) => {
+      const pod = this.#uidToPod.get(p.podUid);
+      if (pod === undefined) return [];
+      return [
+        {
+          pod,
+          group: groupReport(p.groupState, p.groupPath),
+          total: p.totalContainers,
+          reconciled: p.reconciledContainers,
+        },
+      ];
+    });
+  }
+
+  async resctrlMounted(): Promise<boolean> {
+    const mounts = parseMounts(await readFile("/proc/mounts", "utf8"));
+    return mounts.some((m) => m.fstype === "resctrl" && m.target === this.#root);
+  }
+
+  async seededGroupExists(label: string): Promise<boolean> {
+    return this.#seeds.exists(label);
+  }
+
+  async logLines(filter: { msgIncludes?: string } = {}): Promise<LogRecord[]> {
+    const needle = filter.msgIncludes;
+    return (this.#daemon?.records ?? []).filter(
+      (r) => needle === undefined || String(r.msg ?? "").includes(needle),
+    );
+  }
+
+  groupCreationAttempts(): Promise<number> {
+    return this.#lacks("fs-audit", "count group creation attempts");
+  }
+
+  groupCreationAttemptsDuringLastRetry(): Promise<number> {
+    return this.#lacks("fs-audit", "count group creation attempts");
+  }
+
+  taskWrites(): Promise<number[]> {
+    return this.#lacks("fs-audit", "list task writes");
+  }
+
+  pathsTouchedOutsideRoot(): Promise<string[]> {
+    return this.#lacks("fs-audit", "list paths touched");
+  }
+
+  groupsCreated(): Promise<string[]> {
+    return this.#lacks("fs-audit", "list created groups");
+  }
+
+  resctrlRoot(): string {
+    return this.#root;
+  }
+
+  stallConsumer(): Promise<void> {
+    return this.#lacks("event-backpressure", "stall a consumer");
+  }
+
+  droppedEvents(): Promise<number> {
+    return this.#lacks("event-backpressure", "count dropped events");
+  }
+
+  resyncConsumer(): Promise<void> {
+    return this.#lacks("event-backpressure", "resync a consumer");
+  }
+
+  consumerView(): Promise<PodView[]> {
+    return this.#lacks("event-backpressure", "read a consumer view");
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  #lacks<T>(cap: Capability, action: string): Promise<T> {
+    return Promise.reject(new CapabilityMissingError(this.name, cap, action));
+  }
+
+  #track(p: HwPod): void {
+    this.#pods.set(p.name, p);
+    this.#uidToPod.set(p.uid, p.name);
+    // Events that arrived before the UID was known (rare: kubectl create answers first).
+    const pending = this.#unmapped.splice(0);
+    for (const e of pending) this.#onEvent(e);
+  }
+
+  #onEvent(e: LoggedPodEvent): void {
+    const pod = this.#uidToPod.get(e.podUid);
+    if (pod === undefined) {
+      // Another pod on the node (kube-system), or one of ours whose UID is not known yet.
+      this.#unmapped.push(e);
+      if (this.#unmapped.length > MAX_UNMAPPED_EVENTS) this.#unmapped.shift();
+      return;
+    }
+    if (e.kind === "Removed") this.#log.record({ kind: "Removed", pod });
+    else
+      this.#log.record({
+        kind: "AddOrUpdate",
+        pod,
+        group: e.group,
+        total: e.total,
+        reconciled: e.reconciled,
+      });
+  }
+
+  async #connect(socket: string): Promise<ControlClient> {
+    const deadline = Date.now() + this.#ctx.timeoutMs;
+    for (;;) {
+      try {
+        return await ControlClient.connect(socket, 1_000);
+      } catch (e) {
+        const ended = this.#daemon?.exitReason;
+        if (ended || Date.now() >= deadline) {
+          throw new Error(
+            `failed to connect to the daemon's control socket ${socket}${ended ? `: the daemon ended (${ended})` : ""}; last output: ${this.#daemon?.tail() ?? ""}`,
+            { cause: e },
+          );
+        }
+      }
+    }
+  }
+
+  async #retry(
+    call: () => Promise<RetryOutcome>,
+    notFound: "pod-not-found" | "container-not-found" | "other",
+  ): Promise<RetryOutcome> {
+    // After capacity was freed, the kernel may keep the RMID in limbo for a while: keep retrying
+    // (with the scenario deadline) while the answer is "capacity"; otherwise answer at once.
+    const attempt = (): Promise<RetryOutcome> => call().catch((e: unknown) => classifyGrpcError(e, notFound));
+    return this.#capacity === "freed" ? retryWhileCapacity(attempt, this.#ctx.timeoutMs) : attempt();
+  }
+
+  async #sweepPluginGroups(): Promise<void> {
+    const dir = join(this.#root, "mon_groups");
+    for (const n of await readdir(dir).catch(() => [] as string[])) {
+      if (n.startsWith(this.#prefix.plugin)) await rmdir(join(dir, n)).catch(() => undefined);
+    }
+  }
+
+  #pod(name: string, allowRemoved = false): HwPod {
+    const p = this.#pods.get(name);
+    if (!p) throw new Error(`failed to find pod ${name}: the scenario never created it`);
+    if (p.removed && !allowRemoved) throw new Error(`failed to act on pod ${name}: it was removed`);
+    return p;
+  }
+
+  #c(): ControlClient {
+    if (!this.#client)
+      throw new Error("failed to reach the plugin: it was not started (Given the plugin is running)");
+    return this.#client;
+  }
+}
+
+function groupReport(state: GroupState, path: string): GroupReport {
+  return state === GroupState.EXISTS ? { kind: "Exists", path } : { kind: "Failed" };
+}

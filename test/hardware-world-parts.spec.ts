@@ -1,0 +1,351 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { usage } from "../src/cli.js";
+import type { PodResctrlEvent } from "../src/plugin/events.js";
+import { ResctrlPlugin } from "../src/plugin/plugin.js";
+import { Resctrl } from "../src/resctrl/index.js";
+import { MemFs, MockPidSource } from "../src/testing/index.js";
+import { memoryLogger } from "../support/worlds/mock/memory-logger.js";
+import {
+  cgroupNamesFor,
+  findContainerCgroup,
+  parseTaskList,
+  stripRuntimePrefix,
+  threadsOfCgroup,
+} from "../support/worlds/hardware/cgroup-tasks.js";
+import { daemonArgs, parseLogLine } from "../support/worlds/hardware/daemon-process.js";
+import {
+  PLACEHOLDER_IMAGE,
+  WORKLOAD_IMAGE,
+  kubeName,
+  parsePodStatus,
+  podManifest,
+  workloadCommand,
+} from "../support/worlds/hardware/kube.js";
+import { podEventFromLog } from "../support/worlds/hardware/log-events.js";
+import { classifyGrpcError, hardwarePrefixes, retryWhileCapacity } from "../support/worlds/hardware/retry.js";
+import { RmidFiller, type FillerFs } from "../support/worlds/hardware/rmid-filler.js";
+
+const errno = (code: string): Error => Object.assign(new Error(code), { code });
+
+describe("task lists and container cgroups", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "hw-cg-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("parses task lists sorted and de-duplicated, and refuses garbage", () => {
+    assert.deepEqual(parseTaskList("12\n3\n\n12\n 7 \n"), [3, 7, 12]);
+    assert.deepEqual(parseTaskList(""), []);
+    assert.throws(() => parseTaskList("1\nabc\n"), /line 2: "abc"/);
+    assert.throws(() => parseTaskList("-1\n"), /line 1/);
+  });
+
+  it("knows both cgroup driver namings of a container", () => {
+    assert.equal(stripRuntimePrefix("containerd://abc"), "abc");
+    assert.deepEqual(cgroupNamesFor("containerd://abc"), ["cri-containerd-abc.scope", "abc"]);
+  });
+
+  it("finds a container's cgroup under the systemd and the cgroupfs layouts, or nothing", async () => {
+    const sd = join(
+      dir,
+      "cg1",
+      "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-containerd-aaa.scope",
+    );
+    const fs = join(dir, "cg2", "kubepods/besteffort/pod2/bbb");
+    await mkdir(sd, { recursive: true });
+    await mkdir(fs, { recursive: true });
+    assert.equal(await findContainerCgroup("containerd://aaa", undefined, join(dir, "cg1")), sd);
+    assert.equal(await findContainerCgroup("bbb", undefined, join(dir, "cg2")), fs);
+    assert.equal(await findContainerCgroup("zzz", undefined, join(dir, "cg1")), undefined);
+  });
+
+  it("expands a cgroup's processes to their threads and skips processes that exited", async () => {
+    const cg = join(dir, "cg3");
+    const proc = join(dir, "proc");
+    await mkdir(cg, { recursive: true });
+    await writeFile(join(cg, "cgroup.procs"), "100\n200\n300\n");
+    for (const t of ["100", "101", "102"]) await mkdir(join(proc, "100/task", t), { recursive: true });
+    await mkdir(join(proc, "200/task/200"), { recursive: true });
+    assert.deepEqual(await threadsOfCgroup(cg, undefined, proc), [100, 101, 102, 200]);
+    await assert.rejects(threadsOfCgroup(join(dir, "gone"), undefined, proc));
+  });
+});
+
+function fakeFillerFs(capacity: number, busyFirst = 0): FillerFs & { dirs: Set<string>; busy: number } {
+  const state = { dirs: new Set<string>(), busy: busyFirst };
+  return {
+    ...state,
+    get busy() {
+      return state.busy;
+    },
+    dirs: state.dirs,
+    async mkdir(p) {
+      if (state.busy > 0) {
+        state.busy--;
+        throw errno("EBUSY");
+      }
+      if (state.dirs.size >= capacity) throw errno("ENOSPC");
+      state.dirs.add(p);
+    },
+    async rmdir(p) {
+      if (!state.dirs.delete(p)) throw errno("ENOENT");
+    },
+    async readDirs() {
+      return [...state.dirs].map((p) => p.slice(p.lastIndexOf("/") + 1));
+    },
+  };
+}
+
+describe("RMID filler", () => {
+  const opts = (fs: FillerFs, maxGroups = 100) => ({
+    monGroupsDir: "/r/mon_groups",
+    prefix: "hwf_x_",
+    maxGroups,
+    fs,
+    sleep: async () => undefined,
+  });
+
+  it("fills until ENOSPC, waits through EBUSY (limbo), frees the newest, removes all", async () => {
+    const fs = fakeFillerFs(5, 3);
+    const f = new RmidFiller(opts(fs));
+    assert.equal(await f.fillUntilFull(10_000), 5);
+    assert.equal(fs.dirs.size, 5);
+    assert.equal(await f.freeOne(), "/r/mon_groups/hwf_x_7");
+    assert.equal(fs.dirs.size, 4);
+    assert.deepEqual(await f.removeAll(), []);
+    assert.equal(fs.dirs.size, 0);
+    await assert.rejects(f.freeOne(), /holds no helper group/);
+  });
+
+  it("refuses to run past maxGroups without ENOSPC, and still cleans up", async () => {
+    const fs = fakeFillerFs(1000);
+    const f = new RmidFiller(opts(fs, 4));
+    await assert.rejects(f.fillUntilFull(1000), /without ENOSPC \(limit 4\)/);
+    assert.equal(fs.dirs.size, 4);
+    assert.deepEqual(await f.removeAll(), []);
+    assert.equal(fs.dirs.size, 0);
+  });
+
+  it("gives up when limbo does not drain before the deadline", async () => {
+    const f = new RmidFiller(opts(fakeFillerFs(5, 1_000_000)));
+    await assert.rejects(f.fillUntilFull(0), /still in limbo/);
+  });
+
+  it("sweeps leftovers with its prefix only, and rejects unsafe prefixes", async () => {
+    const fs = fakeFillerFs(100);
+    fs.dirs.add("/r/mon_groups/hwf_x_99");
+    fs.dirs.add("/r/mon_groups/pod_keep");
+    assert.deepEqual(await new RmidFiller(opts(fs)).removeAll(), []);
+    assert.deepEqual([...fs.dirs], ["/r/mon_groups/pod_keep"]);
+    assert.throws(() => new RmidFiller({ ...opts(fs), prefix: "../x" }), /unsafe prefix/);
+  });
+});
+
+describe("Kubernetes manifests", () => {
+  it("builds DNS-1123 names", () => {
+    assert.equal(kubeName("hw-s1a2", "Web_Server"), "hw-s1a2-web-server");
+    assert.equal(kubeName("x".repeat(80)).length, 63);
+    assert.throws(() => kubeName("__"), /failed to build/);
+  });
+
+  it("gives every slot the same command, starts only the declared ones, and never pulls", () => {
+    const m = podManifest({
+      name: "hw-a-web",
+      run: "hw-a",
+      slots: 4,
+      started: new Set([0, 1]),
+      hostConfigDir: "/run/x",
+    }) as {
+      spec: {
+        containers: { name: string; image: string; imagePullPolicy: string; command: string[] }[];
+        volumes: { hostPath: { path: string } }[];
+        restartPolicy: string;
+      };
+      metadata: { labels: Record<string, string> };
+    };
+    assert.deepEqual(
+      m.spec.containers.map((c) => [c.name, c.image]),
+      [
+        ["c0", WORKLOAD_IMAGE],
+        ["c1", WORKLOAD_IMAGE],
+        ["c2", PLACEHOLDER_IMAGE],
+        ["c3", PLACEHOLDER_IMAGE],
+      ],
+    );
+    assert.ok(m.spec.containers.every((c) => c.imagePullPolicy === "Never"));
+    assert.deepEqual(m.spec.containers[2]!.command, workloadCommand("/cfg/c2"));
+    assert.equal(m.spec.volumes[0]!.hostPath.path, "/run/x");
+    assert.equal(m.spec.restartPolicy, "Never");
+    assert.equal(m.metadata.labels["nri-resctrl-e2e/run"], "hw-a");
+  });
+
+  it("reads running, waiting and terminated containers, ephemeral ones included", () => {
+    const s = parsePodStatus(
+      JSON.stringify({
+        metadata: { uid: "u-1" },
+        status: {
+          phase: "Pending",
+          containerStatuses: [
+            { name: "c0", containerID: "containerd://aaa", state: { running: {} } },
+            { name: "c1", state: { waiting: { reason: "ErrImageNeverPull" } } },
+            { name: "c2", containerID: "containerd://ccc", state: { terminated: { exitCode: 137 } } },
+          ],
+          ephemeralContainerStatuses: [
+            { name: "debugger", containerID: "containerd://ddd", state: { running: {} } },
+          ],
+        },
+      }),
+    );
+    assert.equal(s.uid, "u-1");
+    assert.deepEqual(
+      [...s.running],
+      [
+        ["c0", "aaa"],
+        ["debugger", "ddd"],
+      ],
+    );
+    assert.deepEqual([...s.waiting], [["c1", "ErrImageNeverPull"]]);
+    assert.deepEqual([...s.terminated], [["c2", "ccc"]]);
+  });
+});
+
+describe("daemon wiring", () => {
+  const base = {
+    repoRoot: "/r",
+    nriSocket: "/n.sock",
+    pluginName: "p",
+    pluginIdx: "90",
+    groupPrefix: "hwp_s1_",
+    resctrlRoot: "/sys/fs/resctrl",
+    controlSocket: "/t/c.sock",
+  };
+
+  it("passes only flags the real CLI documents", () => {
+    const help = usage();
+    const args = daemonArgs({ ...base, cleanupOnStart: false, autoMount: true });
+    for (const a of args.filter((x) => x.startsWith("--"))) {
+      const flag = a.replace(/^--no-/, "--");
+      assert.ok(help.includes(flag.slice(2)), `${a} is a flag of nri-resctrl-plugin`);
+    }
+    assert.ok(args.includes("--no-cleanup-on-start") && args.includes("--auto-mount"));
+    assert.equal(args[args.indexOf("--resctrl-provider") + 1], "real");
+    assert.ok(
+      !daemonArgs(base).some((a) => a.includes("cleanup-on-start") || a.includes("auto-mount")),
+      "defaults stay the daemon's",
+    );
+  });
+
+  it("parses log lines", () => {
+    assert.deepEqual(parseLogLine('{"msg":"x","level":30}'), { msg: "x", level: 30 });
+    assert.deepEqual(parseLogLine("plain text"), { msg: "plain text" });
+    assert.equal(parseLogLine("  "), undefined);
+  });
+
+  it("reads back from the log exactly the events the real plugin emits", async () => {
+    const { logger, records } = memoryLogger("info");
+    const root = "/sys/fs/resctrl";
+    const fs = MemFs.withResctrl({ root, pidExists: () => true });
+    const resctrl = Resctrl.withProvider(fs, { root, groupPrefix: "hwp_t_", logger });
+    const plugin = ResctrlPlugin.withPidSource({}, resctrl, new MockPidSource(), { logger });
+    const emitted: PodResctrlEvent[] = [];
+    plugin.onEvent((e) => emitted.push(e));
+    const pod = {
+      id: "s".repeat(64),
+      name: "web",
+      uid: "uid-1",
+      namespace: "ns",
+      labels: {},
+      annotations: {},
+      cgroupParent: "",
+      cgroupsPath: "",
+      pid: 0,
+    };
+    await plugin.synchronize([], []);
+    await plugin.runPodSandbox(pod);
+    fs.failMkdirWithEnospc(true);
+    await plugin.runPodSandbox({ ...pod, id: "t".repeat(64), uid: "uid-2" });
+    await plugin.removePodSandbox(pod);
+    await plugin.close();
+    const fromLog = records.map(podEventFromLog).filter((e) => e !== undefined);
+    const expected = emitted.map((e) =>
+      e.kind === "Removed"
+        ? { kind: "Removed", podUid: e.podUid }
+        : {
+            kind: "AddOrUpdate",
+            podUid: e.podUid,
+            group: e.groupState,
+            total: e.totalContainers,
+            reconciled: e.reconciledContainers,
+          },
+    );
+    assert.ok(expected.length >= 3, `the plugin emitted ${expected.length} events`);
+    assert.deepEqual(fromLog, expected);
+  });
+
+  it("rejects a malformed pod event record", () => {
+    assert.equal(podEventFromLog({ msg: "other" }), undefined);
+    assert.throws(
+      () => podEventFromLog({ msg: "pod event", event: "AddOrUpdate", podUid: "u" }),
+      /counters missing/,
+    );
+  });
+});
+
+describe("scenario prefixes and retries", () => {
+  it("derives distinct prefixes from the scenario prefix", () => {
+    const p = hardwarePrefixes("s1a2b3c4_");
+    assert.deepEqual(p, {
+      run: "hw-s1a2b3c4",
+      plugin: "hwp_s1a2b3c4_",
+      filler: "hwf_s1a2b3c4_",
+      foreign: "hwo_s1a2b3c4_",
+      all: ["hwp_s1a2b3c4_", "hwf_s1a2b3c4_", "hwo_s1a2b3c4_"],
+    });
+    assert.throws(() => hardwarePrefixes("a/b_"), /unsafe/);
+  });
+
+  it("classifies control API errors", () => {
+    assert.equal(classifyGrpcError({ code: 8, details: "no RMID" }, "pod-not-found").ok, false);
+    assert.deepEqual(classifyGrpcError({ code: 8, details: "no RMID" }, "pod-not-found"), {
+      ok: false,
+      error: "capacity",
+      message: "no RMID",
+    });
+    assert.deepEqual(classifyGrpcError({ code: 5, details: "x" }, "container-not-found"), {
+      ok: false,
+      error: "container-not-found",
+      message: "x",
+    });
+    assert.deepEqual(classifyGrpcError(new Error("boom"), "pod-not-found"), {
+      ok: false,
+      error: "other",
+      message: "boom",
+    });
+  });
+
+  it("retries through capacity answers until success or the deadline", async () => {
+    let t = 0;
+    const answers = [false, false, true];
+    const attempt = async () =>
+      answers.shift()
+        ? { ok: true as const }
+        : { ok: false as const, error: "capacity" as const, message: "full" };
+    const sleep = async (ms: number) => {
+      t += ms;
+    };
+    assert.deepEqual(await retryWhileCapacity(attempt, 10_000, sleep, () => t), { ok: true });
+    const never = async () => ({ ok: false as const, error: "capacity" as const, message: "full" });
+    assert.equal((await retryWhileCapacity(never, 1_000, sleep, () => t)).ok, false);
+    const other = async () => ({ ok: false as const, error: "other" as const, message: "x" });
+    t = 0;
+    await retryWhileCapacity(other, 1_000, sleep, () => t);
+    assert.equal(t, 0, "no retry for other errors");
+  });
+});
