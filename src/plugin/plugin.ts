@@ -17,7 +17,7 @@ import {
   type NriPod,
 } from "../nri/types.js";
 import { validateConfig, type ResctrlPluginConfig } from "./config.js";
-import { ContainerNotFoundError, PodNotFoundError, PluginError, errorMessage, errorName } from "./errors.js";
+import { ContainerNotFoundError, PodNotFoundError, PluginError, errorName } from "./errors.js";
 import { EventBus, type EventSubscription } from "./event-bus.js";
 import type {
   ContainerSnapshot,
@@ -32,7 +32,10 @@ import { RealCgroupPidSource } from "./real-pid-source.js";
 import type { CgroupPidSource } from "./pid-source.js";
 import { PodRegistry, type ContainerEntry, type PodEntry } from "./pod-registry.js";
 import { isCapacityError, type ResctrlPort } from "./resctrl-port.js";
-import { emptyRetryReport, type RetryReport } from "./retry-report.js";
+import type { RetryReport } from "./retry-report.js";
+import { interleaveByPod, mapLimit, raceTimeout } from "./async-work.js";
+import { retryAllOnce } from "./retry-all.js";
+import { runStartup } from "./startup.js";
 
 /** RUN_POD_SANDBOX | REMOVE_POD_SANDBOX | START_CONTAINER | REMOVE_CONTAINER = 0x425. */
 export const RESCTRL_PLUGIN_EVENT_MASK =
@@ -365,41 +368,7 @@ export class ResctrlPlugin
    * on. Then every Partial container of a pod whose group exists, oldest first. Never rejects.
    */
   async retryAllOnce(): Promise<RetryReport> {
-    const report = emptyRetryReport();
-    const failed = [...this.#reg.pods.values()].filter((p) => p.groupState.kind === "Failed").sort(bySeq);
-    for (const p of failed) {
-      if (report.stoppedOnCapacity) {
-        report.groupsSkipped += 1;
-        continue;
-      }
-      report.groupAttempts += 1;
-      try {
-        if ((await this.retryGroupCreation(p.uid)).kind === "Exists") report.groupsCreated += 1;
-      } catch (e) {
-        if (e instanceof PodNotFoundError) continue;
-        if (isCapacityError(e)) report.stoppedOnCapacity = true;
-        report.failures.push({ target: "pod", id: p.uid, error: errorName(e), message: errorMessage(e) });
-      }
-    }
-    const partial = [...this.#reg.pods.values()]
-      .filter((p) => p.groupState.kind === "Exists")
-      .flatMap((p) => [...p.containers.values()].filter((c) => c.state === "Partial"))
-      .sort(bySeq);
-    for (const c of partial) {
-      report.containerAttempts += 1;
-      try {
-        if ((await this.retryContainerReconcile(c.id)) === "Reconciled") report.containersReconciled += 1;
-      } catch (e) {
-        if (e instanceof ContainerNotFoundError || e instanceof PodNotFoundError) continue;
-        report.failures.push({
-          target: "container",
-          id: c.id,
-          error: errorName(e),
-          message: errorMessage(e),
-        });
-      }
-    }
-    this.#log.info({ ...report, failures: report.failures.length }, "retry pass done");
+    const report = await retryAllOnce(this.#reg, this, this.#log);
     return report;
   }
 
@@ -411,36 +380,8 @@ export class ResctrlPlugin
   }
 
   /** Once per plugin instance, before any group is created. Never rejects. */
-  async #runStartup(): Promise<void> {
-    const root = this.#resctrl.root;
-    let mounted = true;
-    try {
-      await this.#resctrl.ensureMounted(this.config.autoMount);
-    } catch (err) {
-      mounted = false;
-      this.#log.error({ err, root, autoMount: this.config.autoMount }, "failed to ensure resctrl is mounted");
-    }
-    if (!this.config.cleanupOnStart) return;
-    if (!mounted) {
-      this.#log.warn({ root }, "startup cleanup skipped: resctrl is not mounted");
-      return;
-    }
-    try {
-      const r = await this.#resctrl.cleanupAll();
-      this.#log.info(
-        {
-          root,
-          prefix: this.config.groupPrefix,
-          removed: r.removed,
-          removalFailures: r.removalFailures,
-          removalRace: r.removalRace,
-          nonPrefixGroups: r.nonPrefixGroups,
-        },
-        "startup cleanup done",
-      );
-    } catch (err) {
-      this.#log.error({ err, root }, "failed to clean up stale groups at startup");
-    }
+  #runStartup(): Promise<void> {
+    return runStartup(this.#resctrl, this.config, this.#log);
   }
 
   /** Creates (or adopts) the group of `uid`; rejects on any error, including a name collision. */
@@ -582,55 +523,5 @@ export class ResctrlPlugin
     this.#background.add(t);
     void t.then(() => this.#background.delete(t));
     return t;
-  }
-}
-
-function bySeq(a: { seq: number }, b: { seq: number }): number {
-  return a.seq - b.seq;
-}
-
-/**
- * Reorders work round-robin across pods (first container of each pod, then the second, …), so the
- * concurrent workers reconcile different pods instead of queueing on one pod's lock.
- */
-function interleaveByPod<T extends { uid: string }>(work: readonly T[]): T[] {
-  const byPod = new Map<string, T[]>();
-  for (const w of work) {
-    const list = byPod.get(w.uid);
-    if (list) list.push(w);
-    else byPod.set(w.uid, [w]);
-  }
-  const lists = [...byPod.values()];
-  const out: T[] = [];
-  for (let i = 0; out.length < work.length; i++) for (const l of lists) if (i < l.length) out.push(l[i] as T);
-  return out;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight, starting them in order. */
-async function mapLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (t: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/** True if `p` settled within `ms`. The timer is cleared as soon as either side wins. */
-async function raceTimeout(p: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true), t]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,0 +1,52 @@
+// Small async helpers of the plugin's work scheduling. Pure apart from the timer in raceTimeout.
+
+/** Oldest first. */
+export function bySeq(a: { seq: number }, b: { seq: number }): number {
+  return a.seq - b.seq;
+}
+
+/**
+ * Reorders work round-robin across pods (first container of each pod, then the second, …), so the
+ * concurrent workers reconcile different pods instead of queueing on one pod's lock.
+ */
+export function interleaveByPod<T extends { uid: string }>(work: readonly T[]): T[] {
+  const byPod = new Map<string, T[]>();
+  for (const w of work) {
+    const list = byPod.get(w.uid);
+    if (list) list.push(w);
+    else byPod.set(w.uid, [w]);
+  }
+  const lists = [...byPod.values()];
+  const out: T[] = [];
+  for (let i = 0; out.length < work.length; i++) for (const l of lists) if (i < l.length) out.push(l[i] as T);
+  return out;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, starting them in order. */
+export async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (t: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** True if `p` settled within `ms`. The timer is cleared as soon as either side wins. */
+export async function raceTimeout(p: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true), t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
