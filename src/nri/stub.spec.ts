@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { FakeRuntime } from "../../support/fakes/fake-runtime.js";
 import { fakeContainer, fakePod, tempSocket } from "../../support/fakes/fake-runtime-fixtures.js";
@@ -287,9 +290,99 @@ describe("NriStub ↔ FakeRuntime over a unix socket", () => {
     );
   });
 
+  it("uses a pre-connected socket given in the options", async () => {
+    rt = await FakeRuntime.listen({ socketPath: sock.path });
+    const conn = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.createConnection(sock.path, () => resolve(s));
+      s.once("error", reject);
+    });
+    stub = new NriStub(recorder(), { name: "pre", idx: "11", socket: conn });
+    await stub.start();
+    await rt.waitForPlugin(3000);
+    assert.equal(rt.plugin?.name, "pre");
+  });
+
+  it("start() rejects when RegisterPlugin is not answered in time", async () => {
+    const silentServer = net.createServer((s) => void s.resume()); // reads (and so sees EOF), never answers
+    await new Promise<void>((r) => silentServer.listen(sock.path, r));
+    try {
+      stub = new NriStub(recorder(), {
+        name: "test",
+        idx: "10",
+        socketPath: sock.path,
+        registrationTimeoutMs: 50,
+      });
+      const keep = setInterval(() => undefined, 10); // client timers are unref'd
+      await assert.rejects(stub.start(), (e: Error) => {
+        return (
+          /failed to register plugin 10-test/.test(e.message) &&
+          /deadline exceeded/.test(String((e.cause as Error).message))
+        );
+      });
+      clearInterval(keep);
+    } finally {
+      await stub?.stop();
+      await new Promise((r) => silentServer.close(r));
+    }
+  });
+
+  it("with reconnect, start() keeps retrying and rejects only on stop(); waitSynchronized times out", async () => {
+    stub = new NriStub(recorder(), {
+      name: "test",
+      idx: "10",
+      socketPath: sock.path,
+      reconnect: { initialMs: 5, maxMs: 10, jitter: 0 },
+    });
+    let attempts = 0;
+    stub.on("reconnecting", () => attempts++);
+    const started = stub.start();
+    await assert.rejects(stub.waitSynchronized(50), /timed out/);
+    await until(() => attempts >= 3);
+    assert.equal(stub.state, "connecting");
+    await stub.stop();
+    await assert.rejects(started, /stopped before registration/);
+    assert.equal(stub.state, "closed");
+  });
+
   it("start() without reconnect rejects when nothing listens", async () => {
     stub = new NriStub(recorder(), { name: "test", idx: "10", socketPath: sock.path });
     await assert.rejects(stub.start(), /failed to connect nri stub 10-test/);
     assert.equal(stub.state, "closed");
+  });
+});
+
+describe("NriStub as a runtime-launched plugin (NRI_PLUGIN_SOCKET=3)", () => {
+  it("uses the inherited fd 3 with a containerd-like minimal environment", async () => {
+    const sock = tempSocket();
+    // Generous: a cold `node --import tsx` start can take seconds on a loaded machine.
+    const rt = await FakeRuntime.listen({ socketPath: sock.path, registrationTimeoutMs: 60_000 });
+    try {
+      const conn = await new Promise<net.Socket>((resolve, reject) => {
+        const s = net.createConnection(sock.path, () => resolve(s));
+        s.once("error", reject);
+      });
+      conn.pause();
+      const script = fileURLToPath(new URL("../../support/fakes/fake-runtime-fd-plugin.ts", import.meta.url));
+      const child = spawn(process.execPath, ["--import", "tsx", script], {
+        stdio: ["ignore", "pipe", "inherit", conn],
+        env: { NRI_PLUGIN_NAME: "launched", NRI_PLUGIN_IDX: "07", NRI_PLUGIN_SOCKET: "3" },
+        cwd: fileURLToPath(new URL("../..", import.meta.url)),
+      });
+      conn.destroy(); // the child holds its own copy of the descriptor
+      let out = "";
+      child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+      await rt.waitForPlugin(60_000);
+      assert.equal(rt.plugin?.name, "launched");
+      assert.equal(rt.plugin?.idx, "07");
+      assert.equal(rt.plugin?.mask, 0x5);
+      assert.equal(await rt.runPodSandbox(fakePod(1)), true);
+      await until(() => out.includes("run pod-1"), 10_000);
+      rt.dropPlugin();
+      assert.equal(await exited, 0);
+    } finally {
+      await rt.close();
+      sock.cleanup();
+    }
   });
 });

@@ -170,8 +170,7 @@ export class NriStub extends EventEmitter {
         timer = setTimeout(() => {
           cleanup();
           reject(new Error(`failed to synchronize nri stub ${this.id}: timed out after ${timeoutMs} ms`));
-        }, timeoutMs);
-        timer.unref();
+        }, timeoutMs); // deliberately ref'd: the caller is waiting for this outcome
       }
     });
   }

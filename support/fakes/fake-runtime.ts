@@ -114,7 +114,7 @@ export class FakeRuntime extends EventEmitter {
         this.off("plugin-ready", onReady);
         reject(new Error(`failed to wait for plugin: none ready within ${timeoutMs} ms`));
       }, timeoutMs);
-      timer.unref();
+      // ref'd on purpose: the caller is waiting for this outcome
       const onReady = (): void => {
         clearTimeout(timer);
         resolve();

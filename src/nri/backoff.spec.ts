@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  Backoff,
+  DEFAULT_BACKOFF_INITIAL_MS,
+  DEFAULT_BACKOFF_MAX_MS,
+  DEFAULT_BACKOFF_MULTIPLIER,
+} from "./backoff.js";
+
+describe("Backoff", () => {
+  it("grows exponentially up to the cap and resets", () => {
+    const b = new Backoff({ initialMs: 100, maxMs: 1000, multiplier: 3, jitter: 0 });
+    const delays = [1, 2, 3, 4].map(() => b.schedule(() => undefined).delayMs);
+    b.stop();
+    assert.deepEqual(delays, [100, 300, 900, 1000]);
+    b.reset();
+    assert.deepEqual(
+      b.schedule(() => undefined),
+      { attempt: 1, delayMs: 100 },
+    );
+    b.stop();
+  });
+
+  it("applies jitter within [1 - j, 1 + j] and never exceeds the cap", () => {
+    const lo = new Backoff({ initialMs: 100, maxMs: 1000, jitter: 0.5, random: () => 0 });
+    const hi = new Backoff({ initialMs: 100, maxMs: 120, jitter: 0.5, random: () => 0.999999 });
+    assert.equal(lo.schedule(() => undefined).delayMs, 50);
+    assert.equal(hi.schedule(() => undefined).delayMs, 120);
+    lo.stop();
+    hi.stop();
+  });
+
+  it("runs the callback once after the delay; stop() cancels it", async () => {
+    const b = new Backoff({ initialMs: 5, jitter: 0 });
+    let runs = 0;
+    b.schedule(() => runs++);
+    const keep = setTimeout(() => undefined, 100); // the backoff timer is unref'd
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(runs, 1);
+    b.schedule(() => runs++);
+    b.stop();
+    await new Promise((r) => setTimeout(r, 30));
+    clearTimeout(keep);
+    assert.equal(runs, 1);
+  });
+
+  it("has sane named defaults", () => {
+    const b = new Backoff();
+    assert.equal(b.baseDelay(1), DEFAULT_BACKOFF_INITIAL_MS);
+    assert.equal(b.baseDelay(2), DEFAULT_BACKOFF_INITIAL_MS * DEFAULT_BACKOFF_MULTIPLIER);
+    assert.equal(b.baseDelay(100), DEFAULT_BACKOFF_MAX_MS);
+  });
+});
