@@ -1,5 +1,8 @@
 // The improvements over upstream (contract §6.2) and hostile input, one test each.
 import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { validateConfig, DEFAULT_MAX_RECONCILE_PASSES } from "../src/plugin/config.js";
 import { InvalidPluginConfigError, PluginError } from "../src/plugin/errors.js";
@@ -218,6 +221,22 @@ describe("plugin: config", () => {
       );
     });
   }
+
+  it("create() wires the real filesystem: on a host without resctrl, pods are Failed, nothing crashes", async () => {
+    const root = mkdtempSync(join(tmpdir(), "no-resctrl-"));
+    try {
+      const plugin = ResctrlPlugin.create({ autoMount: false, groupPrefix: "t_" }, { resctrlRoot: root });
+      assert.equal(plugin.config.groupPrefix, "t_");
+      const seen: string[] = [];
+      plugin.onEvent((e) => seen.push(e.kind === "AddOrUpdate" ? e.groupState.kind : e.kind));
+      await plugin.synchronize([pod("u1")], []);
+      assert.deepEqual(seen, ["Failed"]);
+      assert.deepEqual(readdirSync(root), [], "nothing written under an unmounted root");
+      assert.throws(() => ResctrlPlugin.create({ groupPrefix: "" }), InvalidPluginConfigError);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 
   it("withPidSource rejects a prefix that differs from the resctrl handle's", () => {
     const r = Resctrl.withProvider(MemFs.withResctrl(), { groupPrefix: "abc_" });
