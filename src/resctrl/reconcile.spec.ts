@@ -138,14 +138,17 @@ describe("Resctrl.reconcileGroup", () => {
   it("a fatal write error propagates with partial counts summed over passes", async () => {
     const { fs, rc, group } = await setup();
     let pass = 0;
+    fs.pidGone(9);
     const gen = async () => {
       pass += 1;
       if (pass === 2) fs.failNext("write", `${group}/tasks`, "EIO");
-      return pass === 1 ? [1] : [1, 2];
+      return pass === 1 ? [1, 9] : [1, 2];
     };
     await assert.rejects(rc.reconcileGroup(group, gen, 3), (e: unknown) => {
       assert.ok(e instanceof IoError);
       assert.equal(e.partial?.assigned, 1);
+      assert.equal(e.partial?.missing, 1, "the ESRCH of pass 1 survives");
+      assert.deepEqual(e.partial?.failedPids, [{ pid: 9, outcome: "gone" }]);
       return true;
     });
   });

@@ -48,6 +48,10 @@ export async function reconcileGroupInFs(
     }
     wroteLast = true;
     totals.assigned += pass.assigned;
+    totals.missing += pass.missing;
+    totals.foreign += pass.foreign;
+    totals.denied += pass.denied;
+    totals.failedPids.push(...pass.failedPids);
     for (const f of pass.failedPids) lastFailure.set(f.pid, f);
   }
   if (wroteLast) {
