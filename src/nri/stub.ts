@@ -1,17 +1,12 @@
 import { EventEmitter } from "node:events";
-import net from "node:net";
+import type net from "node:net";
 import { pino, type Logger } from "pino";
 import { Empty, RegisterPluginRequest } from "./gen/nri/api.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
-import {
-  DEFAULT_NRI_SOCKET,
-  NRI_PLUGIN_SOCKET_ENV,
-  PLUGIN_SERVICE_CONN,
-  RUNTIME_SERVICE,
-  RUNTIME_SERVICE_CONN,
-} from "./constants.js";
+import { PLUGIN_SERVICE_CONN, RUNTIME_SERVICE, RUNTIME_SERVICE_CONN } from "./constants.js";
 import type { PluginHandler } from "./handler.js";
 import { deriveEventMask } from "./stub-mask.js";
+import { openNriSocket } from "./stub-socket.js";
 import { registerPluginService } from "./stub-service.js";
 import { openTrunk, type Trunk } from "./trunk.js";
 import type { NriConfigureRequest } from "./types.js";
@@ -63,7 +58,7 @@ export class NriStub extends EventEmitter {
   private registered = false;
   private synchronized = false;
   private stopped = false;
-  private presetSocket: net.Socket | undefined;
+  private socketUsed = false;
 
   constructor(
     private readonly handler: PluginHandler,
@@ -86,7 +81,6 @@ export class NriStub extends EventEmitter {
     }
     this.log = (opts.logger ?? pino({ level: "silent" })).child({ plugin: `${opts.idx}-${opts.name}` });
     this.backoff = opts.reconnect ? new Backoff(opts.reconnect) : undefined;
-    this.presetSocket = opts.socket;
   }
 
   /** Current lifecycle state. */
@@ -248,34 +242,12 @@ export class NriStub extends EventEmitter {
   }
 
   private openSocket(): Promise<net.Socket> {
-    if (this.presetSocket) {
-      const s = this.presetSocket;
-      this.presetSocket = undefined;
-      return Promise.resolve(s);
-    }
-    const env = this.opts.env ?? process.env;
-    const fdText = env[NRI_PLUGIN_SOCKET_ENV];
-    if (
-      this.opts.socketPath === undefined &&
-      this.opts.socket === undefined &&
-      fdText !== undefined &&
-      fdText !== ""
-    ) {
-      const fd = Number(fdText);
-      if (!Number.isInteger(fd) || fd < 0) {
-        return Promise.reject(new Error(`invalid ${NRI_PLUGIN_SOCKET_ENV}="${fdText}"`));
-      }
-      return Promise.resolve(new net.Socket({ fd, readable: true, writable: true }));
-    }
-    const path = this.opts.socketPath ?? DEFAULT_NRI_SOCKET;
-    return new Promise((resolve, reject) => {
-      const s = net.createConnection(path);
-      s.once("connect", () => {
-        s.off("error", reject);
-        resolve(s);
-      });
-      s.once("error", reject);
-    });
+    const first = !this.socketUsed;
+    this.socketUsed = true;
+    return openNriSocket(
+      { socket: this.opts.socket, socketPath: this.opts.socketPath, env: this.opts.env ?? process.env },
+      first,
+    );
   }
 
   private onTrunkClosed(trunk: Trunk): void {
