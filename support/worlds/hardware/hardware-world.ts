@@ -122,7 +122,8 @@ export class HardwareWorld implements PodWorld {
     this.#client?.close();
     await quietly(async () => this.#daemon?.stop());
     if (this.#kube) await quietly(() => this.#kube.deleteRun(this.#prefix.run));
-    if (this.#unmounted)
+    // The scenario unmounted resctrl; unless the plugin mounted it again, later scenarios need it.
+    if (this.#unmounted && !(await this.resctrlMounted().catch(() => true)))
       await quietly(() => this.#host.run("mount", ["-t", "resctrl", "resctrl", this.#root]));
     if (this.#filler) {
       const left = await this.#filler.removeAll();
