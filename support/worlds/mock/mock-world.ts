@@ -1,12 +1,7 @@
-import { join } from "node:path";
 import type { Logger } from "pino";
-import { NriStub } from "../../../src/nri/index.js";
 import type { PodResctrlEvent } from "../../../src/plugin/events.js";
 import { ResctrlPlugin } from "../../../src/plugin/plugin.js";
-import { Resctrl } from "../../../src/resctrl/index.js";
-import { MemFs } from "../../../src/testing/mem-fs.js";
 import { MockPidSource } from "../../../src/testing/mock-pid-source.js";
-import { FakeRuntime } from "../../fakes/fake-runtime.js";
 import { EventLog, type UnnumberedPodEvent } from "../event-log.js";
 import type {
   Capability,
@@ -24,15 +19,14 @@ import type {
 } from "../types.js";
 import { ClusterModel, type ContainerModel, type PodModel } from "./cluster-model.js";
 import { EventConsumer } from "./event-consumer.js";
-import { FsAudit } from "./fs-audit.js";
 import { memoryLogger } from "./memory-logger.js";
+import { MOCK_RESCTRL_ROOT, MockKernel } from "./mock-kernel.js";
+import { PluginHarness, type RuntimeState } from "./plugin-harness.js";
+import { classifyRetryError } from "./retry-outcome.js";
 
-/** Where the mock world's in-memory resctrl lives (the real default, so paths in logs look familiar). */
-export const MOCK_RESCTRL_ROOT = "/sys/fs/resctrl";
-/** NRI request timeout of the fake runtime (containerd's default). */
-export const MOCK_REQUEST_TIMEOUT_MS = 2000;
-/** Prefix of seeded groups owned by "other". */
-export const FOREIGN_GROUP_PREFIX = "other_";
+// Re-exported for the other worlds that reuse the mock world's pieces.
+export { FOREIGN_GROUP_PREFIX, MOCK_RESCTRL_ROOT } from "./mock-kernel.js";
+export { classifyRetryError } from "./retry-outcome.js";
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "fault-injection",
@@ -41,15 +35,15 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "scripted-runtime",
   "mount-control",
   "event-backpressure",
+  "runtime-restart",
 ]);
 
 /**
  * The deterministic world: the real plugin in-process over the real NRI stub, connected through a
- * real unix socket (in the scenario's tmp dir) to {@link FakeRuntime}; the resctrl layer runs over
- * {@link MemFs} (fault injection, call log) and tasks come from a scripted {@link MockPidSource}.
- * Nothing touches the host's resctrl or cgroups.
- *
- * Ownership: one instance per scenario; `dispose()` stops the stub, the runtime and the plugin.
+ * real unix socket (in the scenario's tmp dir) to `FakeRuntime` ({@link PluginHarness}); the
+ * resctrl layer runs over MemFs ({@link MockKernel}: fault injection, call log) and tasks come
+ * from a scripted `MockPidSource` fed by the {@link ClusterModel}. Nothing touches the host's
+ * resctrl or cgroups. One instance per scenario; `dispose()` stops the stub, runtime and plugin.
  */
 export class MockWorld implements PodWorld {
   readonly name = "mock";
@@ -57,14 +51,11 @@ export class MockWorld implements PodWorld {
   readonly #log = new EventLog();
   readonly #pids = new MockPidSource();
   #ctx!: ScenarioContext;
-  #fs!: MemFs;
-  #resctrl!: Resctrl;
-  #audit!: FsAudit;
+  #kernel!: MockKernel;
   #logger!: Logger;
   #records: LogRecord[] = [];
   #plugin: ResctrlPlugin | undefined;
-  #runtime: FakeRuntime | undefined;
-  #stub: NriStub | undefined;
+  #harness: PluginHarness | undefined;
   #consumer: EventConsumer | undefined;
   #startMark = 0;
   #lastRetry: [number, number] = [0, 0];
@@ -76,37 +67,24 @@ export class MockWorld implements PodWorld {
   async init(ctx: ScenarioContext): Promise<void> {
     this.#ctx = ctx;
     ({ logger: this.#logger, records: this.#records } = memoryLogger());
-    this.#fs = MemFs.withResctrl({ root: MOCK_RESCTRL_ROOT, pidExists: (pid) => this.#model.alive(pid) });
-    this.#resctrl = Resctrl.withProvider(this.#fs, {
-      root: MOCK_RESCTRL_ROOT,
-      groupPrefix: ctx.groupPrefix,
-      logger: this.#logger,
-    });
-    this.#audit = new FsAudit(this.#fs.log, MOCK_RESCTRL_ROOT);
+    this.#kernel = new MockKernel(ctx.groupPrefix, this.#logger, (tid) => this.#model.alive(tid));
   }
 
   async dispose(): Promise<void> {
     this.#log.close();
     this.#consumer?.close();
-    await this.#stub?.stop().catch(() => undefined);
-    await this.#runtime?.close().catch(() => undefined);
+    await this.#harness?.stop();
     await this.#plugin?.close().catch(() => undefined);
   }
 
   // ---- arrange ---------------------------------------------------------------------------
 
   async unmountResctrl(): Promise<void> {
-    this.#fs.setMounted(false);
+    this.#kernel.fs.setMounted(false);
   }
 
   async seedGroup(g: SeededGroup): Promise<void> {
-    const path = this.#seedPath(g);
-    if (g.location.kind === "nested" && !this.#fs.isDir(path.slice(0, path.lastIndexOf("/")))) {
-      throw new Error(
-        `failed to seed group ${g.label}: its parent ${g.location.parent} must be seeded first, at the root`,
-      );
-    }
-    await this.#fs.createDir(path);
+    await this.#kernel.seed(g);
   }
 
   async preexistingPod(pod: string, containers: readonly ContainerSpec[]): Promise<void> {
@@ -117,11 +95,11 @@ export class MockWorld implements PodWorld {
   }
 
   async injectCapacityExhaustion(): Promise<void> {
-    this.#fs.failMkdirWithEnospc(true);
+    this.#kernel.fs.failMkdirWithEnospc(true);
   }
 
   async freeCapacity(): Promise<void> {
-    this.#fs.failMkdirWithEnospc(false);
+    this.#kernel.fs.failMkdirWithEnospc(false);
   }
 
   async scriptTasks(pod: string, container: string, script: TaskScript): Promise<void> {
@@ -137,62 +115,74 @@ export class MockWorld implements PodWorld {
       autoMount: o.autoMount,
       eventQueueCapacity: o.eventQueueCapacity,
     };
-    const plugin = ResctrlPlugin.withPidSource(cfg, this.#resctrl, this.#pids, { logger: this.#logger });
+    const plugin = ResctrlPlugin.withPidSource(cfg, this.#kernel.resctrl, this.#pids, {
+      logger: this.#logger,
+    });
     this.#plugin = plugin;
     plugin.onEvent((e) => this.#log.record(this.#translate(e)));
-    const socketPath = join(this.#ctx.tmpDir, "nri.sock");
-    const runtime = await FakeRuntime.listen({
-      socketPath,
-      requestTimeoutMs: MOCK_REQUEST_TIMEOUT_MS,
+    this.#startMark = this.#kernel.audit.mark();
+    this.#harness = await PluginHarness.start({
+      plugin,
+      dir: this.#ctx.tmpDir,
+      logger: this.#logger,
+      timeoutMs: this.#ctx.timeoutMs,
+      state: this.#runtimeState,
       syncChunkSize: o.syncChunkSize,
-      logger: this.#logger.child({ side: "runtime" }),
     });
-    this.#runtime = runtime;
-    for (const p of this.#model.pods.values()) if (p.phase === "running") this.#register(runtime, p);
-    this.#startMark = this.#audit.mark();
-    this.#stub = new NriStub(plugin, {
-      name: "resctrl",
-      idx: "10",
-      socketPath,
-      logger: this.#logger.child({ side: "stub" }),
-    });
-    await this.#stub.start();
-    await this.#stub.waitSynchronized(this.#ctx.timeoutMs);
-    await runtime.waitForPlugin(this.#ctx.timeoutMs);
+  }
+
+  async restartRuntime(): Promise<void> {
+    await this.#h().restartRuntime();
+  }
+
+  async runtimeSyncCount(): Promise<number> {
+    return this.#h().syncs;
   }
 
   async runPod(pod: string, options: { uid?: string } = {}): Promise<void> {
     const p = this.#model.pod(pod, options.uid);
     if (p.phase !== "declared") throw new Error(`failed to run pod ${pod}: it is already ${p.phase}`);
     p.phase = "running";
-    await this.#deliver("RUN_POD_SANDBOX", pod, this.#rt().runPodSandbox(p.nri));
+    await this.#h().deliver("RUN_POD_SANDBOX", pod, this.#h().runtime.runPodSandbox(p.nri));
   }
 
   async startContainer(pod: string, spec: ContainerSpec): Promise<void> {
     const p = this.#running(pod);
     const c = this.#script(this.#model.addContainer(p, spec));
-    await this.#rt().createContainer(p.nri, c.nri);
-    await this.#deliver("START_CONTAINER", `${pod}/${spec.name}`, this.#rt().startContainer(p.nri, c.nri));
+    await this.#h().runtime.createContainer(p.nri, c.nri);
+    await this.#h().deliver(
+      "START_CONTAINER",
+      `${pod}/${spec.name}`,
+      this.#h().runtime.startContainer(p.nri, c.nri),
+    );
   }
 
   async startContainerBeforePod(pod: string, spec: ContainerSpec): Promise<void> {
     const p = this.#model.pod(pod);
     const c = this.#script(this.#model.addContainer(p, spec));
-    await this.#deliver("START_CONTAINER", `${pod}/${spec.name}`, this.#rt().startContainer(p.nri, c.nri));
+    await this.#h().deliver(
+      "START_CONTAINER",
+      `${pod}/${spec.name}`,
+      this.#h().runtime.startContainer(p.nri, c.nri),
+    );
   }
 
   async resendContainerStart(pod: string, container: string): Promise<void> {
     const p = this.#running(pod);
     const c = this.#model.container(pod, container);
-    await this.#deliver("START_CONTAINER", `${pod}/${container}`, this.#rt().startContainer(p.nri, c.nri));
+    await this.#h().deliver(
+      "START_CONTAINER",
+      `${pod}/${container}`,
+      this.#h().runtime.startContainer(p.nri, c.nri),
+    );
   }
 
   async resendPodStart(pod: string): Promise<void> {
-    await this.#deliver("RUN_POD_SANDBOX", pod, this.#rt().runPodSandbox(this.#running(pod).nri));
+    await this.#h().deliver("RUN_POD_SANDBOX", pod, this.#h().runtime.runPodSandbox(this.#running(pod).nri));
   }
 
   async addEphemeralContainer(pod: string, spec: ContainerSpec): Promise<void> {
-    // containerd runs a `kubectl debug` container like any other container of the sandbox.
+    // containerd creates and starts a `kubectl debug` container like any other container of the sandbox.
     await this.startContainer(pod, spec);
   }
 
@@ -200,14 +190,18 @@ export class MockWorld implements PodWorld {
     const p = this.#running(pod);
     const c = this.#model.container(pod, container);
     this.#model.removeContainer(c);
-    await this.#deliver("REMOVE_CONTAINER", `${pod}/${container}`, this.#rt().removeContainer(p.nri, c.nri));
+    await this.#h().deliver(
+      "REMOVE_CONTAINER",
+      `${pod}/${container}`,
+      this.#h().runtime.removeContainer(p.nri, c.nri),
+    );
   }
 
   async removePod(pod: string): Promise<void> {
     const p = this.#running(pod);
     this.#model.removePod(p);
-    for (const c of p.containers.values()) this.#rt().removeContainerState(c.nri.id);
-    await this.#deliver("REMOVE_POD_SANDBOX", pod, this.#rt().removePodSandbox(p.nri));
+    for (const c of p.containers.values()) this.#h().runtime.removeContainerState(c.nri.id);
+    await this.#h().deliver("REMOVE_POD_SANDBOX", pod, this.#h().runtime.removePodSandbox(p.nri));
   }
 
   async retryGroupCreation(pod: string): Promise<RetryOutcome> {
@@ -245,14 +239,13 @@ export class MockWorld implements PodWorld {
   async groupOf(pod: string): Promise<GroupObservation> {
     const reports = this.#log.of(pod).flatMap((e) => (e.kind === "AddOrUpdate" ? [e.group] : []));
     const path = reports.flatMap((g) => (g.kind === "Exists" ? [g.path] : [])).at(-1);
-    const probe = path ?? this.#resctrl.groupPathFor(this.#model.existingPod(pod).nri.uid);
-    return { reported: reports.at(-1), path, existsOnDisk: this.#fs.isDir(probe) };
+    const probe = path ?? this.#kernel.resctrl.groupPathFor(this.#model.existingPod(pod).nri.uid);
+    return { reported: reports.at(-1), path, existsOnDisk: this.#kernel.fs.isDir(probe) };
   }
 
   async tasksOf(pod: string): Promise<number[]> {
-    const g = await this.groupOf(pod);
-    if (!g.path || !g.existsOnDisk) return [];
-    return this.#fs.tasksOf(g.path).filter((t) => this.#model.alive(t));
+    const { path } = await this.groupOf(pod);
+    return path ? this.#kernel.tasksOf(path) : [];
   }
 
   async expectedTasksOf(pod: string): Promise<number[]> {
@@ -263,26 +256,12 @@ export class MockWorld implements PodWorld {
     return this.#snapshotNow();
   }
 
-  #snapshotNow(): PodView[] {
-    return this.#p()
-      .snapshot()
-      .map((s) => ({
-        pod: this.#model.nameOfUid(s.podUid),
-        group: s.groupState,
-        total: s.totalContainers,
-        reconciled: s.reconciledContainers,
-      }));
-  }
-
   async resctrlMounted(): Promise<boolean> {
-    return (await this.#resctrl.detectSupport()).mounted;
+    return (await this.#kernel.resctrl.detectSupport()).mounted;
   }
 
   async seededGroupExists(label: string): Promise<boolean> {
-    const matching = this.#seeded.get(label);
-    if (!matching)
-      throw new Error(`failed to find seeded group ${JSON.stringify(label)}: the scenario never seeded it`);
-    return this.#fs.isDir(matching);
+    return this.#kernel.seededExists(label);
   }
 
   async logLines(filter: { msgIncludes?: string } = {}): Promise<LogRecord[]> {
@@ -291,23 +270,23 @@ export class MockWorld implements PodWorld {
   }
 
   async groupCreationAttempts(): Promise<number> {
-    return this.#audit.groupCreationAttempts(this.#startMark);
+    return this.#kernel.audit.groupCreationAttempts(this.#startMark);
   }
 
   async groupCreationAttemptsDuringLastRetry(): Promise<number> {
-    return this.#audit.groupCreationAttempts(...this.#lastRetry);
+    return this.#kernel.audit.groupCreationAttempts(...this.#lastRetry);
   }
 
   async taskWrites(): Promise<number[]> {
-    return this.#audit.taskWrites(this.#startMark);
+    return this.#kernel.audit.taskWrites(this.#startMark);
   }
 
   async pathsTouchedOutsideRoot(): Promise<string[]> {
-    return this.#audit.touchedOutsideRoot(this.#startMark);
+    return this.#kernel.audit.touchedOutsideRoot(this.#startMark);
   }
 
   async groupsCreated(): Promise<string[]> {
-    return this.#audit.created(this.#startMark);
+    return this.#kernel.audit.created(this.#startMark);
   }
 
   resctrlRoot(): string {
@@ -334,23 +313,24 @@ export class MockWorld implements PodWorld {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  readonly #seeded = new Map<string, string>();
+  /** What the fake runtime reports in Synchronize: running pods and their live containers. */
+  readonly #runtimeState: RuntimeState = () => {
+    const pods = [...this.#model.pods.values()].filter((p) => p.phase === "running");
+    return {
+      pods: pods.map((p) => p.nri),
+      containers: pods.flatMap((p) => [...p.containers.values()].filter((c) => !c.removed).map((c) => c.nri)),
+    };
+  };
 
-  #seedPath(g: SeededGroup): string {
-    const name = (label: string, owner: SeededGroup["owner"]): string =>
-      (owner === "plugin" ? this.#ctx.groupPrefix : FOREIGN_GROUP_PREFIX) + label;
-    let path: string;
-    if (g.location.kind === "root") path = `${MOCK_RESCTRL_ROOT}/${name(g.label, g.owner)}`;
-    else if (g.location.kind === "mon_groups")
-      path = `${MOCK_RESCTRL_ROOT}/mon_groups/${name(g.label, g.owner)}`;
-    else {
-      const parent = this.#seeded.get(g.location.parent);
-      if (!parent)
-        throw new Error(`failed to seed group ${g.label}: unknown parent group ${g.location.parent}`);
-      path = `${parent}/mon_groups/${name(g.label, g.owner)}`;
-    }
-    this.#seeded.set(g.label, path);
-    return path;
+  #snapshotNow(): PodView[] {
+    return this.#p()
+      .snapshot()
+      .map((s) => ({
+        pod: this.#model.nameOfUid(s.podUid),
+        group: s.groupState,
+        total: s.totalContainers,
+        reconciled: s.reconciledContainers,
+      }));
   }
 
   #script(c: ContainerModel): ContainerModel {
@@ -358,37 +338,22 @@ export class MockWorld implements PodWorld {
     return c;
   }
 
-  #register(runtime: FakeRuntime, p: PodModel): void {
-    runtime.addPod(p.nri);
-    for (const c of p.containers.values()) if (!c.removed) runtime.addContainer(c.nri);
-  }
-
   #translate(e: PodResctrlEvent): UnnumberedPodEvent {
     const pod = this.#model.nameOfUid(e.podUid);
     if (e.kind === "Removed") return { kind: "Removed", pod };
-    return {
-      kind: "AddOrUpdate",
-      pod,
-      group: { ...e.groupState },
-      total: e.totalContainers,
-      reconciled: e.reconciledContainers,
-    };
+    const { groupState: group, totalContainers: total, reconciledContainers: reconciled } = e;
+    return { kind: "AddOrUpdate", pod, group: { ...group }, total, reconciled };
   }
 
   async #retry(run: () => Promise<RetryOutcome>): Promise<RetryOutcome> {
-    const from = this.#audit.mark();
+    const from = this.#kernel.audit.mark();
     try {
       return await run();
     } catch (err) {
       return classifyRetryError(err);
     } finally {
-      this.#lastRetry = [from, this.#audit.mark()];
+      this.#lastRetry = [from, this.#kernel.audit.mark()];
     }
-  }
-
-  async #deliver(what: string, target: string, call: Promise<boolean>): Promise<void> {
-    if (!(await call))
-      throw new Error(`failed to deliver ${what} for ${target}: no plugin is registered for it`);
   }
 
   #running(pod: string): PodModel {
@@ -397,10 +362,10 @@ export class MockWorld implements PodWorld {
     return p;
   }
 
-  #rt(): FakeRuntime {
-    if (!this.#runtime)
+  #h(): PluginHarness {
+    if (!this.#harness)
       throw new Error("failed to reach the runtime: start the plugin first (Given the plugin is running)");
-    return this.#runtime;
+    return this.#harness;
   }
 
   #p(): ResctrlPlugin {
@@ -410,20 +375,9 @@ export class MockWorld implements PodWorld {
   }
 
   #consumerOrFail(): EventConsumer {
-    if (!this.#consumer)
-      throw new Error(
-        "failed to use the event consumer: none was attached (Given a consumer that does not read its events)",
-      );
-    return this.#consumer;
+    if (this.#consumer) return this.#consumer;
+    throw new Error(
+      "failed to use the event consumer: none attached (Given a consumer that does not read its events)",
+    );
   }
-}
-
-/** Maps a retry's rejection to the scenario vocabulary. */
-export function classifyRetryError(err: unknown): RetryOutcome {
-  const name = err instanceof Error ? err.name : "Error";
-  const message = err instanceof Error ? err.message : String(err);
-  if (name === "CapacityError") return { ok: false, error: "capacity", message };
-  if (name === "PodNotFoundError") return { ok: false, error: "pod-not-found", message };
-  if (name === "ContainerNotFoundError") return { ok: false, error: "container-not-found", message };
-  return { ok: false, error: "other", message };
 }

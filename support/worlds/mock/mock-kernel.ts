@@ -1,0 +1,65 @@
+import { posix } from "node:path";
+import type { Logger } from "pino";
+import { Resctrl } from "../../../src/resctrl/index.js";
+import { MemFs } from "../../../src/testing/mem-fs.js";
+import type { SeededGroup } from "../types.js";
+import { FsAudit } from "./fs-audit.js";
+
+/** Where the mock world's in-memory resctrl lives (the real default, so paths in logs look familiar). */
+export const MOCK_RESCTRL_ROOT = "/sys/fs/resctrl";
+/** Prefix of seeded groups owned by "other". */
+export const FOREIGN_GROUP_PREFIX = "other_";
+
+/**
+ * The mock world's kernel side: a {@link MemFs} with resctrl mounted at {@link MOCK_RESCTRL_ROOT},
+ * the real {@link Resctrl} layer over it (the plugin's handle), an {@link FsAudit} over MemFs's
+ * call log, and the groups a scenario seeded. `alive(tid)` decides which thread ids the kernel
+ * accepts (others fail with ESRCH) and which ones `tasksOf` shows.
+ */
+export class MockKernel {
+  readonly fs: MemFs;
+  readonly resctrl: Resctrl;
+  readonly audit: FsAudit;
+  readonly #seeded = new Map<string, string>();
+
+  constructor(
+    private readonly groupPrefix: string,
+    logger: Logger,
+    private readonly alive: (tid: number) => boolean,
+  ) {
+    this.fs = MemFs.withResctrl({ root: MOCK_RESCTRL_ROOT, pidExists: alive });
+    this.resctrl = Resctrl.withProvider(this.fs, { root: MOCK_RESCTRL_ROOT, groupPrefix, logger });
+    this.audit = new FsAudit(this.fs.log, MOCK_RESCTRL_ROOT);
+  }
+
+  /** mkdir of a pre-existing group, like an earlier run or another tenant would have done. */
+  async seed(g: SeededGroup): Promise<void> {
+    const name = (g.owner === "plugin" ? this.groupPrefix : FOREIGN_GROUP_PREFIX) + g.label;
+    let parent = MOCK_RESCTRL_ROOT;
+    if (g.location.kind === "mon_groups") parent = `${MOCK_RESCTRL_ROOT}/mon_groups`;
+    if (g.location.kind === "nested") {
+      const ctrl = this.#seeded.get(g.location.parent);
+      if (!ctrl || posix.dirname(ctrl) !== MOCK_RESCTRL_ROOT) {
+        throw new Error(
+          `failed to seed group ${g.label}: its parent ${g.location.parent} must be seeded first, at the root`,
+        );
+      }
+      parent = `${ctrl}/mon_groups`;
+    }
+    await this.fs.createDir(`${parent}/${name}`);
+    this.#seeded.set(g.label, `${parent}/${name}`);
+  }
+
+  /** Whether a seeded group's directory exists now. Throws for a label never seeded. */
+  seededExists(label: string): boolean {
+    const path = this.#seeded.get(label);
+    if (!path)
+      throw new Error(`failed to find seeded group ${JSON.stringify(label)}: the scenario never seeded it`);
+    return this.fs.isDir(path);
+  }
+
+  /** Live tasks of a group, ascending ([] when the directory is gone): exited threads vanish, as in the kernel. */
+  tasksOf(groupPath: string): number[] {
+    return this.fs.isDir(groupPath) ? this.fs.tasksOf(groupPath).filter((t) => this.alive(t)) : [];
+  }
+}

@@ -1,0 +1,117 @@
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { NriStub } from "../../../src/nri/index.js";
+import type { NriContainer, NriPod } from "../../../src/nri/types.js";
+import type { ResctrlPlugin } from "../../../src/plugin/plugin.js";
+import { FakeRuntime } from "../../fakes/fake-runtime.js";
+
+/** NRI request timeout of the fake runtime (containerd's default). */
+export const MOCK_REQUEST_TIMEOUT_MS = 2000;
+/** First reconnect delay of the plugin's stub after the fake runtime restarts. */
+export const MOCK_RECONNECT_INITIAL_MS = 20;
+/** Longest reconnect delay of the plugin's stub. */
+export const MOCK_RECONNECT_MAX_MS = 200;
+
+/** What the runtime knows when it (re)starts: the pods and containers it sends in Synchronize. */
+export type RuntimeState = () => { pods: NriPod[]; containers: NriContainer[] };
+
+/** Options of {@link PluginHarness.start}. */
+export interface HarnessOptions {
+  plugin: ResctrlPlugin;
+  /** Directory for the runtime socket (the scenario's tmp dir). */
+  dir: string;
+  logger: Logger;
+  timeoutMs: number;
+  state: RuntimeState;
+  syncChunkSize?: number;
+}
+
+/**
+ * Wires an in-process plugin to a {@link FakeRuntime} the way containerd and a plugin process are
+ * wired: the real {@link NriStub} (with reconnect) dials the runtime's unix socket, registers, is
+ * configured and synchronized; every event then travels over the socket. Owns the runtime and the
+ * stub (not the plugin); `stop()` closes both.
+ */
+export class PluginHarness {
+  #runtime: FakeRuntime;
+  #syncs = 0;
+
+  private constructor(
+    private readonly o: HarnessOptions,
+    runtime: FakeRuntime,
+    private readonly stub: NriStub,
+  ) {
+    this.#runtime = runtime;
+    stub.on("synchronized", () => (this.#syncs += 1));
+  }
+
+  /** Listens, connects the plugin and resolves once the runtime considers it synchronized and ready. */
+  static async start(o: HarnessOptions): Promise<PluginHarness> {
+    const runtime = await listen(o);
+    const stub = new NriStub(o.plugin, {
+      name: "resctrl",
+      idx: "10",
+      socketPath: socketPath(o.dir),
+      logger: o.logger.child({ side: "stub" }),
+      reconnect: { initialMs: MOCK_RECONNECT_INITIAL_MS, maxMs: MOCK_RECONNECT_MAX_MS },
+    });
+    const h = new PluginHarness(o, runtime, stub);
+    await stub.start();
+    await stub.waitSynchronized(o.timeoutMs);
+    await runtime.waitForPlugin(o.timeoutMs);
+    return h;
+  }
+
+  /** The runtime currently listening. */
+  get runtime(): FakeRuntime {
+    return this.#runtime;
+  }
+
+  /** Synchronize requests the plugin has handled: 1 after start, +1 per re-registration. */
+  get syncs(): number {
+    return this.#syncs;
+  }
+
+  /** Closes the runtime (the plugin sees EOF), listens again with the current state, waits for re-registration and a new Synchronize. */
+  async restartRuntime(): Promise<void> {
+    const before = this.#syncs;
+    await this.#runtime.close();
+    this.#runtime = await listen(this.o);
+    await this.#runtime.waitForPlugin(this.o.timeoutMs);
+    const deadline = Date.now() + this.o.timeoutMs;
+    while (this.#syncs <= before) {
+      if (Date.now() > deadline)
+        throw new Error("failed to restart the runtime: the plugin was not synchronized again");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /** Awaits a runtime event call; rejects when no ready plugin was subscribed to it. */
+  async deliver(what: string, target: string, call: Promise<boolean>): Promise<void> {
+    if (!(await call))
+      throw new Error(`failed to deliver ${what} for ${target}: no plugin is registered for it`);
+  }
+
+  /** Stops the stub and the runtime. Never rejects. */
+  async stop(): Promise<void> {
+    await this.stub.stop().catch(() => undefined);
+    await this.#runtime.close().catch(() => undefined);
+  }
+}
+
+function socketPath(dir: string): string {
+  return join(dir, "nri.sock");
+}
+
+async function listen(o: HarnessOptions): Promise<FakeRuntime> {
+  const runtime = await FakeRuntime.listen({
+    socketPath: socketPath(o.dir),
+    requestTimeoutMs: MOCK_REQUEST_TIMEOUT_MS,
+    syncChunkSize: o.syncChunkSize,
+    logger: o.logger.child({ side: "runtime" }),
+  });
+  const { pods, containers } = o.state();
+  for (const p of pods) runtime.addPod(p);
+  for (const c of containers) runtime.addContainer(c);
+  return runtime;
+}

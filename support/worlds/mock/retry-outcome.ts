@@ -1,0 +1,11 @@
+import type { RetryOutcome } from "../types.js";
+
+/** Maps a retry's rejection (a plugin or resctrl error, matched by class name) to the scenario vocabulary. Pure. */
+export function classifyRetryError(err: unknown): RetryOutcome {
+  const name = err instanceof Error ? err.name : "Error";
+  const message = err instanceof Error ? err.message : String(err);
+  if (name === "CapacityError") return { ok: false, error: "capacity", message };
+  if (name === "PodNotFoundError") return { ok: false, error: "pod-not-found", message };
+  if (name === "ContainerNotFoundError") return { ok: false, error: "container-not-found", message };
+  return { ok: false, error: "other", message };
+}
