@@ -91,6 +91,24 @@ describe("CriClient", () => {
     );
   });
 
+  it("execSync returns decoded output and a non-zero exit code without rejecting", async () => {
+    server = await serve(join(dir, "s"), {
+      execSync: (call, cb) => {
+        assert.deepEqual(
+          [call.request.containerId, call.request.cmd, call.request.timeout],
+          ["c1", ["sh", "-c", "x"], 5],
+        );
+        cb(null, { stdout: Buffer.from("out\n"), stderr: Buffer.from("err\n"), exitCode: 3 });
+      },
+    });
+    client = new CriClient({ socketPath: join(dir, "s") });
+    assert.deepEqual(await client.execSync("c1", ["sh", "-c", "x"], 5), {
+      stdout: "out\n",
+      stderr: "err\n",
+      exitCode: 3,
+    });
+  });
+
   it("wraps gRPC errors as 'failed to <verb> <object> <id>' with the status as cause", async () => {
     server = await serve(join(dir, "s"), {});
     client = new CriClient({ socketPath: join(dir, "s") });

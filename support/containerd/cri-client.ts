@@ -11,6 +11,7 @@ import {
   ContainerConfig,
   ContainerStatusRequest,
   CreateContainerRequest,
+  ExecSyncRequest,
   ListContainersRequest,
   ListPodSandboxRequest,
   NamespaceMode,
@@ -176,6 +177,24 @@ export class CriClient {
     const req = ContainerStatusRequest.fromPartial({ containerId: id, verbose: true });
     const res = await this.#call("get", "status of container", id, this.#client.containerStatus, req);
     return pidFromInfo(res.info["info"], `container ${id}`);
+  }
+
+  /**
+   * ExecSync: runs `cmd` in the container and waits for it (at most `timeoutSeconds`, 0 = no limit;
+   * the call deadline still applies). Resolves with its output and exit code, also when non-zero.
+   */
+  async execSync(
+    id: string,
+    cmd: readonly string[],
+    timeoutSeconds = 0,
+  ): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+    const req = ExecSyncRequest.fromPartial({ containerId: id, cmd: [...cmd], timeout: timeoutSeconds });
+    const res = await this.#call("exec in", "container", id, this.#client.execSync, req);
+    return {
+      stdout: res.stdout.toString("utf8"),
+      stderr: res.stderr.toString("utf8"),
+      exitCode: res.exitCode,
+    };
   }
 
   /** The sandbox (pause) PID on the host (PodSandboxStatus verbose → info JSON `pid`). */
