@@ -222,6 +222,14 @@ test("NRI stub interoperates with a real containerd 1.7.24 driven through CRI", 
     await cri.stopPod(sandboxId);
     await cri.removePod(sandboxId);
     const rmPod = await rec.waitFor("removePodSandbox", (s) => s.pod.uid === uid);
+    const trace = rec.seen.map((s) =>
+      "container" in s ? `${s.kind}(state ${s.container.state}, pid ${s.container.pid})` : s.kind,
+    );
+    t.diagnostic(`NRI callbacks in order: ${trace.join(", ")}`);
+    // StopContainer (a dedicated RPC in v0.6.1) and STOP_POD_SANDBOX precede the removals.
+    const stopCtr = await rec.waitFor("stopContainer", (s) => s.container.id === id);
+    const stopPod = await rec.waitFor("stopPodSandbox", (s) => s.pod.uid === uid);
+    assert.ok(rec.indexOf(stopCtr) < rec.indexOf(rmCtr) && rec.indexOf(stopPod) < rec.indexOf(rmPod));
     assert.ok(rec.indexOf(start) < rec.indexOf(rmCtr) && rec.indexOf(rmCtr) < rec.indexOf(rmPod));
     assert.deepEqual(await cri.listPods(), []);
 
