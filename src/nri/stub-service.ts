@@ -20,7 +20,7 @@ import { toNriContainer, toNriPod } from "./convert.js";
 import type { PluginHandler } from "./handler.js";
 import { callEventHandler, isValidEventMask, toNriEvent } from "./stub-mask.js";
 import type { TtrpcServer } from "./ttrpc-server.js";
-import { NriEvent, type NriConfigureRequest } from "./types.js";
+import { NriEvent, type NriConfigureRequest, type NriContainer, type NriPod } from "./types.js";
 
 /** Callbacks from the Plugin service into the stub's lifecycle. */
 export interface PluginServiceHooks {
@@ -28,7 +28,8 @@ export interface PluginServiceHooks {
   derivedMask: number;
   log: Logger;
   onConfigured(req: NriConfigureRequest, mask: number): void;
-  onSynchronized(pods: number, containers: number): void;
+  /** Called after the handler accepted the complete state. */
+  onSynchronized(pods: NriPod[], containers: NriContainer[]): void;
 }
 
 /**
@@ -76,7 +77,7 @@ export function registerPluginService(server: TtrpcServer, hooks: PluginServiceH
     syncPods = [];
     syncContainers = [];
     if (handler.synchronize) await handler.synchronize.call(handler, pods, containers);
-    hooks.onSynchronized(pods.length, containers.length);
+    hooks.onSynchronized(pods, containers);
     return SynchronizeResponse.encode({ update: [], more: false }).finish();
   });
 

@@ -63,6 +63,8 @@ describe("NriStub ↔ FakeRuntime over a unix socket", () => {
     assert.equal(stub.eventMask, 0x425);
     const configured: number[] = [];
     stub.on("configured", (_req, mask: number) => configured.push(mask));
+    let synced: { pods: NriPod[]; containers: NriContainer[] } | undefined;
+    stub.on("synchronized", (s: { pods: NriPod[]; containers: NriContainer[] }) => (synced = s));
     await stub.start();
     await stub.waitSynchronized(3000);
     await rt.waitForPlugin(3000);
@@ -72,6 +74,11 @@ describe("NriStub ↔ FakeRuntime over a unix socket", () => {
     assert.equal(rt.plugin?.idx, "10");
     assert.equal(rt.plugin?.mask, 0x425);
     assert.equal(h.syncs.length, 1);
+    assert.deepEqual(
+      synced?.pods.map((p) => p.id),
+      [pod.id],
+    );
+    assert.equal(synced?.containers.length, 1);
     assert.equal(h.syncs[0]!.pods[0]!.uid, pod.uid);
     assert.equal(h.syncs[0]!.pods[0]!.cgroupParent, pod.cgroupParent);
     assert.equal(h.syncs[0]!.ctrs[0]!.cgroupsPath, fakeContainer(pod, 1).cgroupsPath);

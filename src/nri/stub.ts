@@ -9,7 +9,7 @@ import { deriveEventMask } from "./stub-mask.js";
 import { openNriSocket } from "./stub-socket.js";
 import { registerPluginService } from "./stub-service.js";
 import { openTrunk, type Trunk } from "./trunk.js";
-import type { NriConfigureRequest } from "./types.js";
+import type { NriConfigureRequest, NriContainer, NriPod } from "./types.js";
 
 /** Default time allowed for the RegisterPlugin call (the runtime's own registration timeout). */
 export const DEFAULT_REGISTRATION_TIMEOUT_MS = 5000;
@@ -40,9 +40,10 @@ export type StubState = "idle" | "connecting" | "registered" | "synchronized" | 
  * Plugin service on mux conn 1 (before registering), registers on conn 2, then dispatches Configure,
  * Synchronize and events to the handler.
  *
- * Events: "registered", "configured" (req, mask), "synchronized" ({pods, containers}), "closed"
- * (reason?: Error) once per connection, "reconnecting" ({attempt, delayMs}) when reconnect is
- * enabled, and "error" (only emitted when someone listens; otherwise logged).
+ * Events: "registered"; "configured" (req, mask); "synchronized" ({pods, containers}: the NriPod[] and
+ * NriContainer[] given to the handler); "closed" (reason?: Error) once per connection;
+ * "reconnecting" ({attempt, delayMs}) when reconnect is enabled; "error" (only emitted when someone
+ * listens, otherwise logged).
  *
  * Failure behaviour: a trunk EOF/error closes the connection (pending calls fail); with `reconnect`
  * the stub reconnects with backoff, registers again and is reconfigured/resynchronized. Never throws
@@ -208,10 +209,10 @@ export class NriStub extends EventEmitter {
         );
         this.emit("configured", req, mask);
       },
-      onSynchronized: (pods: number, containers: number) => {
+      onSynchronized: (pods: NriPod[], containers: NriContainer[]) => {
         if (this.trunk !== trunk) return;
         this.synchronized = true;
-        this.log.info({ pods, containers }, "nri stub: synchronized");
+        this.log.info({ pods: pods.length, containers: containers.length }, "nri stub: synchronized");
         this.emit("synchronized", { pods, containers });
       },
     });
