@@ -124,6 +124,14 @@ describe("RMID filler", () => {
     await assert.rejects(f.freeOne(), /holds no helper group/);
   });
 
+  it("waits until a group can be allocated again, or reports the deadline", async () => {
+    const busy = fakeFillerFs(5, 3);
+    assert.equal(await new RmidFiller(opts(busy)).waitUntilAllocatable(10_000), true);
+    assert.equal(busy.dirs.size, 0, "the probe is removed");
+    const full = fakeFillerFs(0);
+    assert.equal(await new RmidFiller(opts(full)).waitUntilAllocatable(0), false);
+  });
+
   it("refuses to run past maxGroups without ENOSPC, and still cleans up", async () => {
     const fs = fakeFillerFs(1000);
     const f = new RmidFiller(opts(fs, 4));

@@ -35,6 +35,8 @@ export const CFG_ROOT = "/run/nri-resctrl-e2e";
 export const TEST_PLUGIN_IDX = "90";
 /** Events of pods the world does not know that are kept, in case the UID becomes known later. */
 export const MAX_UNMAPPED_EVENTS = 1000;
+/** How long dispose waits for the helper groups' RMIDs to leave limbo. */
+export const RMID_RELEASE_WAIT_MS = 15_000;
 /** Helper groups allowed beyond num_rmids before the filler gives up (groups of other pods, limbo). */
 export const FILLER_MARGIN = 16;
 
@@ -128,6 +130,10 @@ export class HardwareWorld implements PodWorld {
     if (this.#filler) {
       const left = await this.#filler.removeAll();
       if (left.length) console.warn(`[hardware world] cleanup: helper groups left: ${left.join(" ")}`);
+      else if (!(await this.#filler.waitUntilAllocatable(RMID_RELEASE_WAIT_MS)))
+        console.warn(
+          `[hardware world] cleanup: no RMID allocatable ${RMID_RELEASE_WAIT_MS} ms after removing the helper groups (limbo)`,
+        );
     }
     if (this.#seeds) await quietly(() => this.#seeds.removeAll());
     if (this.#prefix) await quietly(() => this.#sweepPluginGroups());

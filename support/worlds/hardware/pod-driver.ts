@@ -12,6 +12,11 @@ import {
   type PodStatusView,
 } from "./kube.js";
 
+/**
+ * Waiting reason of a slot on the placeholder image. The kubelet reports it only after it tried to
+ * start the container, i.e. after the sandbox exists (ContainerCreating comes before that).
+ */
+export const NEVER_PULL = "ErrImageNeverPull";
 /** Poll interval of every wait on the Kubernetes API. */
 export const KUBE_POLL_MS = 250;
 
@@ -86,7 +91,7 @@ export class PodDriver {
     await this.#waitFor(pod, "its containers to run and its free slots to wait", (s) => {
       for (let i = 0; i < slots; i++) {
         const slot = slotName(i);
-        const ready = i < specs.length ? s.running.has(slot) : s.waiting.has(slot);
+        const ready = i < specs.length ? s.running.has(slot) : s.waiting.get(slot) === NEVER_PULL;
         if (!ready) return false;
       }
       return true;

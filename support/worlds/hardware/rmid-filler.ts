@@ -117,6 +117,26 @@ export class RmidFiller {
   }
 
   /**
+   * Waits until a monitoring group can be created again (a probe mkdir + rmdir succeeds), so RMIDs
+   * freed by {@link removeAll} have left limbo before the next scenario needs them. Resolves true
+   * on success, false at the deadline. Never rejects.
+   */
+  async waitUntilAllocatable(deadlineMs: number): Promise<boolean> {
+    const until = Date.now() + deadlineMs;
+    const probe = join(this.#o.monGroupsDir, `${this.#o.prefix}probe`);
+    for (;;) {
+      try {
+        await this.#o.fs.mkdir(probe);
+        await this.#o.fs.rmdir(probe).catch(() => undefined);
+        return true;
+      } catch {
+        if (Date.now() >= until) return false;
+        await this.#o.sleep(this.#o.pollMs);
+      }
+    }
+  }
+
+  /**
    * Removes every helper group (tracked or left over with this prefix). Never rejects: resolves
    * with the paths that could not be removed (empty on success).
    */
