@@ -1,0 +1,396 @@
+import { pino } from "pino";
+import type { PodResctrlEvent } from "../../../src/plugin/events.js";
+import { CriClient } from "../../containerd/cri-client.js";
+import type { LocalContainerd } from "../../containerd/local-containerd.js";
+import { EventLog, type UnnumberedPodEvent } from "../event-log.js";
+import {
+  CapabilityMissingError,
+  type Capability,
+  type ContainerSpec,
+  type GroupObservation,
+  type LogRecord,
+  type PluginStartOptions,
+  type PodEvent,
+  type PodView,
+  type PodWorld,
+  type RetryOutcome,
+  type ScenarioContext,
+  type SeededGroup,
+} from "../types.js";
+import { CriPods, threadAlive } from "./cri-pods.js";
+import { DaemonPlugin } from "./daemon-plugin.js";
+import { InProcessPlugin } from "./inproc-plugin.js";
+import { CONTAINERD_WORLD_RESCTRL_ROOT, FOREIGN_GROUP_PREFIX, type PluginDriver } from "./plugin-driver.js";
+import { sharedContainerd } from "./shared-containerd.js";
+
+/** Tags whose scenarios run the plugin in-process (they need MemFs's switches, its audit log or an in-process consumer). */
+export const IN_PROCESS_TAGS: readonly string[] = [
+  "@fault-injection",
+  "@fs-audit",
+  "@mount-control",
+  "@event-backpressure",
+];
+/** The note every scenario's plugin log starts with. */
+export const EMULATION_NOTE =
+  "containerd world: real containerd 1.7.24, NRI, CRI pods, cgroups and threads; resctrl is EMULATED (in-memory model) because this VM's kernel has no resctrl";
+
+const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
+  "fault-injection",
+  "fs-audit",
+  "mount-control",
+  "event-backpressure",
+  "runtime-restart",
+]);
+
+/**
+ * The containerd world: a real containerd (shared by the run), pods and containers made through
+ * CRI, the real cgroup PID source reading real threads, and the plugin under test either as the
+ * real daemon binary (default) or in-process (see {@link IN_PROCESS_TAGS}, seeded groups, an
+ * unmounted resctrl or an event queue size, all of which need the in-process MemFs). resctrl is
+ * modelled in memory in both modes. One instance per scenario; `dispose()` stops the plugin and
+ * removes every pod the scenario created.
+ */
+export class ContainerdWorld implements PodWorld {
+  readonly name = "containerd";
+  readonly #log = new EventLog();
+  #ctx!: ScenarioContext;
+  #ctrd!: LocalContainerd;
+  #cri: CriClient | undefined;
+  #pods!: CriPods;
+  #inproc: InProcessPlugin | undefined;
+  #driver: PluginDriver | undefined;
+  #started = false;
+  readonly #seeded = new Map<string, string>();
+  readonly #note: LogRecord[] = [];
+
+  capabilities(): ReadonlySet<Capability> {
+    return CAPABILITIES;
+  }
+
+  async init(ctx: ScenarioContext): Promise<void> {
+    this.#ctx = ctx;
+    this.#ctrd = await sharedContainerd(pino({ level: "silent" }));
+    this.#cri = new CriClient({ socketPath: this.#ctrd.criSocket });
+    this.#pods = new CriPods(
+      this.#cri,
+      this.#ctrd.criSocket,
+      `scn-${ctx.id}`.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
+    );
+    if ((ctx.tags ?? []).some((t) => IN_PROCESS_TAGS.includes(t))) this.#inProcess("the scenario's tags");
+    this.#note.push({
+      level: 30,
+      msg: EMULATION_NOTE,
+      containerdDir: this.#ctrd.dir,
+      containerdLog: this.#ctrd.logPath,
+    });
+  }
+
+  async dispose(): Promise<void> {
+    this.#log.close();
+    await this.#driver?.stop().catch(() => undefined);
+    const failures = this.#pods ? await this.#pods.removeAll() : [];
+    this.#cri?.close();
+    const left = this.#pods?.leftoverPodCgroups() ?? [];
+    if (failures.length || left.length)
+      console.warn(
+        `[containerd world] ${this.#ctx.id}: cleanup failures ${JSON.stringify(failures)}, pod cgroups left ${JSON.stringify(left)}`,
+      );
+  }
+
+  // ---- arrange ---------------------------------------------------------------------------
+
+  async unmountResctrl(): Promise<void> {
+    this.#inProcess("unmountResctrl").fs.setMounted(false);
+  }
+
+  async seedGroup(g: SeededGroup): Promise<void> {
+    const fs = this.#inProcess("seedGroup").fs;
+    const name = (g.owner === "plugin" ? this.#ctx.groupPrefix : FOREIGN_GROUP_PREFIX) + g.label;
+    const root = CONTAINERD_WORLD_RESCTRL_ROOT;
+    const parent = g.location.kind === "nested" ? this.#seeded.get(g.location.parent) : undefined;
+    if (g.location.kind === "nested" && !parent)
+      throw new Error(`failed to seed group ${g.label}: seed its parent ${g.location.parent} first`);
+    const path = g.location.kind === "root" ? `${root}/${name}` : `${parent ?? root}/mon_groups/${name}`;
+    this.#seeded.set(g.label, path);
+    await fs.createDir(path);
+  }
+
+  async preexistingPod(pod: string, containers: readonly ContainerSpec[]): Promise<void> {
+    if (this.#started) throw new Error(`failed to add pre-existing pod ${pod}: the plugin already started`);
+    await this.#pods.runPod(pod);
+    for (const c of containers) await this.#pods.startContainer(pod, c);
+  }
+
+  async injectCapacityExhaustion(): Promise<void> {
+    this.#inProcess("injectCapacityExhaustion").fs.failMkdirWithEnospc(true);
+  }
+
+  async freeCapacity(): Promise<void> {
+    this.#inProcess("freeCapacity").fs.failMkdirWithEnospc(false);
+  }
+
+  async scriptTasks(): Promise<void> {
+    throw new CapabilityMissingError(
+      this.name,
+      "scripted-pids",
+      "script tasks (a real kernel's threads cannot be scripted)",
+    );
+  }
+
+  // ---- act -------------------------------------------------------------------------------
+
+  async startPlugin(o: PluginStartOptions = {}): Promise<void> {
+    if (this.#started) throw new Error("failed to start the plugin: it already runs");
+    if (o.syncChunkSize !== undefined)
+      throw new CapabilityMissingError(
+        this.name,
+        "scripted-runtime",
+        "chunk Synchronize (containerd decides)",
+      );
+    if (o.eventQueueCapacity !== undefined) this.#inProcess("an event queue size");
+    this.#started = true;
+    const sink = (e: PodResctrlEvent): void => void this.#log.record(this.#translate(e));
+    this.#driver = this.#inproc ?? new DaemonPlugin(this.#ctx.tmpDir, sink);
+    await this.#driver.start({
+      ...o,
+      nriSocket: this.#ctrd.nriSocket,
+      groupPrefix: this.#ctx.groupPrefix,
+      timeoutMs: this.#ctx.timeoutMs,
+    });
+    this.#note.push({
+      level: 30,
+      msg: `containerd world: plugin runs ${this.#driver.mode === "daemon" ? "as the real daemon (child process, --resctrl-provider memory)" : "in-process (MemFs resctrl)"}`,
+    });
+  }
+
+  async runPod(pod: string, options: { uid?: string } = {}): Promise<void> {
+    await this.#pods.runPod(pod, options.uid);
+  }
+
+  async startContainer(pod: string, container: ContainerSpec): Promise<void> {
+    await this.#pods.startContainer(pod, container);
+  }
+
+  async startContainerBeforePod(): Promise<void> {
+    throw new CapabilityMissingError(this.name, "scripted-runtime", "start a container before its pod");
+  }
+
+  async resendContainerStart(): Promise<void> {
+    throw new CapabilityMissingError(
+      this.name,
+      "scripted-runtime",
+      "resend a container start (containerd decides)",
+    );
+  }
+
+  async resendPodStart(): Promise<void> {
+    throw new CapabilityMissingError(
+      this.name,
+      "scripted-runtime",
+      "resend a pod start (containerd decides)",
+    );
+  }
+
+  async addEphemeralContainer(pod: string, container: ContainerSpec): Promise<void> {
+    // What the kubelet does for `kubectl debug`: CreateContainer + StartContainer in the running sandbox.
+    await this.#pods.startContainer(pod, container);
+  }
+
+  async removeContainer(pod: string, container: string): Promise<void> {
+    await this.#pods.removeContainer(pod, container);
+  }
+
+  async removePod(pod: string): Promise<void> {
+    await this.#pods.removePod(pod);
+  }
+
+  retryGroupCreation(pod: string): Promise<RetryOutcome> {
+    return this.#d().retryGroupCreation(this.#pods.existing(pod).uid);
+  }
+
+  retryContainer(pod: string, container: string): Promise<RetryOutcome> {
+    return this.#d().retryContainer(this.#pods.container(pod, container).id);
+  }
+
+  retryAllOnce(): Promise<RetryOutcome> {
+    return this.#d().retryAllOnce();
+  }
+
+  /** Restarts the shared containerd (pods and shims keep running); resolves once CRI answers again. */
+  async restartRuntime(): Promise<void> {
+    await this.#ctrd.restart();
+    await this.#cri?.version();
+  }
+
+  async runtimeSyncCount(): Promise<number> {
+    return this.#d().syncCount();
+  }
+
+  // ---- observe ---------------------------------------------------------------------------
+
+  events(pod: string): readonly PodEvent[] {
+    return this.#log.of(pod);
+  }
+
+  allEvents(): readonly PodEvent[] {
+    return this.#log.all();
+  }
+
+  waitForEvent(pod: string, predicate: (e: PodEvent) => boolean, timeoutMs: number): Promise<PodEvent> {
+    return this.#log.waitFor(pod, predicate, timeoutMs);
+  }
+
+  assertNoEventWithin(pod: string, ms: number): Promise<void> {
+    return this.#log.assertQuiet(pod, ms);
+  }
+
+  async groupOf(pod: string): Promise<GroupObservation> {
+    const reports = this.#log.of(pod).flatMap((e) => (e.kind === "AddOrUpdate" ? [e.group] : []));
+    const path = reports.flatMap((g) => (g.kind === "Exists" ? [g.path] : [])).at(-1);
+    const probe = path ?? this.#inproc?.resctrl.groupPathFor(this.#pods.existing(pod).uid);
+    return {
+      reported: reports.at(-1),
+      path,
+      existsOnDisk: probe !== undefined && (await this.#d().groupExists(probe)),
+    };
+  }
+
+  async tasksOf(pod: string): Promise<number[]> {
+    const g = await this.groupOf(pod);
+    if (!g.path || !g.existsOnDisk) return [];
+    const uid = this.#pods.existing(pod).uid;
+    const tasks = this.#inproc
+      ? this.#inproc.fs.tasksOf(g.path)
+      : ((await this.#d().state()).find((p) => p.podUid === uid)?.tasks ?? []);
+    // The resctrl model keeps exited threads listed (a kernel would drop them): count live ones only.
+    return tasks.filter(threadAlive).sort((a, b) => a - b);
+  }
+
+  expectedTasksOf(pod: string): Promise<number[]> {
+    return this.#pods.liveThreadsOf(pod);
+  }
+
+  async snapshot(): Promise<PodView[]> {
+    const views = (await this.#d().state()).map((s) => ({
+      pod: this.#pods.nameOfUid(s.podUid),
+      group: s.group,
+      total: s.total,
+      reconciled: s.reconciled,
+    }));
+    return views.filter((v) => !v.pod.startsWith("uid:"));
+  }
+
+  async resctrlMounted(): Promise<boolean> {
+    return (await this.#inProcess("resctrlMounted").resctrl.detectSupport()).mounted;
+  }
+
+  async seededGroupExists(label: string): Promise<boolean> {
+    const path = this.#seeded.get(label);
+    if (!path)
+      throw new Error(`failed to find seeded group ${JSON.stringify(label)}: the scenario never seeded it`);
+    return this.#inProcess("seededGroupExists").fs.isDir(path);
+  }
+
+  async logLines(filter: { msgIncludes?: string } = {}): Promise<LogRecord[]> {
+    const all = [...this.#note, ...(this.#driver?.logLines() ?? [])];
+    return all.filter(
+      (r) => filter.msgIncludes === undefined || String(r.msg ?? "").includes(filter.msgIncludes),
+    );
+  }
+
+  async groupCreationAttempts(): Promise<number> {
+    const p = this.#audited();
+    return p.audit.groupCreationAttempts(p.startMark);
+  }
+
+  async groupCreationAttemptsDuringLastRetry(): Promise<number> {
+    return this.#audited().audit.groupCreationAttempts(...this.#audited().lastRetry);
+  }
+
+  async taskWrites(): Promise<number[]> {
+    const p = this.#audited();
+    return p.audit.taskWrites(p.startMark);
+  }
+
+  async pathsTouchedOutsideRoot(): Promise<string[]> {
+    const p = this.#audited();
+    return p.audit.touchedOutsideRoot(p.startMark);
+  }
+
+  async groupsCreated(): Promise<string[]> {
+    const p = this.#audited();
+    return p.audit.created(p.startMark);
+  }
+
+  resctrlRoot(): string {
+    return CONTAINERD_WORLD_RESCTRL_ROOT;
+  }
+
+  // ---- consumer (in-process only) --------------------------------------------------------
+
+  async stallConsumer(): Promise<void> {
+    this.#inProcess("stallConsumer").consumer((e) => this.#translate(e));
+  }
+
+  async droppedEvents(): Promise<number> {
+    return this.#d().droppedEvents();
+  }
+
+  async resyncConsumer(): Promise<void> {
+    const p = this.#inProcess("resyncConsumer");
+    // Snapshot in the same tick as the resubscription, so no event falls between the two.
+    const snapshotNow = (): PodView[] =>
+      p
+        .plugin()
+        .snapshot()
+        .map((s) => ({
+          pod: this.#pods.nameOfUid(s.podUid),
+          group: s.groupState,
+          total: s.totalContainers,
+          reconciled: s.reconciledContainers,
+        }));
+    p.existingConsumer().resync(snapshotNow);
+  }
+
+  async consumerView(): Promise<PodView[]> {
+    return this.#inProcess("consumerView").existingConsumer().view();
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  #translate(e: PodResctrlEvent): UnnumberedPodEvent {
+    const pod = this.#pods.nameOfUid(e.podUid);
+    if (e.kind === "Removed") return { kind: "Removed", pod };
+    return {
+      kind: "AddOrUpdate",
+      pod,
+      group: { ...e.groupState },
+      total: e.totalContainers,
+      reconciled: e.reconciledContainers,
+    };
+  }
+
+  /** The in-process plugin, created on first need; fails once the daemon runs instead. */
+  #inProcess(why: string): InProcessPlugin {
+    if (this.#inproc) return this.#inproc;
+    if (this.#started)
+      throw new Error(
+        `failed to use ${why}: the plugin runs as a daemon; it needs the in-process plugin (tag the scenario with one of ${IN_PROCESS_TAGS.join(", ")} or arrange it before the plugin starts)`,
+      );
+    this.#inproc = new InProcessPlugin(
+      this.#ctx.groupPrefix,
+      (e) => void this.#log.record(this.#translate(e)),
+    );
+    return this.#inproc;
+  }
+
+  #audited(): InProcessPlugin {
+    return this.#inProcess("the fs audit (@fs-audit)");
+  }
+
+  #d(): PluginDriver {
+    if (!this.#driver)
+      throw new Error("failed to reach the plugin: it was not started (Given the plugin is running)");
+    return this.#driver;
+  }
+}

@@ -1,0 +1,169 @@
+import { existsSync } from "node:fs";
+import type { Logger } from "pino";
+import { NriStub } from "../../../src/nri/index.js";
+import { ResctrlPlugin } from "../../../src/plugin/plugin.js";
+import { RealCgroupPidSource } from "../../../src/plugin/real-pid-source.js";
+import { Resctrl } from "../../../src/resctrl/index.js";
+import { MemFs } from "../../../src/testing/mem-fs.js";
+import { EventConsumer } from "../mock/event-consumer.js";
+import { FsAudit } from "../mock/fs-audit.js";
+import { memoryLogger } from "../mock/memory-logger.js";
+import type { LogRecord, RetryOutcome } from "../types.js";
+import {
+  classifyRetryError,
+  CONTAINERD_WORLD_RESCTRL_ROOT,
+  PLUGIN_IDX,
+  PLUGIN_NAME,
+  type DriverStartOptions,
+  type EventSink,
+  type PluginDriver,
+  type PluginPodState,
+} from "./plugin-driver.js";
+
+/** Reconnect backoff of the in-process stub (short: scenarios wait for it). */
+export const INPROC_RECONNECT = { initialMs: 100, maxMs: 2000 } as const;
+
+/**
+ * The plugin's own classes in this process, on the real NRI socket of the real containerd, with
+ * the real cgroup PID source (threads read from /proc), and resctrl modelled by {@link MemFs}
+ * (which can be left unmounted, seeded with groups, made to fail with ENOSPC, and audited). The
+ * MemFs exists from construction so a scenario can arrange it before {@link start}.
+ * Ownership: plugin, stub, consumer; {@link stop} closes them.
+ */
+export class InProcessPlugin implements PluginDriver {
+  readonly mode = "in-process";
+  readonly fs: MemFs;
+  readonly resctrl: Resctrl;
+  readonly audit: FsAudit;
+  readonly #logger: Logger;
+  readonly #records: LogRecord[];
+  #plugin: ResctrlPlugin | undefined;
+  #stub: NriStub | undefined;
+  #consumer: EventConsumer | undefined;
+  #syncs = 0;
+  /** MemFs log index when the plugin started (the world's own seeding is not audited). */
+  startMark = 0;
+
+  constructor(
+    groupPrefix: string,
+    private readonly onEvent: EventSink,
+  ) {
+    ({ logger: this.#logger, records: this.#records } = memoryLogger());
+    this.fs = MemFs.withResctrl({
+      root: CONTAINERD_WORLD_RESCTRL_ROOT,
+      pidExists: (pid) => existsSync(`/proc/${pid}`),
+    });
+    this.resctrl = Resctrl.withProvider(this.fs, {
+      root: CONTAINERD_WORLD_RESCTRL_ROOT,
+      groupPrefix,
+      logger: this.#logger,
+    });
+    this.audit = new FsAudit(this.fs.log, CONTAINERD_WORLD_RESCTRL_ROOT);
+  }
+
+  async start(o: DriverStartOptions): Promise<void> {
+    const cfg = {
+      cleanupOnStart: o.cleanupOnStart,
+      autoMount: o.autoMount,
+      eventQueueCapacity: o.eventQueueCapacity,
+    };
+    const pids = new RealCgroupPidSource({ logger: this.#logger });
+    const plugin = ResctrlPlugin.withPidSource(cfg, this.resctrl, pids, { logger: this.#logger });
+    this.#plugin = plugin;
+    plugin.onEvent(this.onEvent);
+    this.startMark = this.audit.mark();
+    const stub = new NriStub(plugin, {
+      name: PLUGIN_NAME,
+      idx: PLUGIN_IDX,
+      socketPath: o.nriSocket,
+      logger: this.#logger.child({ side: "stub" }),
+      reconnect: INPROC_RECONNECT,
+    });
+    this.#stub = stub;
+    stub.on("synchronized", () => (this.#syncs += 1));
+    stub.on("error", (err: unknown) => this.#logger.warn({ err }, "nri stub error"));
+    await stub.start();
+    await stub.waitSynchronized(o.timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    this.#consumer?.close();
+    await this.#stub?.stop().catch(() => undefined);
+    await this.#plugin?.close().catch(() => undefined);
+  }
+
+  async state(): Promise<PluginPodState[]> {
+    const p = this.plugin();
+    return Promise.all(
+      p.snapshot().map(async (s) => ({
+        podUid: s.podUid,
+        group: s.groupState,
+        total: s.totalContainers,
+        reconciled: s.reconciledContainers,
+        tasks: await p.groupTasks(s.podUid).catch(() => undefined),
+      })),
+    );
+  }
+
+  async groupExists(path: string): Promise<boolean> {
+    return this.fs.isDir(path);
+  }
+
+  retryGroupCreation(podUid: string): Promise<RetryOutcome> {
+    return this.#retry(async () => ({ ok: true, group: await this.plugin().retryGroupCreation(podUid) }));
+  }
+
+  retryContainer(containerId: string): Promise<RetryOutcome> {
+    return this.#retry(async () => (await this.plugin().retryContainerReconcile(containerId), { ok: true }));
+  }
+
+  retryAllOnce(): Promise<RetryOutcome> {
+    return this.#retry(async () => (await this.plugin().retryAllOnce(), { ok: true }));
+  }
+
+  /** MemFs log indexes [before, after] of the last retry (for fs-audit questions). */
+  lastRetry: [number, number] = [0, 0];
+
+  async droppedEvents(): Promise<number> {
+    return this.plugin().droppedEvents;
+  }
+
+  logLines(): LogRecord[] {
+    return this.#records;
+  }
+
+  syncCount(): number {
+    return this.#syncs;
+  }
+
+  /** An external consumer of the plugin's bounded event stream, stalled until it resyncs. */
+  consumer(translate: ConstructorParameters<typeof EventConsumer>[1]): EventConsumer {
+    this.#consumer ??= new EventConsumer(this.plugin(), translate);
+    return this.#consumer;
+  }
+
+  existingConsumer(): EventConsumer {
+    if (!this.#consumer)
+      throw new Error(
+        "failed to use the event consumer: none was attached (Given a consumer that does not read its events)",
+      );
+    return this.#consumer;
+  }
+
+  plugin(): ResctrlPlugin {
+    if (!this.#plugin)
+      throw new Error("failed to reach the plugin: it was not started (Given the plugin is running)");
+    return this.#plugin;
+  }
+
+  async #retry(run: () => Promise<RetryOutcome>): Promise<RetryOutcome> {
+    const from = this.audit.mark();
+    try {
+      return await run();
+    } catch (err) {
+      return classifyRetryError(err);
+    } finally {
+      this.lastRetry = [from, this.audit.mark()];
+    }
+  }
+}
