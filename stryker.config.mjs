@@ -1,0 +1,39 @@
+// StrykerJS mutation testing of the policy (src/plugin) and kernel-filesystem (src/resctrl) layers,
+// driven by their node:test unit tests through tsx. Not part of CI: `npm run mutation` (CPU-heavy).
+// The tap runner runs one node process per test file and records per-file coverage, so each mutant
+// only runs the spec files that reach it (coverageAnalysis "perTest"), bailing on the first failure.
+// Incremental mode reuses reports/stryker-incremental.json: a rerun only tests changed code/tests.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: "tap",
+  plugins: ["@stryker-mutator/tap-runner"],
+  tap: {
+    testFiles: [
+      "src/resctrl/*.spec.ts",
+      "src/plugin/*.spec.ts",
+      "test/plugin-state.spec.ts",
+      "test/plugin-retry.spec.ts",
+      "test/plugin-improvements.spec.ts",
+      "test/plugin-pid-source.spec.ts",
+      "test/plugin-edges.spec.ts",
+      "test/resctrl-edges.spec.ts",
+      "test/fault-*.spec.ts",
+    ],
+    nodeArgs: ["--import", "tsx"],
+    forceBail: true,
+  },
+  mutate: ["src/plugin/**/*.ts", "src/resctrl/**/*.ts", "!**/*.spec.ts", "!src/**/index.ts"],
+  coverageAnalysis: "perTest",
+  ignoreStatic: true,
+  concurrency: 2,
+  timeoutMS: 10000,
+  timeoutFactor: 2,
+  incremental: true,
+  incrementalFile: "reports/stryker-incremental.json",
+  reporters: ["clear-text", "progress-append-only", "html", "json"],
+  htmlReporter: { fileName: "reports/mutation/mutation.html" },
+  jsonReporter: { fileName: "reports/mutation/mutation.json" },
+  ignorePatterns: ["reports", "dist", "hardware", "features", ".stryker-tmp"],
+  thresholds: { high: 90, low: 80, break: null },
+  cleanTempDir: "always",
+};
