@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import {
+  fromPodEvent,
+  fromSyncState,
+  grpcCodeOf,
   ControlApiServer,
   ControlClient,
   ContainerSyncState,
@@ -27,6 +30,34 @@ async function setup(opts: Parameters<typeof harness>[0] = {}) {
   const client = await ControlClient.connect(socketPath);
   return { h, socketPath, server, client };
 }
+
+describe("control API conversions", () => {
+  it("wire → plugin: unknown enum values are rejected, not guessed", () => {
+    const base = {
+      podUid: "u",
+      groupState: GroupState.EXISTS,
+      groupPath: "/p",
+      totalContainers: 1,
+      reconciledContainers: 1,
+      fromSnapshot: false,
+    };
+    assert.equal(fromPodEvent({ ...base, kind: 99 as Kind }), undefined);
+    assert.equal(fromPodEvent({ ...base, kind: Kind.KIND_UNSPECIFIED }), undefined);
+    assert.deepEqual(fromPodEvent({ ...base, kind: Kind.REMOVED }), { kind: "Removed", podUid: "u" });
+    assert.equal(fromPodEvent({ ...base, kind: Kind.ADD_OR_UPDATE })?.kind, "AddOrUpdate");
+    assert.equal(fromSyncState(99 as ContainerSyncState), undefined);
+    assert.equal(fromSyncState(ContainerSyncState.RECONCILED), "Reconciled");
+  });
+
+  it("maps error classes to gRPC codes", () => {
+    const named = (name: string) => Object.assign(new Error("x"), { name });
+    assert.equal(grpcCodeOf(named("PodNotFoundError")), status.NOT_FOUND);
+    assert.equal(grpcCodeOf(named("CapacityError")), status.RESOURCE_EXHAUSTED);
+    assert.equal(grpcCodeOf(named("CgroupGoneError")), status.FAILED_PRECONDITION);
+    assert.equal(grpcCodeOf(named("NoPermissionError")), status.PERMISSION_DENIED);
+    assert.equal(grpcCodeOf("not an error"), status.INTERNAL);
+  });
+});
 
 describe("control API", () => {
   it("socket is mode 0600; close() removes it", async () => {

@@ -14,6 +14,8 @@ describe("plugin: retryGroupCreation", () => {
     h.pids.setPids("c1", [11]);
     await h.plugin.startContainer(p, ctr("c1", p.id));
     assert.deepEqual(h.trace(), ["u1 Failed 0/0", "u1 Failed 1/0"]);
+    assert.equal(await h.plugin.retryContainerReconcile("c1"), "Partial", "no group yet: no reconcile");
+    assert.equal(h.pids.calls("c1"), 0);
     await assert.rejects(h.plugin.retryGroupCreation("u1"), CapacityError);
     assert.equal(h.events.length, 2, "no event for a failed retry");
     h.fs.failMkdirWithEnospc(false);
