@@ -1,14 +1,11 @@
 import { mkdir, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ControlClient } from "../../../src/control/client.js";
-import { GroupState } from "../../../src/control/gen/control/control.js";
 import { EventLog } from "../event-log.js";
 import {
   CapabilityMissingError,
   type Capability,
   type ContainerSpec,
   type GroupObservation,
-  type GroupReport,
   type LogRecord,
   type PluginStartOptions,
   type PodEvent,
@@ -19,13 +16,12 @@ import {
   type SeededGroup,
 } from "../types.js";
 import { findContainerCgroup, parseTaskList, threadsOfCgroup } from "./cgroup-tasks.js";
-import { DaemonProcess } from "./daemon-process.js";
 import { nodeHost, type HostPort } from "./host.js";
 import { Kube, WORKLOAD_IMAGE } from "./kube.js";
-import { podEventFromLog, type LoggedPodEvent } from "./log-events.js";
+import { PluginHandle } from "./plugin-handle.js";
 import { PodDriver, type HwPod } from "./pod-driver.js";
 import { DEFAULT_NRI_SOCKET, DEFAULT_RESCTRL_ROOT, parseMounts } from "./preflight.js";
-import { classifyGrpcError, hardwarePrefixes, retryWhileCapacity } from "./retry.js";
+import { hardwarePrefixes } from "./retry.js";
 import { RmidFiller } from "./rmid-filler.js";
 import { SeedTracker } from "./seeds.js";
 
@@ -33,8 +29,6 @@ import { SeedTracker } from "./seeds.js";
 export const CFG_ROOT = "/run/nri-resctrl-e2e";
 /** NRI plugin index of the test daemon (after the usual 10–50 of real plugins). */
 export const TEST_PLUGIN_IDX = "90";
-/** Events of pods the world does not know that are kept, in case the UID becomes known later. */
-export const MAX_UNMAPPED_EVENTS = 1000;
 /** How long dispose waits for the helper groups' RMIDs to leave limbo. */
 export const RMID_RELEASE_WAIT_MS = 15_000;
 /** Helper groups allowed beyond num_rmids before the filler gives up (groups of other pods, limbo). */
@@ -77,15 +71,13 @@ export class HardwareWorld implements PodWorld {
   readonly #log = new EventLog();
   readonly #pods = new Map<string, HwPod>();
   readonly #uidToPod = new Map<string, string>();
-  readonly #unmapped: LoggedPodEvent[] = [];
   readonly #root: string;
   #ctx!: ScenarioContext;
   #prefix!: ReturnType<typeof hardwarePrefixes>;
   #kube!: Kube;
   #driver!: PodDriver;
   #seeds!: SeedTracker;
-  #daemon: DaemonProcess | undefined;
-  #client: ControlClient | undefined;
+  #plugin: PluginHandle | undefined;
   #filler: RmidFiller | undefined;
   #capacity: "normal" | "exhausted" | "freed" = "normal";
   #unmounted = false;
@@ -121,8 +113,7 @@ export class HardwareWorld implements PodWorld {
       await f().catch((e: unknown) => console.warn(`[hardware world] cleanup: ${(e as Error).message}`));
     };
     this.#log.close();
-    this.#client?.close();
-    await quietly(async () => this.#daemon?.stop());
+    await quietly(async () => this.#plugin?.stop());
     if (this.#kube) await quietly(() => this.#kube.deleteRun(this.#prefix.run));
     // The scenario unmounted resctrl; unless the plugin mounted it again, later scenarios need it.
     if (this.#unmounted && !(await this.resctrlMounted().catch(() => true)))
@@ -159,7 +150,7 @@ export class HardwareWorld implements PodWorld {
   }
 
   async preexistingPod(pod: string, containers: readonly ContainerSpec[]): Promise<void> {
-    if (this.#daemon) throw new Error(`failed to add pre-existing pod ${pod}: the plugin already started`);
+    if (this.#plugin) throw new Error(`failed to add pre-existing pod ${pod}: the plugin already started`);
     this.#track(await this.#driver.create(pod, containers));
   }
 
@@ -187,36 +178,29 @@ export class HardwareWorld implements PodWorld {
   // ---- act -------------------------------------------------------------------------------
 
   async startPlugin(o: PluginStartOptions = {}): Promise<void> {
-    if (this.#daemon) throw new Error("failed to start the plugin: it already runs");
+    if (this.#plugin) throw new Error("failed to start the plugin: it already runs");
     if (o.syncChunkSize !== undefined)
       throw new CapabilityMissingError(this.name, "scripted-runtime", "chunk Synchronize");
     const logDir = this.params.logDir ?? join(this.params.repoRoot, "reports/hardware/logs");
     await mkdir(logDir, { recursive: true });
-    const controlSocket = join(this.#ctx.tmpDir, "control.sock");
-    this.#daemon = DaemonProcess.start(
-      {
+    this.#plugin = await PluginHandle.start({
+      daemon: {
         repoRoot: this.params.repoRoot,
         nriSocket: this.params.nriSocket ?? DEFAULT_NRI_SOCKET,
         pluginName: `resctrl-${this.#prefix.run}`,
         pluginIdx: TEST_PLUGIN_IDX,
         groupPrefix: this.#prefix.plugin,
         resctrlRoot: this.#root,
-        controlSocket,
+        controlSocket: join(this.#ctx.tmpDir, "control.sock"),
         cleanupOnStart: o.cleanupOnStart,
         autoMount: o.autoMount,
         logFile: join(logDir, `${this.#ctx.id}.log`),
       },
-      (r) => {
-        try {
-          const e = podEventFromLog(r);
-          if (e) this.#onEvent(e);
-        } catch (err) {
-          console.warn(`[hardware world] ${(err as Error).message}`);
-        }
-      },
-    );
-    this.#client = await this.#connect(controlSocket);
-    await this.#daemon.waitForLog("synchronized", this.#ctx.timeoutMs);
+      timeoutMs: this.#ctx.timeoutMs,
+      uidToPod: this.#uidToPod,
+      log: this.#log,
+      capacityFreed: () => this.#capacity === "freed",
+    });
   }
 
   async runPod(pod: string, options: { uid?: string } = {}): Promise<void> {
@@ -262,15 +246,7 @@ export class HardwareWorld implements PodWorld {
   }
 
   async retryGroupCreation(pod: string): Promise<RetryOutcome> {
-    const uid = this.#pod(pod, true).uid;
-    return this.#retry(async () => {
-      const s = await this.#c().retryGroupCreation(uid);
-      return {
-        ok: true,
-        group:
-          s.groupState === GroupState.EXISTS ? { kind: "Exists", path: s.groupPath } : { kind: "Failed" },
-      };
-    }, "pod-not-found");
+    return this.#p().retryGroupCreation(this.#pod(pod, true).uid);
   }
 
   async retryContainer(pod: string, container: string): Promise<RetryOutcome> {
@@ -281,19 +257,11 @@ export class HardwareWorld implements PodWorld {
         error: "container-not-found",
         message: `container ${container} of ${pod} never ran`,
       };
-    return this.#retry(
-      async () => (await this.#c().retryContainerReconcile(id), { ok: true }),
-      "container-not-found",
-    );
+    return this.#p().retryContainer(id);
   }
 
   async retryAllOnce(): Promise<RetryOutcome> {
-    return this.#retry(async () => {
-      const r = await this.#c().retryAllOnce();
-      if (this.#capacity === "freed" && r.report?.stoppedOnCapacity)
-        return { ok: false, error: "capacity", message: "retry sweep stopped on capacity" };
-      return { ok: true };
-    }, "other");
+    return this.#p().retryAllOnce();
   }
 
   // ---- observe ---------------------------------------------------------------------------
@@ -346,19 +314,7 @@ export class HardwareWorld implements PodWorld {
   }
 
   async snapshot(): Promise<PodView[]> {
-    const state = await this.#c().getState();
-    return state.pods.flatMap((p) => {
-      const pod = this.#uidToPod.get(p.podUid);
-      if (pod === undefined) return [];
-      return [
-        {
-          pod,
-          group: groupReport(p.groupState, p.groupPath),
-          total: p.totalContainers,
-          reconciled: p.reconciledContainers,
-        },
-      ];
-    });
+    return this.#p().snapshot();
   }
 
   async resctrlMounted(): Promise<boolean> {
@@ -372,7 +328,7 @@ export class HardwareWorld implements PodWorld {
 
   async logLines(filter: { msgIncludes?: string } = {}): Promise<LogRecord[]> {
     const needle = filter.msgIncludes;
-    return (this.#daemon?.records ?? []).filter(
+    return (this.#plugin?.records ?? []).filter(
       (r) => needle === undefined || String(r.msg ?? "").includes(needle),
     );
   }
@@ -427,54 +383,7 @@ export class HardwareWorld implements PodWorld {
     this.#pods.set(p.name, p);
     this.#uidToPod.set(p.uid, p.name);
     // Events that arrived before the UID was known (rare: kubectl create answers first).
-    const pending = this.#unmapped.splice(0);
-    for (const e of pending) this.#onEvent(e);
-  }
-
-  #onEvent(e: LoggedPodEvent): void {
-    const pod = this.#uidToPod.get(e.podUid);
-    if (pod === undefined) {
-      // Another pod on the node (kube-system), or one of ours whose UID is not known yet.
-      this.#unmapped.push(e);
-      if (this.#unmapped.length > MAX_UNMAPPED_EVENTS) this.#unmapped.shift();
-      return;
-    }
-    if (e.kind === "Removed") this.#log.record({ kind: "Removed", pod });
-    else
-      this.#log.record({
-        kind: "AddOrUpdate",
-        pod,
-        group: e.group,
-        total: e.total,
-        reconciled: e.reconciled,
-      });
-  }
-
-  async #connect(socket: string): Promise<ControlClient> {
-    const deadline = Date.now() + this.#ctx.timeoutMs;
-    for (;;) {
-      try {
-        return await ControlClient.connect(socket, 1_000);
-      } catch (e) {
-        const ended = this.#daemon?.exitReason;
-        if (ended || Date.now() >= deadline) {
-          throw new Error(
-            `failed to connect to the daemon's control socket ${socket}${ended ? `: the daemon ended (${ended})` : ""}; last output: ${this.#daemon?.tail() ?? ""}`,
-            { cause: e },
-          );
-        }
-      }
-    }
-  }
-
-  async #retry(
-    call: () => Promise<RetryOutcome>,
-    notFound: "pod-not-found" | "container-not-found" | "other",
-  ): Promise<RetryOutcome> {
-    // After capacity was freed, the kernel may keep the RMID in limbo for a while: keep retrying
-    // (with the scenario deadline) while the answer is "capacity"; otherwise answer at once.
-    const attempt = (): Promise<RetryOutcome> => call().catch((e: unknown) => classifyGrpcError(e, notFound));
-    return this.#capacity === "freed" ? retryWhileCapacity(attempt, this.#ctx.timeoutMs) : attempt();
+    this.#plugin?.replayUnmapped();
   }
 
   async #sweepPluginGroups(): Promise<void> {
@@ -491,13 +400,9 @@ export class HardwareWorld implements PodWorld {
     return p;
   }
 
-  #c(): ControlClient {
-    if (!this.#client)
+  #p(): PluginHandle {
+    if (!this.#plugin)
       throw new Error("failed to reach the plugin: it was not started (Given the plugin is running)");
-    return this.#client;
+    return this.#plugin;
   }
-}
-
-function groupReport(state: GroupState, path: string): GroupReport {
-  return state === GroupState.EXISTS ? { kind: "Exists", path } : { kind: "Failed" };
 }
