@@ -188,7 +188,7 @@ export class NriStub extends EventEmitter {
     }
     if (this.stopped) {
       socket.destroy();
-      return;
+      throw new Error(`failed to start nri stub ${this.id}: stopped while connecting`);
     }
     const trunk = openTrunk(socket, {
       serveConn: PLUGIN_SERVICE_CONN,
