@@ -170,12 +170,17 @@ export class DaemonProcess {
     });
   }
 
-  /** The last `n` log messages, for error texts. */
+  /**
+   * The daemon's complaints (error/fatal records and "failed to …" lines, at most 3) followed by
+   * its last `n` messages, for error texts: a usage dump must not hide the line that explains it.
+   */
   tail(n = 8): string {
-    return this.records
-      .slice(-n)
-      .map((r) => String(r.msg ?? JSON.stringify(r)))
-      .join(" | ");
+    const text = (r: LogRecord): string => String(r.msg ?? JSON.stringify(r));
+    const complaints = this.records
+      .filter((r) => (typeof r.level === "number" && r.level >= 50) || /failed to/i.test(text(r)))
+      .slice(-3);
+    const last = this.records.slice(-n).filter((r) => !complaints.includes(r));
+    return [...complaints, ...last].map(text).join(" | ");
   }
 
   /** SIGTERM, then SIGKILL after the grace period. Idempotent; never rejects. */
