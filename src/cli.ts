@@ -177,10 +177,16 @@ export interface Daemon {
   plugin: ResctrlPlugin;
   stub: NriStub;
   control: ControlApiServer | undefined;
+  /** Settles when the first registration succeeded, or failed (without reconnect) or was stopped. */
+  registered: Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Wires resctrl, PID source, plugin, control API and NRI stub, and starts them. */
+/**
+ * Wires resctrl, PID source, plugin, control API and NRI stub, and starts them. Resolves once the
+ * control API listens; registration with the runtime continues in the background (`registered`),
+ * retrying with backoff when `reconnect` is on. Rejects if a component cannot be built or bound.
+ */
 export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
   const procRoot = o.procRoot;
   const resctrl =
@@ -196,9 +202,6 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
       : Resctrl.real({ root: o.resctrlRoot, groupPrefix: o.plugin.groupPrefix, logger: log });
   const pids = new RealCgroupPidSource({ cgroupRoot: o.cgroupRoot, procRoot, logger: log });
   const plugin = ResctrlPlugin.withPidSource(o.plugin, resctrl, pids, { logger: log });
-  const control = o.controlSocket
-    ? await ControlApiServer.listen({ socketPath: o.controlSocket, plugin, logger: log })
-    : undefined;
   const stub = new NriStub(plugin, {
     name: o.pluginName,
     idx: o.pluginIdx,
@@ -206,7 +209,21 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
     logger: log,
     reconnect: o.reconnect ? {} : false,
   });
+  const control = o.controlSocket
+    ? await ControlApiServer.listen({ socketPath: o.controlSocket, plugin, logger: log })
+    : undefined;
   stub.on("error", (err: unknown) => log.warn({ err }, "nri stub error"));
+  stub.on("registered", () =>
+    log.info(
+      {
+        plugin: `${o.pluginIdx}-${o.pluginName}`,
+        provider: o.provider,
+        root: o.resctrlRoot,
+        control: o.controlSocket,
+      },
+      "registered with runtime",
+    ),
+  );
   stub.on("closed", (reason?: Error) => log.warn({ reason: reason?.message }, "nri connection closed"));
   stub.on("reconnecting", (info: unknown) => log.info({ info }, "reconnecting to runtime"));
   stub.on("synchronized", (s: { pods: unknown[]; containers: unknown[] }) =>
@@ -219,25 +236,14 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
       await control?.close();
       await plugin.close();
     })());
-  try {
-    await stub.start();
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  log.info(
-    {
-      plugin: `${o.pluginIdx}-${o.pluginName}`,
-      provider: o.provider,
-      root: o.resctrlRoot,
-      control: o.controlSocket,
-    },
-    "registered with runtime",
-  );
-  return { plugin, stub, control, stop };
+  return { plugin, stub, control, registered: stub.start(), stop };
 }
 
-/** Entry point: parse, start, wait for a signal (or a fatal stub close without reconnect). Exit code. */
+/**
+ * Entry point: parse, start, run until SIGTERM/SIGINT (exit 0), a failed registration or, without
+ * reconnect, a closed runtime connection (exit 1). Bad options exit 2. Signals are handled from
+ * the moment the control API listens, also while still waiting for the runtime.
+ */
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   let o: CliOptions;
   try {
@@ -260,12 +266,20 @@ export async function main(argv: string[], env: Record<string, string | undefine
     return 1;
   }
   return new Promise<number>((resolve) => {
+    let finishing = false;
     const finish = (code: number, why: string): void => {
+      if (finishing) return;
+      finishing = true;
       log.info({ why }, "shutting down");
       void daemon.stop().then(() => resolve(code));
     };
     process.once("SIGTERM", () => finish(0, "SIGTERM"));
     process.once("SIGINT", () => finish(0, "SIGINT"));
+    daemon.registered.catch((err: unknown) => {
+      if (finishing) return;
+      log.fatal({ err }, "failed to register with the runtime");
+      finish(1, "registration failed");
+    });
     if (!o.reconnect)
       daemon.stub.once("closed", () => finish(1, "runtime connection closed (reconnect disabled)"));
   });

@@ -243,6 +243,39 @@ describe("daemon options", () => {
     });
   }
 
+  it("waiting for an absent runtime: the control API is up, SIGTERM exits 0; --no-reconnect exits 1", async () => {
+    const d = mkdtempSync(join(tmpdir(), "daemon-wait-"));
+    try {
+      const ctl = join(d, "c.sock");
+      const base = [
+        "--import",
+        "tsx",
+        "src/cli.ts",
+        "--resctrl-provider",
+        "memory",
+        "--nri-socket",
+        join(d, "none.sock"),
+      ];
+      const waiting = execa(process.execPath, [...base, "--control-socket", ctl], {
+        cwd: repo,
+        reject: false,
+      });
+      await until("control socket", () => existsSync(ctl), 20_000);
+      const c = await ControlClient.connect(ctl);
+      assert.deepEqual((await c.getState()).pods, []);
+      c.close();
+      waiting.kill("SIGTERM");
+      const r = await waiting;
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.equal(existsSync(ctl), false);
+      const once = await execa(process.execPath, [...base, "--no-reconnect"], { cwd: repo, reject: false });
+      assert.equal(once.exitCode, 1);
+      assert.match(once.stdout, /failed to register|failed to start/);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it("bad input exits 2 with the usage text", async () => {
     const r = await execa(process.execPath, ["--import", "tsx", "src/cli.ts", "--memory-rmids", "x"], {
       cwd: repo,
