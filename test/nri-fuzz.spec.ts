@@ -174,8 +174,36 @@ function mutate(input: Buffer, muts: Mutation[]): Buffer {
   return b;
 }
 
+/**
+ * Big declared lengths with (part of) the bytes really sent: a ttrpc message of `len` bytes on conn
+ * 1 or 2 inside mux frames of up to `frameMax` bytes, truncated to `sent` bytes. Exercises the
+ * buffering bound near MAX_MESSAGE and the skip path above it.
+ */
+const bigMessage = fc
+  .record({
+    connId: fc.constantFrom(1, 2, 9),
+    len: fc.integer({ min: 0, max: 2 * MAX_MESSAGE }),
+    sentFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+    frameMax: fc.integer({ min: 1, max: MAX_FRAME + 100 }),
+    type: fc.integer({ min: 0, max: 3 }),
+  })
+  .map(({ connId, len, sentFraction, frameMax, type }) => {
+    const msg = Buffer.alloc(10 + len, 0x0a);
+    msg.writeUInt32BE(len, 0);
+    msg.writeUInt32BE(1, 4);
+    msg.writeUInt8(type, 8);
+    msg.writeUInt8(0, 9);
+    const stream = msg.subarray(0, Math.floor((10 + len) * sentFraction));
+    const frames: Buffer[] = [];
+    for (let off = 0; off < stream.length; off += frameMax) {
+      frames.push(muxFrame(connId, stream.subarray(off, off + frameMax)));
+    }
+    return Buffer.concat(frames);
+  });
+
 const input = fc.oneof(
   fc.uint8Array({ maxLength: 2048 }).map((u) => Buffer.from(u)),
+  bigMessage,
   fc
     .tuple(fc.array(validMessage, { minLength: 1, maxLength: 4 }), fc.array(mutation, { maxLength: 4 }))
     .map(([msgs, muts]) => mutate(Buffer.concat(msgs), muts)),
@@ -219,26 +247,30 @@ describe("nri plugin-side decoder fuzz", () => {
     let maxBuffered = 0;
     const sockets: SyncSocket[] = [];
     fc.assert(
-      fc.property(input, fc.array(fc.nat({ max: 64 }), { maxLength: 8 }), (bytes, cuts) => {
-        const p = plugin();
-        sockets.push(p.sock);
-        let off = 0;
-        for (const c of [...cuts, bytes.length]) {
-          const chunk = bytes.subarray(off, Math.min(bytes.length, off + Math.max(1, c)));
-          off += chunk.length;
-          if (chunk.length > 0) p.sock.emit("data", chunk);
-          const buffered = Math.max(p.server.bufferedBytes, p.client.bufferedBytes);
-          maxBuffered = Math.max(maxBuffered, buffered);
-          assert.ok(buffered <= 10 + MAX_MESSAGE, `buffered ${buffered} over the limit`);
-          if (off >= bytes.length) break;
-        }
-        if (off < bytes.length) p.sock.emit("data", bytes.subarray(off));
-        if (p.mux.isClosed) {
-          closedRuns++;
-          const r = p.mux.closeReason;
-          assert.ok(r === undefined || r.name === "ProtocolError", `clean close, got ${String(r)}`);
-        }
-      }),
+      fc.property(
+        input,
+        fc.array(fc.oneof(fc.nat({ max: 64 }), fc.nat({ max: 3 * MAX_MESSAGE })), { maxLength: 8 }),
+        (bytes, cuts) => {
+          const p = plugin();
+          sockets.push(p.sock);
+          let off = 0;
+          for (const c of [...cuts, bytes.length]) {
+            const chunk = bytes.subarray(off, Math.min(bytes.length, off + Math.max(1, c)));
+            off += chunk.length;
+            if (chunk.length > 0) p.sock.emit("data", chunk);
+            const buffered = Math.max(p.server.bufferedBytes, p.client.bufferedBytes);
+            maxBuffered = Math.max(maxBuffered, buffered);
+            assert.ok(buffered <= 10 + MAX_MESSAGE, `buffered ${buffered} over the limit`);
+            if (off >= bytes.length) break;
+          }
+          if (off < bytes.length) p.sock.emit("data", bytes.subarray(off));
+          if (p.mux.isClosed) {
+            closedRuns++;
+            const r = p.mux.closeReason;
+            assert.ok(r === undefined || r.name === "ProtocolError", `clean close, got ${String(r)}`);
+          }
+        },
+      ),
       { numRuns: RUNS },
     );
     // Let async handlers finish and replies be written, then check output and stray errors.

@@ -6,7 +6,9 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import { FakeRuntime } from "../../support/fakes/fake-runtime.js";
 import { fakeContainer, fakePod, tempSocket } from "../../support/fakes/fake-runtime-fixtures.js";
 import type { PluginHandler } from "./handler.js";
+import { Code, type TtrpcError } from "./errors.js";
 import { NriStub } from "./stub.js";
+import { openTrunk, type Trunk } from "./trunk.js";
 import { NriEvent, type NriContainer, type NriPod } from "./types.js";
 
 /** Records every callback; monitoring-style handler with mask 0x425. */
@@ -42,12 +44,15 @@ describe("NriStub ↔ FakeRuntime over a unix socket", () => {
   let sock: ReturnType<typeof tempSocket>;
   let rt: FakeRuntime | undefined;
   let stub: NriStub | undefined;
+  let cleanupServer: (() => Promise<void>) | undefined;
   beforeEach(() => {
     sock = tempSocket();
   });
   afterEach(async () => {
     await stub?.stop();
     await rt?.close();
+    await cleanupServer?.();
+    cleanupServer = undefined;
     stub = undefined;
     rt = undefined;
     sock.cleanup();
@@ -349,6 +354,29 @@ describe("NriStub ↔ FakeRuntime over a unix socket", () => {
     await stub.stop();
     await assert.rejects(started, /stopped before registration/);
     assert.equal(stub.state, "closed");
+  });
+
+  it("answers v0.12 per-event methods with UNIMPLEMENTED so newer runtimes fall back to StateChange", async () => {
+    // A hand-made runtime: serves RegisterPlugin on conn 2, calls the plugin on conn 1.
+    let runtimeTrunk: Trunk | undefined;
+    const registered = new Promise<void>((resolve) => {
+      const srv = net.createServer((s) => {
+        runtimeTrunk = openTrunk(s, { serveConn: 2, callConn: 1, callTimeoutMs: 2000 });
+        runtimeTrunk.server.register("nri.pkg.api.v1alpha1.Runtime", "RegisterPlugin", () => {
+          resolve();
+          return new Uint8Array(0);
+        });
+      });
+      srv.listen(sock.path);
+      cleanupServer = () => new Promise((r) => srv.close(() => r()));
+    });
+    stub = new NriStub(recorder(), { name: "test", idx: "10", socketPath: sock.path });
+    await stub.start();
+    await registered;
+    await assert.rejects(
+      runtimeTrunk!.client.call("nri.pkg.api.v1alpha1.Plugin", "RunPodSandbox", new Uint8Array(0)),
+      (e: TtrpcError) => e.code === Code.UNIMPLEMENTED && e.message === "method RunPodSandbox",
+    );
   });
 
   it("start() without reconnect rejects when nothing listens", async () => {
