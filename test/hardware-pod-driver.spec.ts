@@ -1,0 +1,240 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CommandResult, HostPort, RunOptions } from "../support/worlds/hardware/host.js";
+import { Kube, PLACEHOLDER_IMAGE, WORKLOAD_IMAGE } from "../support/worlds/hardware/kube.js";
+import { PodDriver } from "../support/worlds/hardware/pod-driver.js";
+
+// PodDriver and Kube against a tiny fake of kubectl + the kubelet + crictl, which interprets the
+// exact command lines the world sends. It checks the flow (what is patched, waited for, removed)
+// and that every command is well formed; the real thing runs only on the hardware host.
+
+interface FakeContainer {
+  image: string;
+  id?: string;
+  state: "running" | "waiting" | "terminated";
+}
+interface FakePod {
+  uid: string;
+  containers: Map<string, FakeContainer>;
+  ephemeral: Map<string, FakeContainer>;
+  sandbox?: string;
+}
+
+class FakeCluster implements HostPort {
+  readonly pods = new Map<string, FakePod>();
+  readonly log: string[] = [];
+  readonly removedContainers: string[] = [];
+  readonly removedSandboxes: string[] = [];
+  #ids = 0;
+
+  uid = (): number => 0;
+  readFile = async (): Promise<string> => {
+    throw new Error("not used");
+  };
+  stat = async () => undefined;
+
+  async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
+    this.log.push([cmd, ...args].join(" "));
+    const ok = (stdout = ""): CommandResult => ({ exitCode: 0, stdout, stderr: "", timedOut: false });
+    const err = (stderr: string): CommandResult => ({ exitCode: 1, stdout: "", stderr, timedOut: false });
+    const a = [...args];
+    if (cmd === "k3s" && a[0] === "crictl") return this.#crictl(a.slice(1), ok, err);
+    assert.equal(cmd, "kubectl");
+    if (a[0] === "apply") return ok();
+    if (a[0] === "create") {
+      const m = JSON.parse(opts.input ?? "") as {
+        metadata: { name: string };
+        spec: { containers: { name: string; image: string; imagePullPolicy: string }[] };
+      };
+      const pod: FakePod = {
+        uid: `uid-${this.pods.size + 1}`,
+        containers: new Map(),
+        ephemeral: new Map(),
+        sandbox: `sb-${this.pods.size + 1}`,
+      };
+      for (const c of m.spec.containers) {
+        assert.equal(c.imagePullPolicy, "Never");
+        pod.containers.set(c.name, this.#start(c.image));
+      }
+      this.pods.set(m.metadata.name, pod);
+      return ok(JSON.stringify({ metadata: { name: m.metadata.name, uid: pod.uid } }));
+    }
+    assert.equal(a[0], "-n");
+    const verb = a[2];
+    const name = (a[3] ?? "").replace(/^pod\//, ""); // `debug pod/NAME`
+    if (verb === "get") {
+      const p = this.pods.get(a[4]!);
+      if (!p) return err(`Error from server (NotFound): pods "${a[4]}" not found`);
+      const st = (m: Map<string, FakeContainer>) =>
+        [...m].map(([n, c]) => ({
+          name: n,
+          containerID: c.id ? `containerd://${c.id}` : undefined,
+          state: c.state === "waiting" ? { waiting: { reason: "ErrImageNeverPull" } } : { [c.state]: {} },
+        }));
+      return ok(
+        JSON.stringify({
+          metadata: { uid: p.uid },
+          status: {
+            phase: "Pending",
+            containerStatuses: st(p.containers),
+            ephemeralContainerStatuses: st(p.ephemeral),
+          },
+        }),
+      );
+    }
+    if (verb === "patch") {
+      const patch = JSON.parse(a[a.indexOf("-p") + 1]!) as {
+        spec: { containers: { name: string; image: string }[] };
+      };
+      const p = this.pods.get(a[4]!)!;
+      for (const c of patch.spec.containers) {
+        assert.ok(p.containers.has(c.name), `container ${c.name} exists`);
+        // The kubelet kills a container whose image changed and starts the new image (which,
+        // for the placeholder, never happens: the slot waits on ErrImageNeverPull).
+        p.containers.set(c.name, this.#start(c.image));
+      }
+      return ok();
+    }
+    if (verb === "debug") {
+      const cname = a.find((x) => x.startsWith("--container="))!.split("=")[1]!;
+      assert.ok(a.includes(`--image=${WORKLOAD_IMAGE}`) && a.includes("--attach=false") && a.includes("--"));
+      this.pods.get(name)!.ephemeral.set(cname, this.#start(WORKLOAD_IMAGE));
+      return ok();
+    }
+    if (verb === "delete") {
+      if (a.includes("-l")) return ok();
+      this.pods.delete(a[4]!);
+      return ok();
+    }
+    return err(`fake: unknown command ${a.join(" ")}`);
+  }
+
+  #crictl(a: string[], ok: (s?: string) => CommandResult, err: (s: string) => CommandResult): CommandResult {
+    if (a[0] === "inspecti") return ok();
+    if (a[0] === "pods") {
+      const uid = a[a.indexOf("--label") + 1]!.split("=")[1];
+      const sbs = [...this.pods.values(), ...this.#gone]
+        .filter((p) => p.uid === uid && p.sandbox)
+        .map((p) => p.sandbox);
+      return ok(sbs.join("\n"));
+    }
+    if (a[0] === "rmp") {
+      this.removedSandboxes.push(a[2]!);
+      return ok();
+    }
+    if (a[0] === "rm") {
+      this.removedContainers.push(a[2]!);
+      return ok();
+    }
+    return err(`fake crictl: unknown ${a.join(" ")}`);
+  }
+
+  readonly #gone: FakePod[] = [];
+  #start(image: string): FakeContainer {
+    return image === PLACEHOLDER_IMAGE
+      ? { image, state: "waiting" }
+      : { image, id: `ctr${++this.#ids}`, state: "running" };
+  }
+  /** Keeps a deleted pod's sandbox visible to crictl, as the kubelet's GC would for a minute. */
+  keepSandboxOf(name: string): void {
+    this.#gone.push(this.pods.get(name)!);
+  }
+}
+
+describe("PodDriver over a fake cluster", () => {
+  let dir: string;
+  let cluster: FakeCluster;
+  let driver: PodDriver;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "hw-driver-"));
+    cluster = new FakeCluster();
+    driver = new PodDriver(new Kube(cluster, { timeoutMs: 2_000 }), {
+      run: "hw-t",
+      cfgRoot: dir,
+      timeoutMs: 2_000,
+    });
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("creates a pod with its containers running and three free slots waiting", async () => {
+    const p = await driver.create("web", [{ name: "app", threads: 4 }]);
+    assert.equal(p.kubeName, "hw-t-web");
+    assert.equal(p.uid, "uid-1");
+    assert.equal(p.slots, 4);
+    assert.ok(p.containers.get("app")?.id?.startsWith("ctr"));
+    assert.equal(await readFile(join(dir, "hw-t-web", "c0"), "utf8"), "4\n");
+    const fake = cluster.pods.get("hw-t-web")!;
+    assert.deepEqual(
+      [...fake.containers.values()].map((c) => c.state),
+      ["running", "waiting", "waiting", "waiting"],
+    );
+  });
+
+  it("starts a late container by patching the next slot, with its thread count written first", async () => {
+    const p = await driver.create("db", []);
+    const c = await driver.startContainer(p, { name: "postgres", threads: 8 });
+    assert.equal(c.kubeName, "c0");
+    assert.equal(await readFile(join(dir, "hw-t-db", "c0"), "utf8"), "8\n");
+    assert.ok(cluster.log.some((l) => l.includes("patch pod hw-t-db") && l.includes(WORKLOAD_IMAGE)));
+    assert.ok(c.id);
+  });
+
+  it("adds ephemeral containers with kubectl debug", async () => {
+    const p = await driver.create("eph", [{ name: "app" }]);
+    const c = await driver.addEphemeral(p, { name: "debugger", threads: 2 });
+    assert.equal(c.ephemeral, true);
+    assert.ok(c.id);
+    await assert.rejects(driver.addEphemeral(p, { name: "debugger" }), /name is taken/);
+  });
+
+  it("removes a container: slot back to the placeholder, then the runtime container", async () => {
+    const p = await driver.create("rm", [{ name: "app" }, { name: "sidecar" }]);
+    const side = p.containers.get("sidecar")!;
+    const id = side.id!;
+    await driver.removeContainer(p, side);
+    assert.equal(side.removed, true);
+    assert.ok(cluster.log.some((l) => l.includes("patch pod hw-t-rm") && l.includes(PLACEHOLDER_IMAGE)));
+    assert.ok(cluster.removedContainers.includes(id), "crictl rm of the stopped container");
+  });
+
+  it("runs out of slots with a clear error", async () => {
+    const p = await driver.create("full", []);
+    for (const n of ["a", "b", "c"]) await driver.startContainer(p, { name: n });
+    await assert.rejects(driver.startContainer(p, { name: "d" }), /all 3 slots are used/);
+  });
+
+  it("removes a pod and its sandbox at once", async () => {
+    const p = await driver.create("gone", [{ name: "app" }]);
+    cluster.keepSandboxOf("hw-t-gone");
+    await driver.removePod(p);
+    assert.equal(p.removed, true);
+    assert.ok(
+      cluster.removedSandboxes.includes("sb-6"),
+      `sandboxes removed: ${cluster.removedSandboxes.join(",")}`,
+    );
+    assert.ok([...p.containers.values()].every((c) => c.removed));
+  });
+
+  it("fails with the pod's state when a container never runs", async () => {
+    const slow = new PodDriver(new Kube(cluster, { timeoutMs: 1_000 }), {
+      run: "hw-t",
+      cfgRoot: dir,
+      timeoutMs: 300,
+    });
+    const p = await slow.create("stuck", []);
+    cluster.pods.get("hw-t-stuck")!.containers.get("c0")!.image = "x"; // the patch will be ignored below
+    const orig = cluster.run.bind(cluster);
+    cluster.run = async (cmd, args, o) =>
+      args.includes("patch") ? { exitCode: 0, stdout: "", stderr: "", timedOut: false } : orig(cmd, args, o);
+    await assert.rejects(
+      slow.startContainer(p, { name: "app" }),
+      /container c0 to run within 300 ms \(phase Pending, running \[\], waiting \[c0:ErrImageNeverPull/,
+    );
+    cluster.run = orig;
+  });
+});
