@@ -159,7 +159,8 @@ ensure_nri() {
   local rendered="${K3S_CONTAINERD_DIR}/config.toml"
   wait_for 60 "k3s rendered ${rendered}" test -s "${rendered}" || die "k3s did not render ${rendered}" "journalctl -u k3s -n 100"
   if grep -q 'io.containerd.nri.v1.nri' "${rendered}"; then
-    if awk '/io.containerd.nri.v1.nri/ { s = 1; next } /^\[/ { s = 0 } s && /disable[[:space:]]*=[[:space:]]*true/ { bad = 1 } END { exit bad ? 0 : 1 }' "${rendered}"; then
+    # Inside the NRI section (until the next table header, indented or not): disable = true?
+    if awk '/io\.containerd\.nri\.v1\.nri/ { s = 1; next } /^[[:space:]]*\[/ { s = 0 } s && /^[[:space:]]*disable[[:space:]]*=[[:space:]]*true/ { bad = 1 } END { exit bad ? 0 : 1 }' "${rendered}"; then
       die "the NRI section in ${rendered} sets disable = true" \
         "remove that override from ${K3S_CONTAINERD_DIR}/*.tmpl and restart k3s"
     fi
@@ -198,7 +199,8 @@ wait_node_ready() {
     die "default service account missing" "kubectl -n kube-system get pods"
   local img
   for img in ${HW_PREPULL_IMAGES}; do
-    k3s ctr -n k8s.io images pull "${img}" >/dev/null || die "cannot pull ${img}" "check outbound access to the registry"
+    # Through CRI, so the image lands where the kubelet looks (namespace k8s.io, CRI snapshotter).
+    k3s crictl pull "${img}" >/dev/null || die "cannot pull ${img}" "check outbound access to the registry"
     log "ok: image ${img} present"
   done
 }
