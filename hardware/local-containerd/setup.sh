@@ -302,6 +302,8 @@ $(tail -n 5 "$LOG" | sed 's/^/  /')"
 
 # EXIT trap of a failed or interrupted start: show the end of the log, then remove everything.
 start_failed() {
+  # A second Ctrl-C (or timeout(1) signalling the whole group) must not abort the cleanup.
+  trap '' INT TERM
   if [[ -s $LOG ]]; then
     log "start failed; last lines of $LOG:"
     tail -n 20 "$LOG" >&2
@@ -466,15 +468,20 @@ cmd_stop() {
   local ids id pid
   mapfile -t ids < <(task_ids)
   if daemon_pid >/dev/null && [[ -x $BIN/ctr ]]; then
-    # In parallel: each ctr call costs a process start, which adds up on a loaded machine.
+    # In parallel: each ctr call costs a process start, which adds up on a loaded machine. Wait
+    # for these jobs only: after a failed start the daemon itself is a child of this shell.
+    local jobs=()
     for id in $(ctr_ tasks ls -q 2>/dev/null); do
       ctr_ tasks kill -s SIGKILL "$id" >/dev/null 2>&1 &
+      jobs+=("$!")
     done
-    wait
+    ((${#jobs[@]} == 0)) || wait "${jobs[@]}" || true
+    jobs=()
     for id in $(ctr_ containers ls -q 2>/dev/null); do
       { ctr_ tasks rm -f "$id" || true; ctr_ containers rm "$id" || true; } >/dev/null 2>&1 &
+      jobs+=("$!")
     done
-    wait
+    ((${#jobs[@]} == 0)) || wait "${jobs[@]}" || true
   fi
   stop_daemon
   kill_task_processes "${ids[@]}"
