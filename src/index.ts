@@ -6,7 +6,6 @@
 export {
   ResctrlPlugin,
   RESCTRL_PLUGIN_EVENT_MASK,
-  GroupNameCollisionError,
   type ResctrlPluginOptions,
   type ResctrlPluginCreateOptions,
 } from "./plugin/plugin.js";
@@ -39,6 +38,7 @@ export {
   CgroupPathError,
   CgroupGoneError,
   CgroupReadError,
+  GroupNameCollisionError,
 } from "./plugin/errors.js";
 export type { EventSubscription } from "./plugin/event-bus.js";
 export type { RetryReport, RetryFailure } from "./plugin/retry-report.js";

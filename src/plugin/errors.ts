@@ -67,3 +67,10 @@ export class CgroupGoneError extends PluginError {
 
 /** A cgroup file could not be read or held something other than task IDs. */
 export class CgroupReadError extends PluginError {}
+
+/** A group name collision between two pod UIDs (guard against lossy UID sanitization). */
+export class GroupNameCollisionError extends PluginError {
+  constructor(podUid: string, path: string) {
+    super(`failed to create group for pod ${JSON.stringify(podUid)}: ${path} is already used by another pod`);
+  }
+}

@@ -30,12 +30,13 @@ import { Resctrl } from "../resctrl/index.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { RealCgroupPidSource } from "./real-pid-source.js";
 import type { CgroupPidSource } from "./pid-source.js";
-import { PodRegistry, type ContainerEntry, type PodEntry } from "./pod-registry.js";
-import { isCapacityError, type ResctrlPort } from "./resctrl-port.js";
+import { PodRegistry, type ContainerEntry } from "./pod-registry.js";
+import type { ResctrlPort } from "./resctrl-port.js";
 import type { RetryReport } from "./retry-report.js";
 import { interleaveByPod, mapLimit, raceTimeout } from "./async-work.js";
 import { retryAllOnce } from "./retry-all.js";
 import { runStartup } from "./startup.js";
+import { PodLifecycle } from "./pod-lifecycle.js";
 
 /** RUN_POD_SANDBOX | REMOVE_POD_SANDBOX | START_CONTAINER | REMOVE_CONTAINER = 0x425. */
 export const RESCTRL_PLUGIN_EVENT_MASK =
@@ -59,15 +60,6 @@ export interface ResctrlPluginCreateOptions extends ResctrlPluginOptions {
   /** Default `/proc`. */
   procRoot?: string;
 }
-
-/** A group name collision between two pod UIDs (lossy UID sanitization). */
-export class GroupNameCollisionError extends PluginError {
-  constructor(podUid: string, path: string) {
-    super(`failed to create group for pod ${JSON.stringify(podUid)}: ${path} is already used by another pod`);
-  }
-}
-
-type ReconcileResult = { converged: boolean; error?: unknown };
 
 /**
  * Policy layer: one resctrl monitoring group per pod UID, every container's tasks moved into it,
@@ -95,20 +87,20 @@ export class ResctrlPlugin
   /** The validated configuration in effect. */
   readonly config: ResctrlPluginConfig;
   readonly #resctrl: ResctrlPort;
-  readonly #pids: CgroupPidSource;
   readonly #log: Logger;
   readonly #bus: EventBus<PodResctrlEvent>;
   readonly #reg = new PodRegistry();
   readonly #lock = new KeyedMutex();
   readonly #background = new Set<Promise<void>>();
+  readonly #life: PodLifecycle;
   #startup: Promise<void> | undefined;
 
   private constructor(cfg: ResctrlPluginConfig, resctrl: ResctrlPort, pids: CgroupPidSource, logger: Logger) {
     this.config = cfg;
     this.#resctrl = resctrl;
-    this.#pids = pids;
     this.#log = logger;
     this.#bus = new EventBus(cfg.eventQueueCapacity, logger);
+    this.#life = new PodLifecycle(this.#reg, resctrl, pids, this.#bus, logger, cfg.maxReconcilePasses);
   }
 
   /**
@@ -222,19 +214,19 @@ export class ResctrlPlugin
     for (const entry of [...this.#reg.pods.values()]) {
       for (const sid of [...entry.sandboxes.keys()]) {
         if (!liveSandboxes.has(sid))
-          await this.#lock.run(entry.uid, () => this.#removeSandbox(entry.uid, sid, "resync"));
+          await this.#lock.run(entry.uid, () => this.#life.removeSandbox(entry.uid, sid, "resync"));
       }
     }
     for (const np of [...this.#reg.noPod.values()]) if (!liveIds.has(np.id)) this.#reg.noPod.delete(np.id);
     for (const entry of [...this.#reg.pods.values()]) {
       for (const id of [...entry.containers.keys()]) {
-        if (!liveIds.has(id)) await this.#lock.run(entry.uid, () => this.#dropContainer(id, "resync"));
+        if (!liveIds.has(id)) await this.#lock.run(entry.uid, () => this.#life.dropContainer(id, "resync"));
       }
     }
     const work: Array<{ uid: string; c: ContainerEntry }> = [];
     await mapLimit(pods, this.config.syncConcurrency, (p) =>
       this.#lock.run(p.uid, async () => {
-        for (const c of await this.#addPod(p)) work.push({ uid: p.uid, c });
+        for (const c of await this.#life.addPod(p)) work.push({ uid: p.uid, c });
       }),
     );
     let noPod = 0;
@@ -249,7 +241,7 @@ export class ResctrlPlugin
     }
     const done = this.#track(
       mapLimit(interleaveByPod(work), this.config.syncConcurrency, (w) =>
-        this.#lock.run(w.uid, () => this.#settle(w.uid, w.c, "synchronize")),
+        this.#lock.run(w.uid, () => this.#life.settle(w.uid, w.c, "synchronize")),
       ),
     );
     const inline = await raceTimeout(done, this.config.syncInlineBudgetMs);
@@ -271,14 +263,14 @@ export class ResctrlPlugin
   async runPodSandbox(pod: NriPod): Promise<void> {
     await this.#ensureStartup();
     await this.#lock.run(pod.uid, async () => {
-      for (const c of await this.#addPod(pod)) await this.#settle(pod.uid, c, "promoted");
+      for (const c of await this.#life.addPod(pod)) await this.#life.settle(pod.uid, c, "promoted");
     });
   }
 
   /** Removes the sandbox; when it was the UID's last one: rmdir the group, then emit Removed. */
   async removePodSandbox(pod: NriPod): Promise<void> {
     const uid = this.#reg.uidOfSandbox(pod.id) ?? pod.uid;
-    await this.#lock.run(uid, () => this.#removeSandbox(uid, pod.id, "remove"));
+    await this.#lock.run(uid, () => this.#life.removeSandbox(uid, pod.id, "remove"));
   }
 
   /** Tracks the container and reconciles it before replying (children then inherit the group). */
@@ -301,14 +293,18 @@ export class ResctrlPlugin
         );
         return;
       }
-      await this.#settle(entry.uid, this.#reg.addContainer(entry, container, sandboxId, "Pending"), "start");
+      await this.#life.settle(
+        entry.uid,
+        this.#reg.addContainer(entry, container, sandboxId, "Pending"),
+        "start",
+      );
     });
   }
 
   /** Forgets the container; emits AddOrUpdate only if the pod's counters changed. */
   async removeContainer(pod: NriPod, container: NriContainer): Promise<void> {
     const key = this.#reg.ownerOf(container.id) ?? pod.uid;
-    await this.#lock.run(key, () => this.#dropContainer(container.id, "remove"));
+    await this.#lock.run(key, () => this.#life.dropContainer(container.id, "remove"));
   }
 
   // ---- retries -------------------------------------------------------------------------------
@@ -324,10 +320,10 @@ export class ResctrlPlugin
       const entry = this.#reg.pods.get(podUid);
       if (!entry) throw new PodNotFoundError(podUid);
       if (entry.groupState.kind === "Exists") return { ...entry.groupState };
-      const path = await this.#createGroup(podUid);
+      const path = await this.#life.createGroup(podUid);
       entry.groupState = { kind: "Exists", path };
       this.#log.info({ podUid, group: path }, "group created on retry");
-      this.#emitIfChanged(entry);
+      this.#life.emitIfChanged(entry);
       return { ...entry.groupState };
     });
   }
@@ -350,13 +346,13 @@ export class ResctrlPlugin
       if (!pod || !c) throw new ContainerNotFoundError(containerId);
       if (pod.groupState.kind === "Failed") {
         if (c.state === "Pending") c.state = "Partial";
-        this.#emitIfChanged(pod);
+        this.#life.emitIfChanged(pod);
         return c.state;
       }
-      const r = await this.#reconcile(pod, c, "retry");
+      const r = await this.#life.reconcile(pod, c, "retry");
       if (r.converged) c.state = "Reconciled";
       else if (c.state === "Pending") c.state = "Partial";
-      this.#emitIfChanged(pod);
+      this.#life.emitIfChanged(pod);
       if (r.error !== undefined && errorName(r.error) !== "EmptyPidSetError") throw r.error;
       return c.state;
     });
@@ -382,137 +378,6 @@ export class ResctrlPlugin
   /** Once per plugin instance, before any group is created. Never rejects. */
   #runStartup(): Promise<void> {
     return runStartup(this.#resctrl, this.config, this.#log);
-  }
-
-  /** Creates (or adopts) the group of `uid`; rejects on any error, including a name collision. */
-  async #createGroup(uid: string): Promise<string> {
-    const path = this.#resctrl.groupPathFor(uid);
-    if (this.#reg.groupPathInUse(path, uid)) throw new GroupNameCollisionError(uid, path);
-    return this.#resctrl.createGroup(uid);
-  }
-
-  /** Under the pod lock. Returns the containers promoted from NoPod (state Pending). */
-  async #addPod(pod: NriPod): Promise<ContainerEntry[]> {
-    const existing = this.#reg.pods.get(pod.uid);
-    if (existing) {
-      this.#reg.addSandbox(existing, pod);
-      return this.#reg.promoteNoPod(existing, pod.id);
-    }
-    let state: ResctrlGroupState;
-    try {
-      state = { kind: "Exists", path: await this.#createGroup(pod.uid) };
-    } catch (err) {
-      state = { kind: "Failed" };
-      const level = isCapacityError(err) ? "warn" : "error";
-      this.#log[level]({ err, podUid: pod.uid }, "failed to create group; pod marked Failed");
-    }
-    const entry = this.#reg.addPod(pod, state);
-    this.#emitIfChanged(entry);
-    return this.#reg.promoteNoPod(entry, pod.id);
-  }
-
-  /** Under the pod lock: first reconcile of a Pending container, then count it. */
-  async #settle(uid: string, c: ContainerEntry, reason: string): Promise<void> {
-    const pod = this.#reg.pods.get(uid);
-    if (!pod || pod.containers.get(c.id) !== c || c.state !== "Pending") return;
-    const r = pod.groupState.kind === "Exists" ? await this.#reconcile(pod, c, reason) : { converged: false };
-    if (this.#reg.pods.get(uid) !== pod || pod.containers.get(c.id) !== c) return;
-    c.state = r.converged ? "Reconciled" : "Partial";
-    this.#emitIfChanged(pod);
-  }
-
-  async #reconcile(pod: PodEntry, c: ContainerEntry, reason: string): Promise<ReconcileResult> {
-    if (pod.groupState.kind !== "Exists") return { converged: false };
-    const group = pod.groupState.path;
-    const nriPod = pod.sandboxes.get(c.sandboxId);
-    const base = { podUid: pod.uid, containerId: c.id, reason, group };
-    const t0 = Date.now();
-    try {
-      const out = await this.#resctrl.reconcileGroup(
-        group,
-        () => this.#pids.tasksOf(c.container, nriPod),
-        this.config.maxReconcilePasses,
-      );
-      this.#log.info(
-        {
-          ...base,
-          assigned: out.assigned,
-          missing: out.missing,
-          foreign: out.foreign,
-          passes: out.passes,
-          converged: out.converged,
-          durationMs: Date.now() - t0,
-        },
-        "reconciled container",
-      );
-      return { converged: out.converged };
-    } catch (error) {
-      const empty = errorName(error) === "EmptyPidSetError";
-      this.#log[empty ? "info" : "warn"](
-        { ...base, err: error, durationMs: Date.now() - t0 },
-        empty ? "container has no tasks yet; Partial" : "failed to reconcile container; Partial",
-      );
-      return { converged: false, error };
-    }
-  }
-
-  /** Under the pod lock. */
-  #dropContainer(id: string, reason: string): void {
-    const r = this.#reg.removeContainer(id);
-    if (!r) return;
-    this.#log.debug({ containerId: id, reason, state: r.entry.state }, "container removed");
-    if (r.pod) this.#emitIfChanged(r.pod);
-  }
-
-  /** Under the pod lock. Last sandbox of the UID → rmdir the group, then emit Removed. */
-  async #removeSandbox(uid: string, sandboxId: string, reason: string): Promise<void> {
-    this.#reg.dropNoPodOfSandbox(sandboxId);
-    const entry = this.#reg.pods.get(uid);
-    if (!entry || !entry.sandboxes.has(sandboxId)) return;
-    this.#reg.removeSandbox(entry, sandboxId);
-    if (entry.sandboxes.size > 0) {
-      this.#emitIfChanged(entry);
-      return;
-    }
-    this.#reg.deletePod(entry);
-    const gs = entry.groupState;
-    if (gs.kind === "Exists" && !this.#reg.groupPathInUse(gs.path)) {
-      try {
-        await this.#resctrl.deleteGroup(gs.path);
-      } catch (err) {
-        this.#log.warn({ err, podUid: uid, group: gs.path }, "failed to delete group of removed pod");
-      }
-    }
-    this.#log.info({ event: "Removed", podUid: uid, reason }, "pod event");
-    this.#bus.emit({ kind: "Removed", podUid: uid });
-  }
-
-  #emitIfChanged(entry: PodEntry): void {
-    if (this.#reg.pods.get(entry.uid) !== entry) return;
-    const { total, reconciled } = this.#reg.counts(entry);
-    const gs = entry.groupState;
-    const key = `${gs.kind}\u0000${gs.kind === "Exists" ? gs.path : ""}\u0000${total}\u0000${reconciled}`;
-    if (key === entry.lastEmitted) return;
-    entry.lastEmitted = key;
-    const event: PodResctrlEvent = {
-      kind: "AddOrUpdate",
-      podUid: entry.uid,
-      groupState: { ...gs },
-      totalContainers: total,
-      reconciledContainers: reconciled,
-    };
-    this.#log.info(
-      {
-        event: "AddOrUpdate",
-        podUid: entry.uid,
-        groupState: gs.kind,
-        group: gs.kind === "Exists" ? gs.path : undefined,
-        total,
-        reconciled,
-      },
-      "pod event",
-    );
-    this.#bus.emit(event);
   }
 
   #track(p: Promise<unknown>): Promise<void> {

@@ -1,0 +1,162 @@
+import type { Logger } from "pino";
+import type { NriPod } from "../nri/types.js";
+import type { EventBus } from "./event-bus.js";
+import { GroupNameCollisionError, errorName } from "./errors.js";
+import type { PodResctrlEvent, ResctrlGroupState } from "./events.js";
+import type { CgroupPidSource } from "./pid-source.js";
+import type { ContainerEntry, PodEntry, PodRegistry } from "./pod-registry.js";
+import { isCapacityError, type ResctrlPort } from "./resctrl-port.js";
+
+/** Outcome of one container reconcile: converged, or not (with the error, if one was thrown). */
+export interface ReconcileResult {
+  converged: boolean;
+  error?: unknown;
+}
+
+/**
+ * The state transitions of `ResctrlPlugin` that touch resctrl and emit events. Every method must
+ * be called under the pod's lock (the plugin's KeyedMutex); they re-check the registry after each
+ * await, so a pod or container removed meanwhile is never resurrected or counted. Never rejects
+ * except {@link createGroup} (which rejects with the resctrl error).
+ */
+export class PodLifecycle {
+  constructor(
+    readonly reg: PodRegistry,
+    private readonly resctrl: ResctrlPort,
+    private readonly pids: CgroupPidSource,
+    private readonly bus: EventBus<PodResctrlEvent>,
+    private readonly log: Logger,
+    private readonly maxReconcilePasses: number,
+  ) {}
+
+  /** Creates (or adopts) the group of `uid`; rejects on any error, including a name collision. */
+  async createGroup(uid: string): Promise<string> {
+    const path = this.resctrl.groupPathFor(uid);
+    if (this.reg.groupPathInUse(path, uid)) throw new GroupNameCollisionError(uid, path);
+    return this.resctrl.createGroup(uid);
+  }
+
+  /** Under the pod lock. Returns the containers promoted from NoPod (state Pending). */
+  async addPod(pod: NriPod): Promise<ContainerEntry[]> {
+    const existing = this.reg.pods.get(pod.uid);
+    if (existing) {
+      this.reg.addSandbox(existing, pod);
+      return this.reg.promoteNoPod(existing, pod.id);
+    }
+    let state: ResctrlGroupState;
+    try {
+      state = { kind: "Exists", path: await this.createGroup(pod.uid) };
+    } catch (err) {
+      state = { kind: "Failed" };
+      const level = isCapacityError(err) ? "warn" : "error";
+      this.log[level]({ err, podUid: pod.uid }, "failed to create group; pod marked Failed");
+    }
+    const entry = this.reg.addPod(pod, state);
+    this.emitIfChanged(entry);
+    return this.reg.promoteNoPod(entry, pod.id);
+  }
+
+  /** Under the pod lock: first reconcile of a Pending container, then count it. */
+  async settle(uid: string, c: ContainerEntry, reason: string): Promise<void> {
+    const pod = this.reg.pods.get(uid);
+    if (!pod || pod.containers.get(c.id) !== c || c.state !== "Pending") return;
+    const r = pod.groupState.kind === "Exists" ? await this.reconcile(pod, c, reason) : { converged: false };
+    if (this.reg.pods.get(uid) !== pod || pod.containers.get(c.id) !== c) return;
+    c.state = r.converged ? "Reconciled" : "Partial";
+    this.emitIfChanged(pod);
+  }
+
+  async reconcile(pod: PodEntry, c: ContainerEntry, reason: string): Promise<ReconcileResult> {
+    if (pod.groupState.kind !== "Exists") return { converged: false };
+    const group = pod.groupState.path;
+    const nriPod = pod.sandboxes.get(c.sandboxId);
+    const base = { podUid: pod.uid, containerId: c.id, reason, group };
+    const t0 = Date.now();
+    try {
+      const out = await this.resctrl.reconcileGroup(
+        group,
+        () => this.pids.tasksOf(c.container, nriPod),
+        this.maxReconcilePasses,
+      );
+      this.log.info(
+        {
+          ...base,
+          assigned: out.assigned,
+          missing: out.missing,
+          foreign: out.foreign,
+          passes: out.passes,
+          converged: out.converged,
+          durationMs: Date.now() - t0,
+        },
+        "reconciled container",
+      );
+      return { converged: out.converged };
+    } catch (error) {
+      const empty = errorName(error) === "EmptyPidSetError";
+      this.log[empty ? "info" : "warn"](
+        { ...base, err: error, durationMs: Date.now() - t0 },
+        empty ? "container has no tasks yet; Partial" : "failed to reconcile container; Partial",
+      );
+      return { converged: false, error };
+    }
+  }
+
+  /** Under the pod lock. */
+  dropContainer(id: string, reason: string): void {
+    const r = this.reg.removeContainer(id);
+    if (!r) return;
+    this.log.debug({ containerId: id, reason, state: r.entry.state }, "container removed");
+    if (r.pod) this.emitIfChanged(r.pod);
+  }
+
+  /** Under the pod lock. Last sandbox of the UID → rmdir the group, then emit Removed. */
+  async removeSandbox(uid: string, sandboxId: string, reason: string): Promise<void> {
+    this.reg.dropNoPodOfSandbox(sandboxId);
+    const entry = this.reg.pods.get(uid);
+    if (!entry || !entry.sandboxes.has(sandboxId)) return;
+    this.reg.removeSandbox(entry, sandboxId);
+    if (entry.sandboxes.size > 0) {
+      this.emitIfChanged(entry);
+      return;
+    }
+    this.reg.deletePod(entry);
+    const gs = entry.groupState;
+    if (gs.kind === "Exists" && !this.reg.groupPathInUse(gs.path)) {
+      try {
+        await this.resctrl.deleteGroup(gs.path);
+      } catch (err) {
+        this.log.warn({ err, podUid: uid, group: gs.path }, "failed to delete group of removed pod");
+      }
+    }
+    this.log.info({ event: "Removed", podUid: uid, reason }, "pod event");
+    this.bus.emit({ kind: "Removed", podUid: uid });
+  }
+
+  emitIfChanged(entry: PodEntry): void {
+    if (this.reg.pods.get(entry.uid) !== entry) return;
+    const { total, reconciled } = this.reg.counts(entry);
+    const gs = entry.groupState;
+    const key = `${gs.kind}\u0000${gs.kind === "Exists" ? gs.path : ""}\u0000${total}\u0000${reconciled}`;
+    if (key === entry.lastEmitted) return;
+    entry.lastEmitted = key;
+    const event: PodResctrlEvent = {
+      kind: "AddOrUpdate",
+      podUid: entry.uid,
+      groupState: { ...gs },
+      totalContainers: total,
+      reconciledContainers: reconciled,
+    };
+    this.log.info(
+      {
+        event: "AddOrUpdate",
+        podUid: entry.uid,
+        groupState: gs.kind,
+        group: gs.kind === "Exists" ? gs.path : undefined,
+        total,
+        reconciled,
+      },
+      "pod event",
+    );
+    this.bus.emit(event);
+  }
+}
