@@ -88,14 +88,22 @@ case "${preflight}" in
 esac
 
 step "cucumber-js --profile hardware --dry-run (all steps bound)"
-dry="$(mktemp)"
-if npx cucumber-js --profile hardware --dry-run --format "summary:${dry}" >/dev/null 2>&1; then
-  tail -n 3 "${dry}"
+# The hardware profile with its report formats replaced, so a dry run never overwrites real reports.
+# (cucumber-js resolves --config against the working directory, so it lives under reports/.)
+dry_dir="reports/hardware-dry-run"
+rm -rf "${dry_dir}"
+mkdir -p "${dry_dir}"
+cat >"${dry_dir}/cucumber.mjs" <<JS
+import { hardware } from "${PWD}/cucumber.js";
+export default { ...hardware, format: ["summary:${PWD}/${dry_dir}/summary.txt"] };
+JS
+if npx cucumber-js --config "${dry_dir}/cucumber.mjs" --dry-run >"${dry_dir}/out.txt" 2>&1; then
+  tail -n 3 "${dry_dir}/summary.txt"
 else
-  cat "${dry}"
+  cat "${dry_dir}/out.txt" "${dry_dir}/summary.txt" 2>/dev/null
   fail "hardware profile dry run (undefined or ambiguous steps?)"
 fi
-rm -f "${dry}"
+rm -rf "${dry_dir}"
 
 if [ "${preflight}" = 3 ]; then
   step "hardware profile on this machine: every scenario skipped with the preflight's reason"
