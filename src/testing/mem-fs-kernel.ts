@@ -46,6 +46,9 @@ export class ResctrlModel {
   };
   private readonly groups = new Map<string, Group>();
   private readonly tasks = new Map<number, Task>();
+  /** Task ids by control group and by monitoring group (indexes of `tasks`; reads stay O(group)). */
+  private readonly byCtrl = new Map<string, Set<number>>();
+  private readonly byMon = new Map<string, Set<number>>();
   private readonly limbo: number[] = [];
   private readonly now: () => number;
   private readonly pidExists: ((pid: number) => boolean) | undefined;
@@ -87,10 +90,7 @@ export class ResctrlModel {
   /** Known tasks of a group, ascending; a ctrl group lists its mon groups' tasks too. */
   tasksOf(groupPath: string): number[] {
     const kind = this.groups.get(groupPath)?.kind;
-    return [...this.tasks.entries()]
-      .filter(([, t]) => (kind === "ctrl" ? t.ctrl === groupPath : t.mon === groupPath))
-      .map(([pid]) => pid)
-      .sort((a, b) => a - b);
+    return [...((kind === "ctrl" ? this.byCtrl : this.byMon).get(groupPath) ?? [])].sort((a, b) => a - b);
   }
 
   /** Innermost group of a known task. */
@@ -156,7 +156,7 @@ export class ResctrlModel {
       if (group.kind === "mon" && current.ctrl !== group.ctrl) {
         fail("EINVAL", "Can't move task to different control group");
       }
-      this.tasks.set(
+      this.place(
         pid,
         group.kind === "mon" ? { ctrl: group.ctrl, mon: groupPath } : { ctrl: groupPath, mon: null },
       );
@@ -183,6 +183,8 @@ export class ResctrlModel {
     if (this.root) this.tree.removeBelow(this.root);
     this.groups.clear();
     this.tasks.clear();
+    this.byCtrl.clear();
+    this.byMon.clear();
     this.limbo.length = 0;
     this.mounted = false;
     this.writeProcMounts();
@@ -229,12 +231,30 @@ export class ResctrlModel {
       for (const [path, child] of [...this.groups]) {
         if (child.kind === "mon" && child.ctrl === p) this.removeGroup(path);
       }
-      for (const t of this.tasks.values()) if (t.ctrl === p) Object.assign(t, { ctrl: this.root, mon: null });
+      for (const pid of [...(this.byCtrl.get(p) ?? [])]) this.place(pid, { ctrl: this.root, mon: null });
     } else {
-      for (const t of this.tasks.values()) if (t.mon === p) t.mon = null;
+      for (const pid of [...(this.byMon.get(p) ?? [])]) this.place(pid, { ctrl: g.ctrl, mon: null });
     }
     this.tree.removeSubtree(p);
     this.groups.delete(p);
     if (this.rmidLimboMs > 0) this.limbo.push(this.now());
   }
+
+  /** Sets (or moves) task `pid`, keeping the group indexes in step. */
+  private place(pid: number, t: Task): void {
+    const old = this.tasks.get(pid);
+    if (old) {
+      this.byCtrl.get(old.ctrl)?.delete(pid);
+      if (old.mon !== null) this.byMon.get(old.mon)?.delete(pid);
+    }
+    this.tasks.set(pid, t);
+    addTo(this.byCtrl, t.ctrl, pid);
+    if (t.mon !== null) addTo(this.byMon, t.mon, pid);
+  }
+}
+
+function addTo(index: Map<string, Set<number>>, key: string, pid: number): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(pid);
 }

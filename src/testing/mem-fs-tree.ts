@@ -36,6 +36,8 @@ export function joinPath(dir: string, name: string): string {
  */
 export class MemTree {
   private readonly nodes = new Map<string, MemNode>([["/", { kind: "dir" }]]);
+  /** dir → full paths of its direct children in `nodes`: keeps listings and subtree removal O(subtree). */
+  private readonly kids = new Map<string, Set<string>>();
 
   /** The node at `p`, if any. */
   get(p: string): MemNode | undefined {
@@ -49,12 +51,12 @@ export class MemTree {
 
   /** Puts `node` at `p` (no parent check). */
   set(p: string, node: MemNode): void {
-    this.nodes.set(p, node);
+    this.put(p, node);
   }
 
   /** Removes exactly `p`. */
   delete(p: string): void {
-    this.nodes.delete(p);
+    this.drop(p);
   }
 
   /** The node, or ENOENT. */
@@ -67,24 +69,25 @@ export class MemTree {
   /** Names of the direct children of `dir`, sorted. */
   children(dir: string): string[] {
     const prefix = dir === "/" ? "/" : `${dir}/`;
-    const out: string[] = [];
-    for (const key of this.nodes.keys()) {
-      if (key !== dir && key.startsWith(prefix) && !key.slice(prefix.length).includes("/")) {
-        out.push(key.slice(prefix.length));
-      }
-    }
-    return out.sort();
+    return [...(this.kids.get(dir) ?? [])].map((k) => k.slice(prefix.length)).sort();
   }
 
   /** Deletes `p` and everything below it. */
   removeSubtree(p: string): void {
-    for (const key of [...this.nodes.keys()])
-      if (key === p || key.startsWith(`${p}/`)) this.nodes.delete(key);
+    this.removeBelow(p);
+    this.drop(p);
   }
 
   /** Deletes everything strictly below `p`. */
   removeBelow(p: string): void {
-    for (const key of [...this.nodes.keys()]) if (key.startsWith(`${p}/`)) this.nodes.delete(key);
+    const stack = [...(this.kids.get(p) ?? [])];
+    while (stack.length > 0) {
+      const q = stack.pop() as string;
+      stack.push(...(this.kids.get(q) ?? []));
+      this.kids.delete(q);
+      this.nodes.delete(q);
+    }
+    this.kids.delete(p);
   }
 
   /** mkdir -p. */
@@ -92,13 +95,27 @@ export class MemTree {
     if (p !== "/") this.addDir(posix.dirname(p));
     const node = this.nodes.get(p);
     if (node && node.kind !== "dir") throw new Error(`MemFs.addDir: ${p} is a file`);
-    if (!node) this.nodes.set(p, { kind: "dir" });
+    if (!node) this.put(p, { kind: "dir" });
   }
 
   /** Creates or replaces a regular file, creating parent directories. */
   addFile(p: string, content: string): void {
     this.addDir(posix.dirname(p));
     if (this.nodes.get(p)?.kind === "dir") throw new Error(`MemFs.addFile: ${p} is a directory`);
-    this.nodes.set(p, { kind: "file", content });
+    this.put(p, { kind: "file", content });
+  }
+
+  private put(p: string, node: MemNode): void {
+    if (p !== "/" && !this.nodes.has(p)) {
+      const dir = posix.dirname(p);
+      let set = this.kids.get(dir);
+      if (!set) this.kids.set(dir, (set = new Set()));
+      set.add(p);
+    }
+    this.nodes.set(p, node);
+  }
+
+  private drop(p: string): void {
+    if (this.nodes.delete(p)) this.kids.get(posix.dirname(p))?.delete(p);
   }
 }
