@@ -110,6 +110,17 @@ describe("PluginHandle with the real daemon", { timeout: 60_000 }, () => {
     ]);
   });
 
+  it("counts the runtime's synchronizations across a runtime restart, and reports dropped events", async () => {
+    assert.equal(handle!.syncCount(), 1);
+    assert.equal(await handle!.droppedEvents(), 0);
+    await runtime.close();
+    runtime = await FakeRuntime.listen({ socketPath: join(dir, "nri.sock") });
+    runtime.addPod(pod(1));
+    const deadline = Date.now() + 30_000;
+    while (handle!.syncCount() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(handle!.syncCount(), 2, "the daemon reconnected and was synchronized again");
+  });
+
   it("stops the daemon", async () => {
     await handle!.stop();
     await handle!.stop();

@@ -238,3 +238,40 @@ describe("PodDriver over a fake cluster", () => {
     cluster.run = orig;
   });
 });
+
+describe("Kube.waitClusterReady", () => {
+  const result = (exitCode: number, stderr = ""): CommandResult => ({
+    exitCode,
+    stdout: "",
+    stderr,
+    timedOut: false,
+  });
+  const host = (answers: CommandResult[]): HostPort => ({
+    uid: () => 0,
+    readFile: async () => "",
+    stat: async () => undefined,
+    run: async () => answers.shift() ?? result(0),
+  });
+
+  it("polls until the API answers and the node is Ready", async () => {
+    const answers = [
+      result(1, "connection refused"),
+      result(0),
+      result(1, "node not ready"),
+      result(0),
+      result(0),
+    ];
+    await new Kube(host(answers)).waitClusterReady(5_000, 1);
+    assert.equal(answers.length, 0);
+  });
+
+  it("names the last problem at the deadline", async () => {
+    const always = {
+      uid: () => 0,
+      readFile: async () => "",
+      stat: async () => undefined,
+      run: async () => result(1, "connection refused"),
+    };
+    await assert.rejects(new Kube(always).waitClusterReady(0, 1), /within 0 ms: connection refused/);
+  });
+});

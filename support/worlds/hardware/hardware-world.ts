@@ -29,6 +29,10 @@ import { SeedTracker } from "./seeds.js";
 export const CFG_ROOT = "/run/nri-resctrl-e2e";
 /** NRI plugin index of the test daemon (after the usual 10–50 of real plugins). */
 export const TEST_PLUGIN_IDX = "90";
+/** The systemd unit of k3s, whose restart restarts its embedded containerd (pods keep running). */
+export const K3S_SERVICE = "k3s";
+/** How long a k3s restart may take until its API answers and the node is Ready again. */
+export const RUNTIME_RESTART_TIMEOUT_MS = 180_000;
 /** How long dispose waits for the helper groups' RMIDs to leave limbo. */
 export const RMID_RELEASE_WAIT_MS = 15_000;
 /** Helper groups allowed beyond num_rmids before the filler gives up (groups of other pods, limbo). */
@@ -39,6 +43,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "mount-control",
   "resctrl-kernel",
   "kubernetes",
+  "runtime-restart",
 ]);
 
 /** Settings from the profile's worldParameters (all optional). */
@@ -362,7 +367,7 @@ export class HardwareWorld implements PodWorld {
   }
 
   droppedEvents(): Promise<number> {
-    return this.#lacks("event-backpressure", "count dropped events");
+    return this.#p().droppedEvents();
   }
 
   resyncConsumer(): Promise<void> {
@@ -371,6 +376,22 @@ export class HardwareWorld implements PodWorld {
 
   consumerView(): Promise<PodView[]> {
     return this.#lacks("event-backpressure", "read a consumer view");
+  }
+
+  // ---- the runtime itself ------------------------------------------------------------------
+
+  /** `systemctl restart k3s`: containerd restarts, pods keep running; resolves once the API and the node are back. */
+  async restartRuntime(): Promise<void> {
+    const r = await this.#host.run("systemctl", ["restart", K3S_SERVICE], {
+      timeoutMs: RUNTIME_RESTART_TIMEOUT_MS,
+    });
+    if (r.exitCode !== 0)
+      throw new Error(`failed to restart ${K3S_SERVICE}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+    await this.#kube.waitClusterReady(RUNTIME_RESTART_TIMEOUT_MS);
+  }
+
+  async runtimeSyncCount(): Promise<number> {
+    return this.#plugin?.syncCount() ?? 0;
   }
 
   // ---- internals ---------------------------------------------------------------------------

@@ -180,6 +180,28 @@ export class Kube {
     return r.stdout;
   }
 
+  /** Polls until the API answers and every node is Ready (after a k3s restart); rejects at the deadline. */
+  async waitClusterReady(timeoutMs: number, pollMs = 1_000): Promise<void> {
+    const env = this.o.kubeconfig ? { KUBECONFIG: this.o.kubeconfig } : {};
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    for (;;) {
+      const api = await this.host.run("kubectl", ["get", "--raw", "/readyz"], { env, timeoutMs: 10_000 });
+      if (api.exitCode === 0) {
+        const node = await this.host.run(
+          "kubectl",
+          ["wait", "--for=condition=Ready", "node", "--all", "--timeout=5s"],
+          { env, timeoutMs: 15_000 },
+        );
+        if (node.exitCode === 0) return;
+        last = node.stderr.trim();
+      } else last = api.stderr.trim();
+      if (Date.now() >= deadline)
+        throw new Error(`failed to wait for the cluster to be ready within ${timeoutMs} ms: ${last}`);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
   async ensureNamespace(): Promise<void> {
     const ns = { apiVersion: "v1", kind: "Namespace", metadata: { name: this.namespace } };
     await this.kubectl(`create namespace ${this.namespace}`, ["apply", "-f", "-"], JSON.stringify(ns));

@@ -10,6 +10,8 @@ import { classifyGrpcError, retryWhileCapacity } from "./retry.js";
 export const MAX_UNMAPPED_EVENTS = 1000;
 /** The daemon logs this (stub and CLI) once the runtime's Synchronize was answered. */
 export const SYNCHRONIZED_LOG = "synchronized";
+/** The CLI's log line for each Synchronize (once per registration, reconnects included). */
+export const RUNTIME_SYNCHRONIZED_LOG = "runtime synchronized";
 
 /** Options of {@link PluginHandle.start}. */
 export interface PluginHandleOptions {
@@ -107,6 +109,16 @@ export class PluginHandle {
             },
           ];
     });
+  }
+
+  /** Events the daemon dropped because a subscriber queue was full (GetState). */
+  async droppedEvents(): Promise<number> {
+    return Number((await this.#c().getState()).droppedEvents);
+  }
+
+  /** How many times the runtime synchronized the daemon (its "runtime synchronized" log lines). */
+  syncCount(): number {
+    return this.#daemon.records.filter((r) => r.msg === RUNTIME_SYNCHRONIZED_LOG).length;
   }
 
   /** Closes the control channel and stops the daemon. Idempotent; never rejects. */
