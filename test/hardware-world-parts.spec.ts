@@ -28,6 +28,7 @@ import {
 import { podEventFromLog } from "../support/worlds/hardware/log-events.js";
 import { classifyGrpcError, hardwarePrefixes, retryWhileCapacity } from "../support/worlds/hardware/retry.js";
 import { RmidFiller, type FillerFs } from "../support/worlds/hardware/rmid-filler.js";
+import { SeedTracker } from "../support/worlds/hardware/seeds.js";
 
 const errno = (code: string): Error => Object.assign(new Error(code), { code });
 
@@ -355,5 +356,37 @@ describe("scenario prefixes and retries", () => {
     t = 0;
     await retryWhileCapacity(other, 1_000, sleep, () => t);
     assert.equal(t, 0, "no retry for other errors");
+  });
+});
+
+describe("seeded groups", () => {
+  it("names, creates, finds and removes seeded groups (nested ones first), and spots foreign groups", async () => {
+    const root = await mkdtemp(join(tmpdir(), "hw-seeds-"));
+    try {
+      await mkdir(join(root, "mon_groups"));
+      await mkdir(join(root, "info"));
+      const seeds = new SeedTracker(root, "hwp_s_", "hwo_s_");
+      await seeds.create({ label: "ctl", location: { kind: "root" }, owner: "other" });
+      await mkdir(join(root, "hwo_s_ctl", "mon_groups")); // the kernel creates it for a control group
+      await seeds.create({ label: "stale", location: { kind: "mon_groups" }, owner: "plugin" });
+      await seeds.create({ label: "deep", location: { kind: "nested", parent: "ctl" }, owner: "plugin" });
+      assert.equal(
+        seeds.pathOf({ label: "x", location: { kind: "mon_groups" }, owner: "plugin" }),
+        join(root, "mon_groups/hwp_s_x"),
+      );
+      assert.equal(await seeds.exists("deep"), true);
+      assert.throws(
+        () => seeds.pathOf({ label: "y", location: { kind: "nested", parent: "nope" }, owner: "other" }),
+        /parent nope must be seeded first/,
+      );
+      await assert.rejects(seeds.exists("never"), /never seeded it/);
+      await mkdir(join(root, "mon_groups", "pod_someone"));
+      assert.deepEqual(await seeds.foreignGroups(["hwp_s_", "hwo_s_"]), ["mon_groups/pod_someone"]);
+      await rm(join(root, "hwo_s_ctl", "mon_groups"), { recursive: true }); // rmdir of a control group takes its children
+      assert.deepEqual(await seeds.removeAll(), []);
+      assert.equal(await new SeedTracker(root, "a_", "b_").foreignGroups([]).then((f) => f.length), 1);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
