@@ -38,14 +38,19 @@ Feature: Cleanup of stale groups on start
     And the group of pod "web" exists on disk
 
   @mount-control
-  Scenario Outline: An unmounted resctrl with auto-mount <auto mount>
+  Scenario: An unmounted resctrl is mounted when auto-mount is on
     Given resctrl is not mounted yet
     And pod "web" is already running with container "app"
-    When the plugin starts with auto-mount <auto mount>
-    Then resctrl is <mounted>
-    And pod "web" eventually reports group <state> with <reconciled> of 1 containers reconciled
+    When the plugin starts with auto-mount on
+    Then resctrl is mounted
+    And pod "web" eventually reports group Exists with 1 of 1 containers reconciled
 
-    Examples:
-      | auto mount | mounted     | state  | reconciled |
-      | on         | mounted     | Exists | 1          |
-      | off        | not mounted | Failed | 0          |
+  @mount-control
+  Scenario: With auto-mount off, an unmounted resctrl leaves pods without a group
+    Given resctrl is not mounted yet
+    And pod "web" is already running with container "app"
+    When the plugin starts with auto-mount off
+    Then resctrl is not mounted
+    And pod "web" eventually reports group Failed with 0 of 1 containers reconciled
+    And the plugin logged the error "failed to ensure resctrl is mounted"
+    And the plugin logged the error "failed to create group"

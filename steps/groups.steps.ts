@@ -1,6 +1,6 @@
 import { Given, Then, type DataTable } from "@cucumber/cucumber";
 import { expect } from "chai";
-import type { ScenarioWorld } from "../support/world.js";
+import { PLUGIN_ERROR_LEVEL, type ScenarioWorld } from "../support/world.js";
 import { cleanupCounters } from "./log-records.js";
 import { directChildOf, seedTable } from "./helpers.js";
 
@@ -132,6 +132,15 @@ Then(
     expect(counters).to.deep.include({ removed, nonPrefixGroups: foreign, removalFailures: 0 });
   },
 );
+
+Then("the plugin logged the error {string}", async function (this: ScenarioWorld, text: string) {
+  const errors = (await this.port.logLines()).filter((l) => Number(l.level ?? 0) >= PLUGIN_ERROR_LEVEL);
+  expect(
+    errors.map((l) => String(l.msg)).filter((m) => m.includes(text)),
+    "matching error lines",
+  ).to.have.length.greaterThan(0);
+  this.expectedErrors.push(text);
+});
 
 Given("resctrl is not mounted yet", async function (this: ScenarioWorld) {
   await this.port.unmountResctrl();

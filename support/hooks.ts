@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { describeEvent, scenarioTimeoutMs, type ScenarioWorld } from "./world.js";
+import { describeEvent, PLUGIN_ERROR_LEVEL, scenarioTimeoutMs, type ScenarioWorld } from "./world.js";
 import { chooseWorld, shutdownWorlds } from "./worlds/index.js";
 import { CAPABILITIES, type ScenarioContext } from "./worlds/types.js";
 
@@ -119,5 +119,25 @@ AfterAll(
   { name: "release what worlds share (e.g. the containerd world's daemon)", timeout: WORLD_SETUP_TIMEOUT_MS },
   async function () {
     await shutdownWorlds();
+  },
+);
+
+// Defined after the disposing hook, so it runs before it (After hooks run in reverse order).
+After(
+  { name: "fail on plugin errors no step expected" },
+  async function (this: ScenarioWorld, { result }: ITestCaseHookParameter) {
+    const port = this.portIfAny();
+    if (!port || result?.status !== Status.PASSED) return;
+    const unexpected = (await port.logLines()).filter(
+      (l) =>
+        Number(l.level ?? 0) >= PLUGIN_ERROR_LEVEL &&
+        !this.expectedErrors.some((text) => String(l.msg ?? "").includes(text)),
+    );
+    if (unexpected.length > 0) {
+      const list = unexpected.map((l) => String(l.msg)).join("; ");
+      throw new Error(
+        `failed to finish cleanly: the plugin logged ${unexpected.length} error(s) no step expected: ${list}`,
+      );
+    }
   },
 );

@@ -31,6 +31,8 @@ export class ScenarioWorld extends World<Record<string, unknown>> {
   readonly marks = new Map<string, number>();
   /** Per pod: the `seq` of the newest event a step has already waited for ("acknowledged"). */
   readonly seen = new Map<string, number>();
+  /** Texts of plugin error log lines a step declared expected (see the After hook in support/hooks.ts). */
+  readonly expectedErrors: string[] = [];
   /** Pods and their container names declared by table steps, for "every pod" assertions. */
   readonly declaredPods = new Map<string, string[]>();
 
@@ -142,6 +144,9 @@ export class ScenarioWorld extends World<Record<string, unknown>> {
     ]);
   }
 }
+
+/** pino's "error" level: a plugin log line at or above it fails a passing scenario unless a step expected it. */
+export const PLUGIN_ERROR_LEVEL = 50;
 
 /** Interval of {@link ScenarioWorld.until} polls. */
 export const POLL_INTERVAL_MS = 20;
