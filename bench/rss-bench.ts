@@ -24,7 +24,7 @@ interface ChildReport {
   peakRssKb: number;
 }
 
-/** Spawns the child, serves it the state, waits for its report (rejects after 120 s), stops it. */
+/** Spawns the child, serves it the state, waits for its report (rejects after 300 s), stops it. */
 export async function benchDaemonRss(pods = 1000, perPod = 5, threads = 2): Promise<BenchRow> {
   const sock = tempSocket("nri-bench-rss-");
   const runtime = await FakeRuntime.listen({ socketPath: sock.path, requestTimeoutMs: 10_000 });
