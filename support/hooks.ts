@@ -16,6 +16,7 @@ import { CAPABILITIES, type ScenarioContext } from "./worlds/types.js";
 
 /*
  * Hook order matters and is fixed by the order of definition below:
+ *   0. reject unknown tags (a typo in a capability tag must not go unnoticed);
  *   1. choose the world (skip everything if the profile's world does not exist yet);
  *   2. one guard per capability tag (skip when the world cannot serve the tag);
  *   3. init the world in a fresh per-scenario environment.
@@ -40,6 +41,19 @@ function skip(world: ScenarioWorld, reason: string): "skipped" {
   }
   return "skipped";
 }
+
+/** Tags a feature may carry: the capabilities, plus `@flaky` (retried once, see cucumber.js). */
+export const KNOWN_TAGS: ReadonlySet<string> = new Set([...CAPABILITIES.map((c) => `@${c}`), "@flaky"]);
+
+Before({ name: "reject unknown tags" }, function ({ pickle }: ITestCaseHookParameter) {
+  const unknown = pickle.tags.map((t) => t.name).filter((t) => !KNOWN_TAGS.has(t));
+  // A misspelt capability tag would silently run the scenario in worlds that cannot serve it.
+  if (unknown.length > 0) {
+    throw new Error(
+      `failed to accept tag(s) ${unknown.join(", ")}: known tags are ${[...KNOWN_TAGS].join(", ")}`,
+    );
+  }
+});
 
 Before({ name: "choose the world" }, async function (this: ScenarioWorld) {
   const choice = await chooseWorld(this.parameters);
