@@ -15,6 +15,7 @@ function runtime(w: ScenarioWorld): { restart: () => Promise<void>; syncs: () =>
 
 When("the runtime restarts", async function (this: ScenarioWorld) {
   for (const pod of new Set(this.port.allEvents().map((e) => e.pod))) this.mark(pod);
+  this.expectedErrors.push("nri stub: failure"); // failed reconnects while the runtime is down
   await runtime(this).restart();
 });
 

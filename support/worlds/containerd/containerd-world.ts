@@ -17,6 +17,7 @@ import {
   type ScenarioContext,
   type SeededGroup,
 } from "../types.js";
+import { bootTicksNow } from "./clone-inheritance.js";
 import { CriPods, threadAlive } from "./cri-pods.js";
 import { DaemonPlugin } from "./daemon-plugin.js";
 import { InProcessPlugin } from "./inproc-plugin.js";
@@ -60,6 +61,8 @@ export class ContainerdWorld implements PodWorld {
   #inproc: InProcessPlugin | undefined;
   #driver: PluginDriver | undefined;
   #started = false;
+  /** Clock ticks since boot when the plugin was started. */
+  #pluginStartTicks = 0;
   readonly #seeded = new Map<string, string>();
   readonly #note: LogRecord[] = [];
 
@@ -149,6 +152,7 @@ export class ContainerdWorld implements PodWorld {
       );
     if (o.eventQueueCapacity !== undefined) this.#inProcess("an event queue size");
     this.#started = true;
+    this.#pluginStartTicks = await bootTicksNow();
     const sink = (e: PodResctrlEvent): void => void this.#log.record(this.#translate(e));
     this.#driver = this.#inproc ?? new DaemonPlugin(this.#ctx.tmpDir, sink);
     await this.#driver.start({
@@ -255,15 +259,22 @@ export class ContainerdWorld implements PodWorld {
     };
   }
 
+  /**
+   * The group's tasks as a kernel would show them: the live tasks the resctrl model lists, plus
+   * the container tasks created after their creator was moved (clone inheritance, which the
+   * in-memory model does not implement; see clone-inheritance.ts).
+   */
   async tasksOf(pod: string): Promise<number[]> {
     const g = await this.groupOf(pod);
     if (!g.path || !g.existsOnDisk) return [];
     const uid = this.#pods.existing(pod).uid;
-    const tasks = this.#inproc
+    const listed = this.#inproc
       ? this.#inproc.fs.tasksOf(g.path)
       : ((await this.#d().state()).find((p) => p.podUid === uid)?.tasks ?? []);
-    // The resctrl model keeps exited threads listed (a kernel would drop them): count live ones only.
-    return tasks.filter(threadAlive).sort((a, b) => a - b);
+    // The model also keeps exited threads listed (a kernel drops them): only live ones count.
+    const live = new Set(listed.filter(threadAlive));
+    const inherited = await this.#pods.kernelMembersOf(pod, live, this.#pluginStartTicks);
+    return [...new Set([...live, ...inherited])].sort((a, b) => a - b);
   }
 
   expectedTasksOf(pod: string): Promise<number[]> {

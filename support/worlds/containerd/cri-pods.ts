@@ -11,6 +11,7 @@ import {
   RuntimeServiceClient,
 } from "../../cri/gen/cri/api.js";
 import type { ContainerSpec } from "../types.js";
+import { bootTicksNow, kernelMembers } from "./clone-inheritance.js";
 
 /** Deadline of the CreateContainer calls this module makes itself. */
 export const CREATE_CONTAINER_TIMEOUT_MS = 20_000;
@@ -38,6 +39,8 @@ export interface CriContainer {
   id: string;
   threads: number;
   removed: boolean;
+  /** Clock ticks since boot just before StartContainer: tasks created later may inherit the group. */
+  startTicks: number;
 }
 
 /**
@@ -116,7 +119,13 @@ export class CriPods {
       throw new Error(`failed to start container ${c.name} of pod ${podName}: it already runs`);
     const threads = c.threads ?? 1;
     const id = await this.#create(pod, c.name, threads);
-    const container: CriContainer = { name: c.name, id, threads, removed: false };
+    const container: CriContainer = {
+      name: c.name,
+      id,
+      threads,
+      removed: false,
+      startTicks: await bootTicksNow(),
+    };
     pod.containers.set(c.name, container);
     await this.cri.startContainer(id);
     return container;
@@ -150,6 +159,25 @@ export class CriPods {
       if (!c.removed) all.push(...(await threadsOfCgroup(`${pod.spec.cgroupParent ?? ""}/${c.id}`)));
     }
     return all.sort((a, b) => a - b);
+  }
+
+  /**
+   * The tasks of the pod's live containers that a real kernel would have in the group listing
+   * `listed` (see {@link kernelMembers}); `notBeforeTicks` is when the plugin started.
+   */
+  async kernelMembersOf(
+    podName: string,
+    listed: ReadonlySet<number>,
+    notBeforeTicks: number,
+  ): Promise<number[]> {
+    const pod = this.existing(podName);
+    const all: number[] = [];
+    for (const c of pod.containers.values()) {
+      if (c.removed) continue;
+      const procs = await procsOfCgroup(`${pod.spec.cgroupParent ?? ""}/${c.id}`);
+      all.push(...(await kernelMembers(procs, listed, Math.max(c.startTicks, notBeforeTicks))));
+    }
+    return all;
   }
 
   /** The scenario name of a pod UID, or `uid:<uid>` for one this scenario never made. */
@@ -252,6 +280,17 @@ export async function removePodCgroups(cgroupParent: string): Promise<void> {
 
 /** Threads of all processes in a cgroup (cgroupfs path relative to the hierarchy): v1 `pids`, else v2/unified. */
 export async function threadsOfCgroup(relPath: string): Promise<number[]> {
+  const procs = await procsOfCgroup(relPath);
+  const tids: number[] = [];
+  for (const pid of procs) {
+    const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+    tids.push(...tasks.map(Number));
+  }
+  return tids;
+}
+
+/** Processes of a cgroup (cgroupfs path relative to the hierarchy): v1 `pids`, else v2/unified. */
+export async function procsOfCgroup(relPath: string): Promise<number[]> {
   const candidates = [
     `${CGROUP_FS_ROOT}/pids${relPath}`,
     `${CGROUP_FS_ROOT}${relPath}`,
@@ -259,13 +298,7 @@ export async function threadsOfCgroup(relPath: string): Promise<number[]> {
   ];
   const dir = candidates.find((d) => existsSync(`${d}/cgroup.procs`));
   if (!dir) throw new Error(`failed to find the cgroup ${relPath} in ${candidates.join(", ")}`);
-  const procs = (await readFile(`${dir}/cgroup.procs`, "utf8")).split("\n").filter(Boolean).map(Number);
-  const tids: number[] = [];
-  for (const pid of procs) {
-    const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
-    tids.push(...tasks.map(Number));
-  }
-  return tids;
+  return (await readFile(`${dir}/cgroup.procs`, "utf8")).split("\n").filter(Boolean).map(Number);
 }
 
 /** True while `/proc/<tid>` exists (the thread, or a process reusing its id, is alive). */

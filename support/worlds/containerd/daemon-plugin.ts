@@ -41,6 +41,9 @@ export class DaemonPlugin implements PluginDriver {
   #control: ControlClient | undefined;
   #watch: EventWatch | undefined;
   #exited = false;
+  /** Log records before this index were written before the world linked the NRI socket. */
+  #linkedAt = 0;
+  #link = "";
 
   constructor(
     private readonly tmpDir: string,
@@ -81,6 +84,8 @@ export class DaemonPlugin implements PluginDriver {
       if (ev) this.onEvent(ev);
     });
     await this.#control.getState(); // answered after the watch's subscription on the same channel
+    this.#link = link;
+    this.#linkedAt = this.#records.length;
     await symlink(o.nriSocket, link);
     await this.#until(() => this.syncCount() >= 1, deadline, `"${SYNCHRONIZED_MSG}" in its log`);
   }
@@ -133,8 +138,23 @@ export class DaemonPlugin implements PluginDriver {
     return Number((await this.#c().getState()).droppedEvents);
   }
 
+  /**
+   * The daemon's log. Its failed connects to the NRI socket symlink before the world created it
+   * are the world's doing (see the class comment): they are kept, but at info level with
+   * `worldCaused` and the original level, so they do not count as plugin errors.
+   */
   logLines(): LogRecord[] {
-    return [...this.#records, ...this.#stderr.map((l) => ({ msg: l, stderr: true }))];
+    const records = this.#records.map((r, i) =>
+      i < this.#linkedAt && isLinkNotYetThere(r, this.#link)
+        ? {
+            ...r,
+            level: 30,
+            originalLevel: r.level,
+            worldCaused: "the world had not linked the NRI socket yet",
+          }
+        : r,
+    );
+    return [...records, ...this.#stderr.map((l) => ({ msg: l, stderr: true }))];
   }
 
   syncCount(): number {
@@ -203,4 +223,10 @@ function parseLine(l: string): LogRecord {
   } catch {
     return { msg: l, unparsable: true };
   }
+}
+
+/** A record about a failed connect (ENOENT) to the not yet created NRI socket symlink `link`. */
+function isLinkNotYetThere(r: LogRecord, link: string): boolean {
+  const text = JSON.stringify(r.err ?? "");
+  return link !== "" && text.includes("ENOENT") && text.includes(link);
 }
