@@ -15,6 +15,7 @@ export default {
       "test/plugin-retry.spec.ts",
       "test/plugin-improvements.spec.ts",
       "test/plugin-pid-source.spec.ts",
+      "test/plugin-primitives.spec.ts",
       "test/plugin-edges.spec.ts",
       "test/resctrl-edges.spec.ts",
       "test/fault-*.spec.ts",
@@ -22,7 +23,12 @@ export default {
     nodeArgs: ["--import", "tsx"],
     forceBail: true,
   },
+  // Full scope. On a busy 2-core machine the whole set takes hours; narrow it from the command
+  // line, e.g. `npm run mutation -- --mutate src/resctrl/reconcile.ts,src/plugin/event-bus.ts`.
   mutate: ["src/plugin/**/*.ts", "src/resctrl/**/*.ts", "!**/*.spec.ts", "!src/**/index.ts"],
+  // Error/log message wording is pinned by few tests on purpose; mutating every string literal
+  // doubles the run time (one tsx process per spec file per mutant) for little signal.
+  mutator: { excludedMutations: ["StringLiteral"] },
   coverageAnalysis: "perTest",
   ignoreStatic: true,
   concurrency: 2,
