@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,6 +46,8 @@ async function build(): Promise<string[]> {
     return [dist];
   await rm(DAEMON_BUILD_DIR, { recursive: true, force: true });
   await mkdir(DAEMON_BUILD_DIR, { recursive: true });
+  // Also on an interrupted run (the containerd world's signal handlers end with process.exit).
+  process.once("exit", () => rmSync(DAEMON_BUILD_DIR, { recursive: true, force: true }));
   await writeFile(join(DAEMON_BUILD_DIR, "package.json"), '{ "type": "module" }\n');
   const compilerOptions: ts.CompilerOptions = {
     module: ts.ModuleKind.ESNext,
