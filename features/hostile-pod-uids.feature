@@ -1,3 +1,4 @@
+@chosen-pod-uids
 Feature: Hostile pod UIDs
   A pod UID comes from outside the plugin. Whatever it contains, the pod's group is a single
   directory directly inside the root `mon_groups`, and nothing outside the resctrl root is touched.

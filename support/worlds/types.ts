@@ -38,6 +38,8 @@ export const CAPABILITIES = [
   "kubernetes",
   /** The runtime can be restarted while the plugin runs, so the plugin registers and synchronizes again. */
   "runtime-restart",
+  /** A pod can be started with a UID the scenario chooses (hostile input); Kubernetes assigns UIDs itself. */
+  "chosen-pod-uids",
 ] as const;
 
 /** One entry of {@link CAPABILITIES}. */

@@ -212,7 +212,7 @@ export class HardwareWorld implements PodWorld {
     if (options.uid !== undefined)
       throw new CapabilityMissingError(
         this.name,
-        "scripted-runtime",
+        "chosen-pod-uids",
         `run pod ${pod} with a chosen UID (Kubernetes assigns UIDs)`,
       );
     this.#track(await this.#driver.create(pod, []));

@@ -36,6 +36,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "mount-control",
   "event-backpressure",
   "runtime-restart",
+  "chosen-pod-uids",
 ]);
 
 /**
