@@ -1,4 +1,4 @@
-import type { PodEvent, PodView } from "./types.js";
+import type { GroupReport, PodEvent, PodView } from "./types.js";
 
 /** An event before the log numbers it. */
 export type UnnumberedPodEvent = PodEvent extends infer E
@@ -84,6 +84,17 @@ export class EventLog {
         `failed to observe silence for pod ${pod}: ${extra.length} event(s) within ${ms} ms: ${extra.map(describe).join("; ")}`,
       );
     }
+  }
+
+  /**
+   * The pod's last reported group state and the path of its last `Exists` report (kept after a
+   * `Failed` or `Removed`, so a world can check that directory is gone). Both undefined before
+   * the pod's first AddOrUpdate.
+   */
+  lastGroupReport(pod: string): { reported: GroupReport | undefined; path: string | undefined } {
+    const reports = this.of(pod).flatMap((e) => (e.kind === "AddOrUpdate" ? [e.group] : []));
+    const path = reports.flatMap((g) => (g.kind === "Exists" ? [g.path] : [])).at(-1);
+    return { reported: reports.at(-1), path };
   }
 
   /** Rejects every pending wait. Idempotent. */

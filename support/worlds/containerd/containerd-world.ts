@@ -250,11 +250,10 @@ export class ContainerdWorld implements PodWorld {
   }
 
   async groupOf(pod: string): Promise<GroupObservation> {
-    const reports = this.#log.of(pod).flatMap((e) => (e.kind === "AddOrUpdate" ? [e.group] : []));
-    const path = reports.flatMap((g) => (g.kind === "Exists" ? [g.path] : [])).at(-1);
+    const { reported, path } = this.#log.lastGroupReport(pod);
     const probe = path ?? this.#inproc?.resctrl.groupPathFor(this.#pods.existing(pod).uid);
     return {
-      reported: reports.at(-1),
+      reported,
       path,
       existsOnDisk: probe !== undefined && (await this.#d().groupExists(probe)),
     };

@@ -288,8 +288,7 @@ export class HardwareWorld implements PodWorld {
   }
 
   async groupOf(pod: string): Promise<GroupObservation> {
-    const reports = this.#log.of(pod).flatMap((e) => (e.kind === "AddOrUpdate" ? [e.group] : []));
-    const path = reports.flatMap((g) => (g.kind === "Exists" ? [g.path] : [])).at(-1);
+    const { reported, path } = this.#log.lastGroupReport(pod);
     let existsOnDisk: boolean;
     if (path) existsOnDisk = (await stat(path).catch(() => undefined))?.isDirectory() === true;
     else {
@@ -298,7 +297,7 @@ export class HardwareWorld implements PodWorld {
       const names = await readdir(join(this.#root, "mon_groups")).catch(() => [] as string[]);
       existsOnDisk = uid !== "" && names.some((n) => n.startsWith(`${this.#prefix.plugin}${uid}`));
     }
-    return { reported: reports.at(-1), path, existsOnDisk };
+    return { reported, path, existsOnDisk };
   }
 
   async tasksOf(pod: string): Promise<number[]> {

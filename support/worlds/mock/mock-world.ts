@@ -238,10 +238,9 @@ export class MockWorld implements PodWorld {
   }
 
   async groupOf(pod: string): Promise<GroupObservation> {
-    const reports = this.#log.of(pod).flatMap((e) => (e.kind === "AddOrUpdate" ? [e.group] : []));
-    const path = reports.flatMap((g) => (g.kind === "Exists" ? [g.path] : [])).at(-1);
+    const { reported, path } = this.#log.lastGroupReport(pod);
     const probe = path ?? this.#kernel.resctrl.groupPathFor(this.#model.existingPod(pod).nri.uid);
-    return { reported: reports.at(-1), path, existsOnDisk: this.#kernel.fs.isDir(probe) };
+    return { reported, path, existsOnDisk: this.#kernel.fs.isDir(probe) };
   }
 
   async tasksOf(pod: string): Promise<number[]> {
