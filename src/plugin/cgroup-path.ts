@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import type { NriContainer, NriPod } from "../nri/types.js";
+import { NriContainerState, type NriContainer, type NriPod } from "../nri/types.js";
 import { CgroupPathError } from "./errors.js";
 
 /** Where cgroup filesystems are mounted by default. */
@@ -72,4 +72,25 @@ export function containerCgroupPath(container: NriContainer, pod?: NriPod): stri
   rel = posix.normalize(posix.join("/", rel));
   if (rel === "/") throw new CgroupPathError(`failed to resolve ${what}: refers to the root cgroup`);
   return rel.endsWith("/") ? rel.slice(0, -1) : rel;
+}
+
+/**
+ * The pod sandbox's (pause container's) cgroup path relative to a hierarchy root, from the pod's
+ * `linux.cgroups_path`, resolved exactly like {@link containerCgroupPath}. Throws
+ * {@link CgroupPathError} for an empty or invalid path. Pure; no I/O.
+ */
+export function sandboxCgroupPath(pod: NriPod): string {
+  return containerCgroupPath(
+    {
+      id: pod.id,
+      podSandboxId: pod.id,
+      name: "",
+      state: NriContainerState.UNKNOWN,
+      labels: {},
+      annotations: {},
+      cgroupsPath: pod.cgroupsPath,
+      pid: pod.pid,
+    },
+    pod,
+  );
 }

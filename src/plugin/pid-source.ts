@@ -14,4 +14,12 @@ export interface CgroupPidSource {
   cgroupPathOf(container: NriContainer, pod: NriPod | undefined): string;
   /** Current thread IDs of the container's processes. */
   tasksOf(container: NriContainer, pod: NriPod | undefined): Promise<number[]>;
+  /**
+   * True only when the pod sandbox is positively known to be gone: its pause container's cgroup
+   * (`pod.cgroupsPath`) no longer exists and, if `pod.pid > 0`, that process is gone or the PID now
+   * belongs to another process. Anything undeterminable (empty or invalid path, read errors other
+   * than "not found", no cgroup hierarchy found) resolves to false: never remove on doubt. Never
+   * rejects; a few small async reads.
+   */
+  sandboxGone(pod: NriPod): Promise<boolean>;
 }

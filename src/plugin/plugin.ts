@@ -301,10 +301,19 @@ export class ResctrlPlugin
     });
   }
 
-  /** Forgets the container; emits AddOrUpdate only if the pod's counters changed. */
+  /**
+   * Forgets the container; emits AddOrUpdate only if the pod's counters changed. When that left
+   * the pod without containers and every sandbox of it is positively gone (the runtime may never
+   * send REMOVE_POD_SANDBOX for pods it recovered after a restart), removes the pod like
+   * REMOVE_POD_SANDBOX would (rmdir the group, then Removed).
+   */
   async removeContainer(pod: NriPod, container: NriContainer): Promise<void> {
-    const key = this.#reg.ownerOf(container.id) ?? pod.uid;
-    await this.#lock.run(key, () => this.#life.dropContainer(container.id, "remove"));
+    const key =
+      this.#reg.ownerOf(container.id) ?? this.#reg.uidOfSandbox(container.podSandboxId || pod.id) ?? pod.uid;
+    await this.#lock.run(key, async () => {
+      this.#life.dropContainer(container.id, "remove");
+      await this.#life.pruneIfSandboxGone(key);
+    });
   }
 
   // ---- retries -------------------------------------------------------------------------------
@@ -361,11 +370,14 @@ export class ResctrlPlugin
   /**
    * One caller-driven retry pass. Failed pods oldest first: stops group creation at the first
    * CapacityError (the rest are counted as skipped); other errors are recorded and the pass goes
-   * on. Then every Partial container of a pod whose group exists, oldest first. Never rejects.
+   * on. Then every Partial container of a pod whose group exists, oldest first. Before both, pods
+   * without containers whose sandboxes are all positively gone are removed (group rmdir'd, one
+   * Removed each; `podsPruned`). Never rejects.
    */
   async retryAllOnce(): Promise<RetryReport> {
-    const report = await retryAllOnce(this.#reg, this, this.#log);
-    return report;
+    const prune = (uid: string): Promise<boolean> =>
+      this.#lock.run(uid, () => this.#life.pruneIfSandboxGone(uid));
+    return retryAllOnce(this.#reg, this, this.#log, prune);
   }
 
   // ---- internals -----------------------------------------------------------------------------

@@ -132,6 +132,42 @@ export class PodLifecycle {
     this.bus.emit({ kind: "Removed", podUid: uid });
   }
 
+  /**
+   * Under the pod lock. Removes `uid` like a REMOVE_POD_SANDBOX of its last sandbox (rmdir the
+   * group, then emit Removed, reason "sandbox vanished") when it has no tracked containers and the
+   * PID source positively reports every sandbox of it gone. The runtime may never send
+   * REMOVE_POD_SANDBOX for pods it recovered after a restart (containerd 1.7). Any doubt (alive,
+   * undeterminable, a rejecting source, a change meanwhile) keeps the pod. Resolves true if
+   * removed; never rejects.
+   */
+  async pruneIfSandboxGone(uid: string): Promise<boolean> {
+    const entry = this.reg.pods.get(uid);
+    if (!entry || entry.containers.size > 0 || entry.sandboxes.size === 0) return false;
+    const checked = [...entry.sandboxes.values()];
+    for (const sb of checked) {
+      let gone: boolean;
+      try {
+        gone = await this.pids.sandboxGone(sb);
+      } catch (err) {
+        this.log.warn({ err, podUid: uid, sandboxId: sb.id }, "failed to check sandbox; pod kept");
+        return false;
+      }
+      if (!gone) return false;
+    }
+    const same =
+      this.reg.pods.get(uid) === entry &&
+      entry.containers.size === 0 &&
+      entry.sandboxes.size === checked.length &&
+      checked.every((sb) => entry.sandboxes.get(sb.id) === sb);
+    if (!same) return false;
+    this.log.info(
+      { podUid: uid, sandboxIds: checked.map((sb) => sb.id) },
+      "pod sandbox vanished without REMOVE_POD_SANDBOX; removing pod",
+    );
+    for (const sb of checked) await this.removeSandbox(uid, sb.id, "sandbox vanished");
+    return true;
+  }
+
   emitIfChanged(entry: PodEntry): void {
     if (this.reg.pods.get(entry.uid) !== entry) return;
     const { total, reconciled } = this.reg.counts(entry);

@@ -2,7 +2,7 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { posix } from "node:path";
 import { pino, type Logger } from "pino";
 import type { NriContainer, NriPod } from "../nri/types.js";
-import { DEFAULT_CGROUP_ROOT, containerCgroupPath } from "./cgroup-path.js";
+import { DEFAULT_CGROUP_ROOT, containerCgroupPath, sandboxCgroupPath } from "./cgroup-path.js";
 import { CgroupGoneError, CgroupReadError } from "./errors.js";
 import type { CgroupPidSource } from "./pid-source.js";
 
@@ -44,6 +44,10 @@ export interface RealCgroupPidSourceOptions {
  * CgroupReadError (never silently 0); a bad path → CgroupPathError. PIDs ≤ 0 (what another PID
  * namespace shows) are dropped with a warning. A process that exits between listing and reading
  * its task dir is skipped. Stateless; each call does a few small reads (async, non-blocking).
+ *
+ * `sandboxGone` answers true only when the pause container's cgroup is absent from every
+ * hierarchy that exists (v2: the unified root; v1/hybrid: each of {@link V1_HIERARCHIES} that is
+ * mounted, at least one) and its `pod.pid`, if any, no longer exists or now lives in another cgroup.
  */
 export class RealCgroupPidSource implements CgroupPidSource {
   readonly cgroupRoot: string;
@@ -76,6 +80,60 @@ export class RealCgroupPidSource implements CgroupPidSource {
     const tids = new Set<number>();
     for (const pid of pids) for (const t of await this.#threadsOf(pid)) tids.add(t);
     return [...tids].sort((a, b) => a - b);
+  }
+
+  async sandboxGone(pod: NriPod): Promise<boolean> {
+    let rel: string;
+    try {
+      rel = sandboxCgroupPath(pod);
+    } catch (err) {
+      this.#log.debug({ sandboxId: pod.id, err }, "sandbox cgroup path unknown; not treating it as gone");
+      return false;
+    }
+    const cgroup = await this.#cgroupAbsent(rel);
+    if (cgroup !== "absent") {
+      if (cgroup === "unknown") this.#log.debug({ sandboxId: pod.id, rel }, "sandbox cgroup undeterminable");
+      return false;
+    }
+    if (pod.pid <= 0) return true;
+    const proc = await this.#pidGone(pod.pid, rel);
+    if (proc === "unknown")
+      this.#log.debug({ sandboxId: pod.id, pid: pod.pid }, "sandbox pid undeterminable");
+    return proc === "gone";
+  }
+
+  /** "absent" only if no existing hierarchy holds `rel` and at least one hierarchy was checked. */
+  async #cgroupAbsent(rel: string): Promise<"absent" | "present" | "unknown"> {
+    const v2 = await statKind(posix.join(this.cgroupRoot, "cgroup.controllers"));
+    if (v2 === "file") return dirState(await statKind(posix.join(this.cgroupRoot, rel)));
+    if (v2 === "error") return "unknown";
+    let checked = 0;
+    for (const h of V1_HIERARCHIES) {
+      const root = await statKind(posix.join(this.cgroupRoot, h));
+      if (root === "missing") continue;
+      if (root !== "dir") return "unknown";
+      const st = dirState(await statKind(posix.join(this.cgroupRoot, h, rel)));
+      if (st !== "absent") return st;
+      checked += 1;
+    }
+    return checked > 0 ? "absent" : "unknown";
+  }
+
+  /** "gone" if /proc/<pid> is missing or that process is no longer in the cgroup `rel`. */
+  async #pidGone(pid: number, rel: string): Promise<"gone" | "alive" | "unknown"> {
+    let text: string;
+    try {
+      text = await readFile(posix.join(this.procRoot, String(pid), "cgroup"), "utf8");
+    } catch (err) {
+      return code(err) === "ENOENT" || code(err) === "ESRCH" ? "gone" : "unknown";
+    }
+    const paths = text
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l !== "")
+      .map((l) => l.split(":").slice(2).join(":"));
+    if (paths.length === 0) return "unknown";
+    return paths.some((p) => p === rel || p.endsWith(rel)) ? "alive" : "gone";
   }
 
   async #locate(containerId: string, rel: string): Promise<string> {
@@ -139,6 +197,22 @@ async function isFile(p: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+type StatKind = "file" | "dir" | "other" | "missing" | "error";
+
+async function statKind(p: string): Promise<StatKind> {
+  try {
+    const st = await stat(p);
+    return st.isFile() ? "file" : st.isDirectory() ? "dir" : "other";
+  } catch (err) {
+    return code(err) === "ENOENT" || code(err) === "ENOTDIR" ? "missing" : "error";
+  }
+}
+
+function dirState(k: StatKind): "absent" | "present" | "unknown" {
+  if (k === "missing") return "absent";
+  return k === "dir" ? "present" : "unknown";
 }
 
 function code(err: unknown): string | undefined {

@@ -12,13 +12,28 @@ export interface SingleRetries {
   retryContainerReconcile(containerId: string): Promise<ContainerSyncState>;
 }
 
-/** See `ResctrlPlugin.retryAllOnce`. Reads `reg` for the work list; never rejects. */
+/**
+ * See `ResctrlPlugin.retryAllOnce`. Reads `reg` for the work list; never rejects. `prune(uid)`
+ * (optional) removes a container-less pod whose sandboxes are gone and resolves true if it did;
+ * it is tried first, oldest pod first, so dead pods are not retried.
+ */
 export async function retryAllOnce(
   reg: PodRegistry,
   plugin: SingleRetries,
   log: Logger,
+  prune?: (podUid: string) => Promise<boolean>,
 ): Promise<RetryReport> {
   const report = emptyRetryReport();
+  if (prune) {
+    const empty = [...reg.pods.values()].filter((p) => p.containers.size === 0).sort(bySeq);
+    for (const p of empty) {
+      try {
+        if (await prune(p.uid)) report.podsPruned += 1;
+      } catch (e) {
+        report.failures.push({ target: "pod", id: p.uid, error: errorName(e), message: errorMessage(e) });
+      }
+    }
+  }
   const failed = [...reg.pods.values()].filter((p) => p.groupState.kind === "Failed").sort(bySeq);
   for (const p of failed) {
     if (report.stoppedOnCapacity) {

@@ -22,6 +22,8 @@ export interface RetryReport {
   containerAttempts: number;
   /** Of those, containers now Reconciled. */
   containersReconciled: number;
+  /** Pods without containers removed because all their sandboxes were gone (runtime forgot them). */
+  podsPruned: number;
   /** Per-entry errors; never aborts the pass. */
   failures: RetryFailure[];
 }
@@ -35,6 +37,7 @@ export function emptyRetryReport(): RetryReport {
     stoppedOnCapacity: false,
     containerAttempts: 0,
     containersReconciled: 0,
+    podsPruned: 0,
     failures: [],
   };
 }

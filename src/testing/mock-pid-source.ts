@@ -14,11 +14,16 @@ export type MockPidAnswer =
  * containers resolve to `[]` (an existing but empty cgroup) unless `unknown: "error"` is set.
  * Counts calls per container. Returns exactly what it is told (even 0 or negative PIDs), so tests
  * can check that lower layers refuse them. Never blocks beyond what a scripted function does.
+ *
+ * `sandboxGone` answers false (alive, or unknown) unless scripted with {@link setSandboxGone} by
+ * pod UID or sandbox id (a sandbox-id script wins over a UID script); calls are counted.
  */
 export class MockPidSource implements CgroupPidSource {
   readonly #answers = new Map<string, MockPidAnswer>();
   readonly #calls = new Map<string, number>();
   readonly #unknown: "empty" | "error";
+  readonly #gone = new Map<string, boolean | Error>();
+  #goneCalls = 0;
 
   constructor(opts: { unknown?: "empty" | "error" } = {}) {
     this.#unknown = opts.unknown ?? "empty";
@@ -58,6 +63,20 @@ export class MockPidSource implements CgroupPidSource {
     return this;
   }
 
+  /**
+   * Script `sandboxGone` for a pod UID or a sandbox id: `true` (gone), `false` (alive or unknown),
+   * or an Error to reject with (to test that callers survive a misbehaving source).
+   */
+  setSandboxGone(podUidOrSandboxId: string, gone: boolean | Error): this {
+    this.#gone.set(podUidOrSandboxId, gone);
+    return this;
+  }
+
+  /** `sandboxGone` calls so far, all pods. */
+  sandboxGoneCalls(): number {
+    return this.#goneCalls;
+  }
+
   /** `tasksOf` calls so far for `containerId`. */
   calls(containerId: string): number {
     return this.#calls.get(containerId) ?? 0;
@@ -72,6 +91,13 @@ export class MockPidSource implements CgroupPidSource {
 
   cgroupPathOf(container: NriContainer): string {
     return `/mock-cgroup/${container.id}`;
+  }
+
+  async sandboxGone(pod: NriPod): Promise<boolean> {
+    this.#goneCalls += 1;
+    const a = this.#gone.get(pod.id) ?? this.#gone.get(pod.uid) ?? false;
+    if (a instanceof Error) throw a;
+    return a;
   }
 
   async tasksOf(container: NriContainer, _pod?: NriPod): Promise<number[]> {

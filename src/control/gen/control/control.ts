@@ -128,6 +128,8 @@ export interface RetryReport {
   containerAttempts: number;
   containersReconciled: number;
   failures: RetryFailure[];
+  /** Pods without containers removed because all their sandboxes were gone (the runtime forgot them). */
+  podsPruned: number;
 }
 
 export interface RetryAllOnceResponse {
@@ -966,6 +968,7 @@ function createBaseRetryReport(): RetryReport {
     containerAttempts: 0,
     containersReconciled: 0,
     failures: [],
+    podsPruned: 0,
   };
 }
 
@@ -991,6 +994,9 @@ export const RetryReport: MessageFns<RetryReport> = {
     }
     for (const v of message.failures) {
       RetryFailure.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.podsPruned !== 0) {
+      writer.uint32(64).uint32(message.podsPruned);
     }
     return writer;
   },
@@ -1064,6 +1070,14 @@ export const RetryReport: MessageFns<RetryReport> = {
             message.failures.push(RetryFailure.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.podsPruned = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1088,6 +1102,7 @@ export const RetryReport: MessageFns<RetryReport> = {
     message.containerAttempts = object.containerAttempts ?? 0;
     message.containersReconciled = object.containersReconciled ?? 0;
     message.failures = object.failures?.map((e) => RetryFailure.fromPartial(e)) || [];
+    message.podsPruned = object.podsPruned ?? 0;
     return message;
   },
 };
