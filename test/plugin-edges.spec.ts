@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { pino, type Logger } from "pino";
 import { EventBus } from "../src/plugin/event-bus.js";
 import { KeyedMutex } from "../src/plugin/keyed-mutex.js";
-import { MON, ctr, gate, harness, pod } from "./plugin-harness.js";
+import { MON, ctr, gate, harness, pod, until } from "./plugin-harness.js";
 
 function capture(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -198,6 +198,35 @@ describe("retryAllOnce report edges", () => {
     assert.deepEqual(
       r.failures.map((f) => [f.target, f.id, f.error, f.message]),
       [["container", "c2", "Error", "cgroup read failed"]],
+    );
+  });
+
+  it("a container removed while the pass runs is skipped silently; Failed pods' Partial containers are not retried", async () => {
+    const h = harness();
+    h.pids.setSequence("c1", [[], [11]]).setSequence("c2", [[], [21]]);
+    await h.plugin.synchronize([pod("u1")], [ctr("c1", "sb-u1"), ctr("c2", "sb-u1")]);
+    await h.plugin.idle();
+    h.fs.failMkdirWithEnospc(true);
+    await h.plugin.runPodSandbox(pod("u9"));
+    await h.plugin.startContainer(pod("u9"), ctr("c9", "sb-u9")); // Partial in a Failed pod
+    const hold = gate();
+    let removed: Promise<void> | undefined;
+    h.pids.setFn("c1", async () => {
+      removed ??= h.plugin.removeContainer(pod("u1"), ctr("c2", "sb-u1"));
+      await hold.promise;
+      return [11];
+    });
+    const pass = h.plugin.retryAllOnce();
+    await until(() => removed !== undefined);
+    hold.open();
+    const r = await pass;
+    await removed;
+    assert.equal(r.containerAttempts, 2, "c1 and c2 were listed; c9 (Failed pod) was not");
+    assert.equal(r.containersReconciled, 1);
+    assert.deepEqual(
+      r.failures.filter((f) => f.target === "container"),
+      [],
+      "the vanished c2 is no failure",
     );
   });
 });
