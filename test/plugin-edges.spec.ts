@@ -230,3 +230,31 @@ describe("retryAllOnce report edges", () => {
     );
   });
 });
+
+describe("KeyedMutex hand-over", () => {
+  it("a settled section never releases a key whose next section is still queued", async () => {
+    const m = new KeyedMutex();
+    const g1 = gate();
+    const g2 = gate();
+    const order: string[] = [];
+    const s1 = m.run("k", async () => {
+      await g1.promise;
+      order.push("s1");
+    });
+    const s2 = m.run("k", async () => {
+      order.push("s2 start");
+      await g2.promise;
+      order.push("s2 end");
+    });
+    g1.open();
+    await s1;
+    await until(() => order.includes("s2 start"));
+    assert.equal(m.activeKeys, 1, "s2 still holds the key");
+    const s3 = m.run("k", () => void order.push("s3"));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ["s1", "s2 start"], "s3 waits for s2");
+    g2.open();
+    await Promise.all([s2, s3]);
+    assert.deepEqual(order, ["s1", "s2 start", "s2 end", "s3"]);
+  });
+});
