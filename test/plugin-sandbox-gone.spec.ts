@@ -97,37 +97,51 @@ describe("pod sandbox vanished without REMOVE_POD_SANDBOX", () => {
     assert.equal(h.trace().filter((t) => t === "u1 Removed").length, 1);
   });
 
-  it("retryAllOnce prunes container-less pods whose sandboxes are gone, oldest first, and reports them", async () => {
+  it("retryAllOnce prunes pods whose containers were removed and whose sandboxes vanished later, oldest first", async () => {
     const h = harness();
-    for (const u of ["u1", "u2", "u3"]) await h.plugin.runPodSandbox(pod(u));
-    h.pids.setSandboxGone("u1", true).setSandboxGone("sb-u3", true);
+    for (const u of ["u1", "u2", "u3", "u4"]) {
+      const p = pod(u);
+      await h.plugin.runPodSandbox(p);
+      if (u !== "u4") {
+        await h.plugin.startContainer(p, ctr(`c-${u}`, p.id));
+        await h.plugin.removeContainer(p, ctr(`c-${u}`, p.id)); // sandboxes still alive here
+      }
+    }
+    assert.equal(h.plugin.snapshot().length, 4);
+    const before = h.trace().length;
+    // Then the sandboxes vanish (no REMOVE_POD_SANDBOX); u4 never had a container (still starting).
+    h.pids.setSandboxGone("u1", true).setSandboxGone("sb-u3", true).setSandboxGone("u4", true);
     const r = await h.plugin.retryAllOnce();
     assert.equal(r.podsPruned, 2);
     assert.deepEqual(r.failures, []);
     assert.deepEqual(
       h.plugin.snapshot().map((s) => s.podUid),
-      ["u2"],
+      ["u2", "u4"],
     );
     assert.equal(h.fs.isDir(`${MON}/pod_u1`), false);
     assert.ok(h.fs.isDir(`${MON}/pod_u2`));
     assert.equal(h.fs.isDir(`${MON}/pod_u3`), false);
-    assert.deepEqual(h.trace().slice(3), ["u1 Removed", "u3 Removed"]);
+    assert.ok(h.fs.isDir(`${MON}/pod_u4`), "a pod that never had a container is not swept");
+    assert.deepEqual(h.trace().slice(before), ["u1 Removed", "u3 Removed"]);
     // A second pass finds nothing more; a late REMOVE_POD_SANDBOX is a no-op.
     assert.equal((await h.plugin.retryAllOnce()).podsPruned, 0);
     await h.plugin.removePodSandbox(pod("u1"));
-    assert.equal(h.trace().length, 5);
+    assert.equal(h.trace().length, before + 2);
   });
 
-  it("a Failed pod (no group) whose sandbox is gone is pruned without group I/O", async () => {
+  it("a Failed pod (no group) whose sandbox is gone is pruned without group I/O and not retried", async () => {
     const h = harness();
     h.fs.failMkdirWithEnospc(true);
-    await h.plugin.runPodSandbox(pod("u1"));
-    assert.deepEqual(h.trace(), ["u1 Failed 0/0"]);
+    const p = pod("u1");
+    await h.plugin.runPodSandbox(p);
+    await h.plugin.startContainer(p, ctr("c1", p.id));
+    await h.plugin.removeContainer(p, ctr("c1", p.id));
+    assert.deepEqual(h.trace(), ["u1 Failed 0/0", "u1 Failed 1/0", "u1 Failed 0/0"]);
     h.pids.setSandboxGone("u1", true);
     const r = await h.plugin.retryAllOnce();
     assert.equal(r.podsPruned, 1);
     assert.equal(r.groupAttempts, 0, "a dead pod is not retried");
-    assert.deepEqual(h.trace(), ["u1 Failed 0/0", "u1 Removed"]);
+    assert.deepEqual(h.trace().slice(3), ["u1 Removed"]);
   });
 
   it("REMOVE_CONTAINER for an unknown pod or container: no event, no check", async () => {

@@ -371,8 +371,8 @@ export class ResctrlPlugin
    * One caller-driven retry pass. Failed pods oldest first: stops group creation at the first
    * CapacityError (the rest are counted as skipped); other errors are recorded and the pass goes
    * on. Then every Partial container of a pod whose group exists, oldest first. Before both, pods
-   * without containers whose sandboxes are all positively gone are removed (group rmdir'd, one
-   * Removed each; `podsPruned`). Never rejects.
+   * whose containers were all removed and whose sandboxes are all positively gone are removed
+   * (group rmdir'd, one Removed each; `podsPruned`). Never rejects.
    */
   async retryAllOnce(): Promise<RetryReport> {
     const prune = (uid: string): Promise<boolean> =>

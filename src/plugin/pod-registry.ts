@@ -19,6 +19,8 @@ export interface PodEntry {
   readonly sandboxes: Map<string, NriPod>;
   groupState: ResctrlGroupState;
   readonly containers: Map<string, ContainerEntry>;
+  /** True once any container was tracked in this pod (a retry sweep prunes only such pods). */
+  hadContainers: boolean;
   /** Key of the last AddOrUpdate emitted, for change detection. */
   lastEmitted?: string;
 }
@@ -57,6 +59,7 @@ export class PodRegistry {
       sandboxes: new Map([[pod.id, pod]]),
       groupState,
       containers: new Map(),
+      hadContainers: false,
     };
     this.pods.set(pod.uid, entry);
     this.#sandboxToUid.set(pod.id, pod.uid);
@@ -101,6 +104,7 @@ export class PodRegistry {
   ): ContainerEntry {
     const ce: ContainerEntry = { id: c.id, seq: ++this.#seq, sandboxId, container: c, state };
     entry.containers.set(c.id, ce);
+    entry.hadContainers = true;
     this.#owner.set(c.id, entry.uid);
     return ce;
   }

@@ -14,8 +14,9 @@ export interface SingleRetries {
 
 /**
  * See `ResctrlPlugin.retryAllOnce`. Reads `reg` for the work list; never rejects. `prune(uid)`
- * (optional) removes a container-less pod whose sandboxes are gone and resolves true if it did;
- * it is tried first, oldest pod first, so dead pods are not retried.
+ * (optional) removes a pod whose sandboxes are gone and resolves true if it did; it is tried
+ * first, oldest pod first, for pods that had containers and have none left (a pod that never had
+ * one is probably still starting), so dead pods are not retried.
  */
 export async function retryAllOnce(
   reg: PodRegistry,
@@ -25,7 +26,9 @@ export async function retryAllOnce(
 ): Promise<RetryReport> {
   const report = emptyRetryReport();
   if (prune) {
-    const empty = [...reg.pods.values()].filter((p) => p.containers.size === 0).sort(bySeq);
+    const empty = [...reg.pods.values()]
+      .filter((p) => p.hadContainers && p.containers.size === 0)
+      .sort(bySeq);
     for (const p of empty) {
       try {
         if (await prune(p.uid)) report.podsPruned += 1;
