@@ -34,3 +34,19 @@ Feature: The runtime restarts while the plugin runs
     Then pod "late" is eventually reported removed
     And the group of pod "late" is gone
     And the plugin's state lists exactly pods "web" with group Exists
+
+  Scenario: A pod started before the runtime restarted and removed after it is reported Removed and loses its group
+    containerd 1.7 sends no REMOVE_POD_SANDBOX for a pod it recovered after a restart; the plugin
+    notices on the last REMOVE_CONTAINER that the pod's sandbox is gone.
+    Given the plugin is running
+    And pod "old" is running with container "app"
+    And pod "keep" is running with container "app"
+    And pod "old" eventually reports group Exists with 1 of 1 containers reconciled
+    And pod "keep" eventually reports group Exists with 1 of 1 containers reconciled
+    When the runtime restarts
+    Then the plugin is eventually synchronized by the runtime 2 times
+    When pod "old" is removed
+    Then pod "old" is eventually reported removed
+    And the group of pod "old" is gone
+    And the plugin's state lists exactly pods "keep" with group Exists
+    And the group of pod "keep" holds exactly the tasks of its containers
