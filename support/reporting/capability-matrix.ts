@@ -22,7 +22,8 @@ export const CAPABILITY_DESCRIPTIONS: Readonly<Record<Capability, string>> = {
   "resctrl-kernel": "real kernel resctrl semantics (RMIDs, thread moves)",
   kubernetes: "drive the runtime through kubelet and kubectl",
   "runtime-restart": "restart the runtime while the plugin runs",
-  "chosen-pod-uids": "start a pod with a UID the scenario chooses (hostile input); Kubernetes assigns its own",
+  "chosen-pod-uids":
+    "start a pod with a UID the scenario chooses (hostile input); Kubernetes assigns its own",
 };
 
 /**
