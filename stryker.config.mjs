@@ -16,6 +16,8 @@ export default {
       "test/plugin-improvements.spec.ts",
       "test/plugin-pid-source.spec.ts",
       "test/plugin-primitives.spec.ts",
+      "test/plugin-sandbox-gone.spec.ts",
+      "test/plugin-pid-source-sandbox.spec.ts",
       "test/plugin-edges.spec.ts",
       "test/resctrl-edges.spec.ts",
       "test/fault-*.spec.ts",
