@@ -28,6 +28,17 @@ if (files.length === 0) {
   console.error("run-unit-tests: no *.spec.ts files found");
   process.exit(1);
 }
-const args = ["--import", "tsx", "--test", "--test-reporter=spec", ...process.argv.slice(2), ...files];
+// --test-timeout: a hung test fails (5 min) instead of blocking CI; --test-force-exit: a file whose
+// failed test left a server or socket open still ends.
+const args = [
+  "--import",
+  "tsx",
+  "--test",
+  "--test-reporter=spec",
+  "--test-timeout=300000",
+  "--test-force-exit",
+  ...process.argv.slice(2),
+  ...files,
+];
 const r = spawnSync(process.execPath, args, { stdio: "inherit" });
 process.exit(r.status ?? 1);

@@ -115,12 +115,20 @@ describe("control API", () => {
         ["a", Kind.REMOVED, false],
       ],
     );
-    const plain: PodEvent[] = [];
-    const w2 = client.watchEvents(false, (e) => plain.push(e));
-    await new Promise((r) => setTimeout(r, 50));
+    // A second watch: its snapshot (pod "b") proves the server subscribed it (the server
+    // subscribes before writing the snapshot), so no live event can slip past it.
+    const second: PodEvent[] = [];
+    const w2 = client.watchEvents(true, (e) => second.push(e));
+    await until(() => second.length === 1);
     await h.plugin.runPodSandbox(pod("c"));
-    await until(() => plain.length === 1);
-    assert.equal(plain[0]?.podUid, "c");
+    await until(() => second.length === 2);
+    assert.deepEqual(
+      second.map((e) => [e.podUid, e.fromSnapshot]),
+      [
+        ["b", true],
+        ["c", false],
+      ],
+    );
     w.cancel();
     w2.cancel();
     client.close();
