@@ -196,6 +196,7 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
             root: o.resctrlRoot,
             rmidCapacity: o.memoryRmids,
             pidExists: (pid) => existsSync(`${procRoot}/${pid}`),
+            audit: false, // long-running: no call log
           }),
           { root: o.resctrlRoot, groupPrefix: o.plugin.groupPrefix, logger: log },
         )

@@ -20,6 +20,12 @@ export interface MemFsOptions extends ResctrlModelOptions {
   pidExists?: (pid: number) => boolean;
   /** Domains created under every `mon_data`. Default `MEMFS_DEFAULT_L3_DOMAINS` (`mon_L3_00`). */
   l3Domains?: readonly string[];
+  /**
+   * Record every call in {@link MemFs.log} and count it for {@link MemFs.calls}. Default true (tests
+   * inspect both). A long-running user (the daemon's `--resctrl-provider memory`) sets false, so
+   * memory does not grow with every call; `log` then stays empty and `calls` returns 0.
+   */
+  audit?: boolean;
 }
 
 /** Options of {@link MemFs.withResctrl}. */
@@ -55,8 +61,10 @@ export class MemFs implements FsProvider {
   private readonly kernel: ResctrlModel;
   private readonly faults = new MemFsFaults();
   private readonly counts = new Map<string, number>();
+  private readonly audit: boolean;
 
   constructor(options: MemFsOptions = {}) {
+    this.audit = options.audit ?? true;
     this.kernel = new ResctrlModel(this.tree, options);
     this.kernel.pidFaults = {
       gone: this.faults.gonePids,
@@ -100,7 +108,7 @@ export class MemFs implements FsProvider {
   // ---- FsProvider -------------------------------------------------------------------------
 
   async exists(path: string): Promise<boolean> {
-    this.log.push({ op: "exists", path });
+    if (this.audit) this.log.push({ op: "exists", path });
     try {
       this.count("exists", norm(path));
     } catch {
@@ -320,7 +328,7 @@ export class MemFs implements FsProvider {
 
   private run<T>(op: MemFsOp, path: string, data: string | undefined, fn: (p: string) => T): T {
     const entry: MemFsLogEntry = data === undefined ? { op, path } : { op, path, data };
-    this.log.push(entry);
+    if (this.audit) this.log.push(entry);
     try {
       const p = norm(path);
       this.count(op, p);
@@ -333,6 +341,7 @@ export class MemFs implements FsProvider {
   }
 
   private count(op: MemFsOp, path: string): void {
+    if (!this.audit) return;
     const key = `${op} ${path}`;
     this.counts.set(op, (this.counts.get(op) ?? 0) + 1);
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
