@@ -27,7 +27,7 @@ import { TtrpcClient } from "../src/nri/ttrpc-client.js";
 import { TtrpcServer } from "../src/nri/ttrpc-server.js";
 import { pino } from "pino";
 import { fakeContainer, fakePod } from "../support/fakes/fake-runtime-fixtures.js";
-import { muxFrame, parseFrames } from "../support/fakes/fake-runtime-wire.js";
+import { muxFrame, parseFrames, tick } from "../support/fakes/fake-runtime-wire.js";
 
 const RUNS = Number(process.env.NRI_FUZZ_RUNS ?? 10_000);
 const MAX_FRAME = 64 * 1024;
@@ -245,14 +245,12 @@ describe("nri plugin-side decoder fuzz", () => {
   it(`survives ${RUNS} random and mutated inputs with bounded memory`, async () => {
     let closedRuns = 0;
     let maxBuffered = 0;
-    const sockets: SyncSocket[] = [];
-    fc.assert(
-      fc.property(
+    await fc.assert(
+      fc.asyncProperty(
         input,
         fc.array(fc.oneof(fc.nat({ max: 64 }), fc.nat({ max: 3 * MAX_MESSAGE })), { maxLength: 8 }),
-        (bytes, cuts) => {
+        async (bytes, cuts) => {
           const p = plugin();
-          sockets.push(p.sock);
           let off = 0;
           for (const c of [...cuts, bytes.length]) {
             const chunk = bytes.subarray(off, Math.min(bytes.length, off + Math.max(1, c)));
@@ -269,13 +267,21 @@ describe("nri plugin-side decoder fuzz", () => {
             const r = p.mux.closeReason;
             assert.ok(r === undefined || r.name === "ProtocolError", `clean close, got ${String(r)}`);
           }
+          // Let this run's handlers settle (each writes its reply before leaving the in-flight count),
+          // then check everything it wrote; the socket is dropped with the run, so memory stays flat.
+          const deadline = Date.now() + 5_000;
+          while (p.server.inflightCount > 0) {
+            assert.ok(Date.now() < deadline, `${p.server.inflightCount} handlers still in flight`);
+            await tick();
+          }
+          assertWellFramed(p.sock.written);
+          p.mux.close();
         },
       ),
       { numRuns: RUNS },
     );
-    // Let async handlers finish and replies be written, then check output and stray errors.
-    await new Promise((r) => setTimeout(r, 50));
-    for (const s of sockets) assertWellFramed(s.written);
+    // One event-loop turn so that a rejection left unhandled by the last run is reported.
+    await tick();
     assert.deepEqual(problems, []);
     assert.ok(closedRuns > 0, "some inputs must hit the frame-length limit");
     assert.ok(maxBuffered > 0);

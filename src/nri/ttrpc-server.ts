@@ -63,6 +63,14 @@ export class TtrpcServer implements MuxSink {
     m.set(method, handler);
   }
 
+  /**
+   * Handlers dispatched and not yet settled (0 after close). A call's reply, if any, is written
+   * before it leaves this count, so 0 means every reply due so far has been sent.
+   */
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
   /** Bytes buffered by the message reader (for memory-bound checks). */
   get bufferedBytes(): number {
     return this.reader.bufferedBytes;
