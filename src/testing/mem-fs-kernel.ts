@@ -231,22 +231,41 @@ export class ResctrlModel {
       for (const [path, child] of [...this.groups]) {
         if (child.kind === "mon" && child.ctrl === p) this.removeGroup(path);
       }
-      for (const pid of [...(this.byCtrl.get(p) ?? [])]) this.place(pid, { ctrl: this.root, mon: null });
+      for (const pid of [...(this.byCtrl.get(p) ?? [])]) this.moveBack(pid, { ctrl: this.root, mon: null });
     } else {
-      for (const pid of [...(this.byMon.get(p) ?? [])]) this.place(pid, { ctrl: g.ctrl, mon: null });
+      for (const pid of [...(this.byMon.get(p) ?? [])]) this.moveBack(pid, { ctrl: g.ctrl, mon: null });
     }
+    this.byCtrl.delete(p);
+    this.byMon.delete(p);
     this.tree.removeSubtree(p);
     this.groups.delete(p);
-    if (this.rmidLimboMs > 0) this.limbo.push(this.now());
+    if (this.rmidLimboMs > 0) {
+      this.rmidsInUse(); // drop expired entries first, so limbo stays bounded without a capacity check
+      this.limbo.push(this.now());
+    }
+  }
+
+  /**
+   * A task of a removed group goes to `t`, unless `pidExists` says it exited: the kernel lists
+   * only live tasks, and forgetting it keeps a long-running MemFs (the daemon's memory provider)
+   * from growing with every task it ever moved.
+   */
+  private moveBack(pid: number, t: Task): void {
+    if (this.pidExists && !this.pidExists(pid)) this.forget(pid);
+    else this.place(pid, t);
+  }
+
+  private forget(pid: number): void {
+    const old = this.tasks.get(pid);
+    if (!old) return;
+    this.byCtrl.get(old.ctrl)?.delete(pid);
+    if (old.mon !== null) this.byMon.get(old.mon)?.delete(pid);
+    this.tasks.delete(pid);
   }
 
   /** Sets (or moves) task `pid`, keeping the group indexes in step. */
   private place(pid: number, t: Task): void {
-    const old = this.tasks.get(pid);
-    if (old) {
-      this.byCtrl.get(old.ctrl)?.delete(pid);
-      if (old.mon !== null) this.byMon.get(old.mon)?.delete(pid);
-    }
+    this.forget(pid);
     this.tasks.set(pid, t);
     addTo(this.byCtrl, t.ctrl, pid);
     if (t.mon !== null) addTo(this.byMon, t.mon, pid);

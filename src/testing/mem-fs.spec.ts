@@ -216,6 +216,21 @@ describe("MemFs: tasks", () => {
     assert.equal(fs.readFile(`${ROOT}/info/last_cmd_status`), "No task 100\n");
   });
 
+  it("rmdir forgets tasks that pidExists says exited; live ones go back to the parent", async () => {
+    const live = new Set([1, 2]);
+    const fs = MemFs.withResctrl({ pidExists: (p) => live.has(p) });
+    await fs.createDir(`${MG}/g`);
+    await fs.writeStr(`${MG}/g/tasks`, "1");
+    await fs.writeStr(`${MG}/g/tasks`, "2");
+    live.delete(2);
+    await fs.removeDir(`${MG}/g`);
+    assert.deepEqual(fs.tasksOf(ROOT), [1]);
+    assert.equal(fs.groupOf(1), ROOT);
+    assert.equal(fs.groupOf(2), undefined);
+    await fs.createDir(`${MG}/g`);
+    assert.deepEqual(fs.tasksOf(`${MG}/g`), [], "a group re-created at the same path starts empty");
+  });
+
   it("a tasks write to a removed group → ENOENT", async () => {
     const fs = MemFs.withResctrl();
     await fs.createDir(`${MG}/g`);
