@@ -124,6 +124,32 @@ describe("plugin: concurrency", () => {
   });
 });
 
+describe("plugin: Reconciled only on a fresh observation", () => {
+  it("a task forked during the last allowed pass keeps the container Partial until a retry moves it", async () => {
+    const h = harness({ cfg: { maxReconcilePasses: 1 } });
+    const p = pod("u1");
+    // Pass 1 sees [1]; task 2 is forked while 1 is being moved (the next read lists it).
+    h.pids.setSequence("c1", [[1], [1, 2]]);
+    await h.plugin.runPodSandbox(p);
+    await h.plugin.startContainer(p, ctr("c1", p.id));
+    assert.deepEqual(h.fs.tasksOf(`${MON}/pod_u1`), [1]);
+    assert.equal(h.trace().at(-1), "u1 Exists 1/0", "task 2 is outside the group: not Reconciled");
+    assert.equal(await h.plugin.retryContainerReconcile("c1"), "Reconciled");
+    assert.deepEqual(h.fs.tasksOf(`${MON}/pod_u1`), [1, 2]);
+    assert.equal(h.trace().at(-1), "u1 Exists 1/1");
+  });
+
+  it("a reconcile that converged before its last pass costs no extra read", async () => {
+    const h = harness({ cfg: { maxReconcilePasses: 3 } });
+    const p = pod("u1");
+    h.pids.setPids("c1", [1]);
+    await h.plugin.runPodSandbox(p);
+    await h.plugin.startContainer(p, ctr("c1", p.id));
+    assert.equal(h.trace().at(-1), "u1 Exists 1/1");
+    assert.equal(h.pids.calls("c1"), 2, "pass 1 writes, pass 2 observes convergence");
+  });
+});
+
 describe("plugin: dropped events and resync", () => {
   it("a full subscriber queue drops and counts; the handler never blocks; snapshot() resyncs", async () => {
     const h = harness({ cfg: { eventQueueCapacity: 2 } });

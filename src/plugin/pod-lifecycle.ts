@@ -73,11 +73,16 @@ export class PodLifecycle {
     const base = { podUid: pod.uid, containerId: c.id, reason, group };
     const t0 = Date.now();
     try {
-      const out = await this.resctrl.reconcileGroup(
-        group,
-        () => this.pids.tasksOf(c.container, nriPod),
-        this.maxReconcilePasses,
-      );
+      const source = (): Promise<number[]> => this.pids.tasksOf(c.container, nriPod);
+      const out = await this.resctrl.reconcileGroup(group, source, this.maxReconcilePasses);
+      // The resctrl layer checks its last write against the PID set read *before* that write, so
+      // tasks forked meanwhile are unseen. When it used every pass (it may have ended on a write),
+      // re-read the source and the group once: Reconciled is claimed only for a fresh observation.
+      const converged =
+        out.converged &&
+        (out.passes !== undefined && out.passes < this.maxReconcilePasses
+          ? true
+          : await this.allInGroup(group, source));
       this.log.info(
         {
           ...base,
@@ -85,12 +90,12 @@ export class PodLifecycle {
           missing: out.missing,
           foreign: out.foreign,
           passes: out.passes,
-          converged: out.converged,
+          converged,
           durationMs: Date.now() - t0,
         },
         "reconciled container",
       );
-      return { converged: out.converged };
+      return { converged };
     } catch (error) {
       const empty = errorName(error) === "EmptyPidSetError";
       this.log[empty ? "info" : "warn"](
@@ -99,6 +104,13 @@ export class PodLifecycle {
       );
       return { converged: false, error };
     }
+  }
+
+  /** True iff the source lists at least one task and every listed task is in `group` now. */
+  private async allInGroup(group: string, source: () => Promise<number[]>): Promise<boolean> {
+    const desired = await source();
+    const current = new Set(await this.resctrl.listGroupTasks(group));
+    return desired.length > 0 && desired.every((p) => current.has(p));
   }
 
   /** Under the pod lock. */
