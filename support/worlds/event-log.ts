@@ -10,7 +10,8 @@ export type UnnumberedPodEvent = PodEvent extends infer E
 /**
  * Records the plugin's pod events (already translated to scenario names) and lets steps wait for
  * them. World-agnostic: every world feeds it from wherever its events come from (an in-process
- * listener, a gRPC stream) and delegates `events`, `waitForEvent` and `assertNoEventWithin` to it.
+ * listener, a gRPC stream); {@link EventLogWorld} (event-log-world.ts) serves the port's event
+ * methods from it.
  *
  * Waiting never polls: each recorded event wakes the waiters. Owns no timers beyond the ones a
  * pending wait or quiet period started; {@link close} rejects pending waits.

@@ -2,7 +2,8 @@ import { pino } from "pino";
 import type { PodResctrlEvent } from "../../../src/plugin/events.js";
 import { CriClient } from "../../containerd/cri-client.js";
 import type { LocalContainerd } from "../../containerd/local-containerd.js";
-import { EventLog, type UnnumberedPodEvent } from "../event-log.js";
+import type { UnnumberedPodEvent } from "../event-log.js";
+import { EventLogWorld } from "../event-log-world.js";
 import {
   CapabilityMissingError,
   type Capability,
@@ -10,7 +11,6 @@ import {
   type GroupObservation,
   type LogRecord,
   type PluginStartOptions,
-  type PodEvent,
   type PodView,
   type PodWorld,
   type RetryOutcome,
@@ -52,9 +52,8 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
  * modelled in memory in both modes. One instance per scenario; `dispose()` stops the plugin and
  * removes every pod the scenario created.
  */
-export class ContainerdWorld implements PodWorld {
+export class ContainerdWorld extends EventLogWorld implements PodWorld {
   readonly name = "containerd";
-  readonly #log = new EventLog();
   #ctx!: ScenarioContext;
   #ctrd!: LocalContainerd;
   #cri: CriClient | undefined;
@@ -90,7 +89,7 @@ export class ContainerdWorld implements PodWorld {
   }
 
   async dispose(): Promise<void> {
-    this.#log.close();
+    this.eventLog.close();
     await this.#driver?.stop().catch(() => undefined);
     const failures = this.#pods ? await this.#pods.removeAll() : [];
     this.#cri?.close();
@@ -154,7 +153,7 @@ export class ContainerdWorld implements PodWorld {
     if (o.eventQueueCapacity !== undefined) this.#inProcess("an event queue size");
     this.#started = true;
     this.#pluginStartTicks = await bootTicksNow();
-    const sink = (e: PodResctrlEvent): void => void this.#log.record(this.#translate(e));
+    const sink = (e: PodResctrlEvent): void => void this.eventLog.record(this.#translate(e));
     this.#driver = this.#inproc ?? new DaemonPlugin(this.#ctx.tmpDir, sink);
     await this.#driver.start({
       ...o,
@@ -233,24 +232,8 @@ export class ContainerdWorld implements PodWorld {
 
   // ---- observe ---------------------------------------------------------------------------
 
-  events(pod: string): readonly PodEvent[] {
-    return this.#log.of(pod);
-  }
-
-  allEvents(): readonly PodEvent[] {
-    return this.#log.all();
-  }
-
-  waitForEvent(pod: string, predicate: (e: PodEvent) => boolean, timeoutMs: number): Promise<PodEvent> {
-    return this.#log.waitFor(pod, predicate, timeoutMs);
-  }
-
-  assertNoEventWithin(pod: string, ms: number): Promise<void> {
-    return this.#log.assertQuiet(pod, ms);
-  }
-
   async groupOf(pod: string): Promise<GroupObservation> {
-    const { reported, path } = this.#log.lastGroupReport(pod);
+    const { reported, path } = this.eventLog.lastGroupReport(pod);
     const probe = path ?? this.#inproc?.resctrl.groupPathFor(this.#pods.existing(pod).uid);
     return {
       reported,
@@ -390,7 +373,7 @@ export class ContainerdWorld implements PodWorld {
       );
     this.#inproc = new InProcessPlugin(
       this.#ctx.groupPrefix,
-      (e) => void this.#log.record(this.#translate(e)),
+      (e) => void this.eventLog.record(this.#translate(e)),
     );
     return this.#inproc;
   }

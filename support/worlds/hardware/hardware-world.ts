@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { EventLog } from "../event-log.js";
+import { EventLogWorld } from "../event-log-world.js";
 import {
   CapabilityMissingError,
   type Capability,
@@ -8,7 +8,6 @@ import {
   type GroupObservation,
   type LogRecord,
   type PluginStartOptions,
-  type PodEvent,
   type PodView,
   type PodWorld,
   type RetryOutcome,
@@ -70,10 +69,9 @@ export interface HardwareWorldParameters {
  * Ownership: one instance per scenario; `dispose()` stops the daemon, deletes the scenario's pods,
  * removes helper, seeded and plugin groups of this scenario, and remounts resctrl if it unmounted it.
  */
-export class HardwareWorld implements PodWorld {
+export class HardwareWorld extends EventLogWorld implements PodWorld {
   readonly name = "hardware";
   readonly #host: HostPort = nodeHost();
-  readonly #log = new EventLog();
   readonly #pods = new Map<string, HwPod>();
   readonly #uidToPod = new Map<string, string>();
   readonly #root: string;
@@ -88,6 +86,7 @@ export class HardwareWorld implements PodWorld {
   #unmounted = false;
 
   constructor(private readonly params: HardwareWorldParameters) {
+    super();
     this.#root = params.resctrlRoot ?? DEFAULT_RESCTRL_ROOT;
   }
 
@@ -117,7 +116,7 @@ export class HardwareWorld implements PodWorld {
     const quietly = async (f: () => Promise<unknown>): Promise<void> => {
       await f().catch((e: unknown) => console.warn(`[hardware world] cleanup: ${(e as Error).message}`));
     };
-    this.#log.close();
+    this.eventLog.close();
     await quietly(async () => this.#plugin?.stop());
     if (this.#kube) await quietly(() => this.#kube.deleteRun(this.#prefix.run));
     // The scenario unmounted resctrl; unless the plugin mounted it again, later scenarios need it.
@@ -203,7 +202,7 @@ export class HardwareWorld implements PodWorld {
       },
       timeoutMs: this.#ctx.timeoutMs,
       uidToPod: this.#uidToPod,
-      log: this.#log,
+      log: this.eventLog,
       capacityFreed: () => this.#capacity === "freed",
     });
   }
@@ -271,24 +270,8 @@ export class HardwareWorld implements PodWorld {
 
   // ---- observe ---------------------------------------------------------------------------
 
-  events(pod: string): readonly PodEvent[] {
-    return this.#log.of(pod);
-  }
-
-  allEvents(): readonly PodEvent[] {
-    return this.#log.all();
-  }
-
-  waitForEvent(pod: string, predicate: (e: PodEvent) => boolean, timeoutMs: number): Promise<PodEvent> {
-    return this.#log.waitFor(pod, predicate, timeoutMs);
-  }
-
-  assertNoEventWithin(pod: string, ms: number): Promise<void> {
-    return this.#log.assertQuiet(pod, ms);
-  }
-
   async groupOf(pod: string): Promise<GroupObservation> {
-    const { reported, path } = this.#log.lastGroupReport(pod);
+    const { reported, path } = this.eventLog.lastGroupReport(pod);
     let existsOnDisk: boolean;
     if (path) existsOnDisk = (await stat(path).catch(() => undefined))?.isDirectory() === true;
     else {

@@ -2,14 +2,14 @@ import type { Logger } from "pino";
 import type { PodResctrlEvent } from "../../../src/plugin/events.js";
 import { ResctrlPlugin } from "../../../src/plugin/plugin.js";
 import { MockPidSource } from "../../../src/testing/mock-pid-source.js";
-import { EventLog, type UnnumberedPodEvent } from "../event-log.js";
+import type { UnnumberedPodEvent } from "../event-log.js";
+import { EventLogWorld } from "../event-log-world.js";
 import type {
   Capability,
   ContainerSpec,
   GroupObservation,
   LogRecord,
   PluginStartOptions,
-  PodEvent,
   PodView,
   PodWorld,
   RetryOutcome,
@@ -46,10 +46,9 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
  * from a scripted `MockPidSource` fed by the {@link ClusterModel}. Nothing touches the host's
  * resctrl or cgroups. One instance per scenario; `dispose()` stops the stub, runtime and plugin.
  */
-export class MockWorld implements PodWorld {
+export class MockWorld extends EventLogWorld implements PodWorld {
   readonly name = "mock";
   readonly #model = new ClusterModel();
-  readonly #log = new EventLog();
   readonly #pids = new MockPidSource();
   #ctx!: ScenarioContext;
   #kernel!: MockKernel;
@@ -72,7 +71,7 @@ export class MockWorld implements PodWorld {
   }
 
   async dispose(): Promise<void> {
-    this.#log.close();
+    this.eventLog.close();
     this.#consumer?.close();
     await this.#harness?.stop();
     await this.#plugin?.close().catch(() => undefined);
@@ -120,7 +119,7 @@ export class MockWorld implements PodWorld {
       logger: this.#logger,
     });
     this.#plugin = plugin;
-    plugin.onEvent((e) => this.#log.record(this.#translate(e)));
+    plugin.onEvent((e) => this.eventLog.record(this.#translate(e)));
     this.#startMark = this.#kernel.audit.mark();
     this.#harness = await PluginHarness.start({
       plugin,
@@ -221,24 +220,8 @@ export class MockWorld implements PodWorld {
 
   // ---- observe ---------------------------------------------------------------------------
 
-  events(pod: string): readonly PodEvent[] {
-    return this.#log.of(pod);
-  }
-
-  allEvents(): readonly PodEvent[] {
-    return this.#log.all();
-  }
-
-  waitForEvent(pod: string, predicate: (e: PodEvent) => boolean, timeoutMs: number): Promise<PodEvent> {
-    return this.#log.waitFor(pod, predicate, timeoutMs);
-  }
-
-  assertNoEventWithin(pod: string, ms: number): Promise<void> {
-    return this.#log.assertQuiet(pod, ms);
-  }
-
   async groupOf(pod: string): Promise<GroupObservation> {
-    const { reported, path } = this.#log.lastGroupReport(pod);
+    const { reported, path } = this.eventLog.lastGroupReport(pod);
     const probe = path ?? this.#kernel.resctrl.groupPathFor(this.#model.existingPod(pod).nri.uid);
     return { reported, path, existsOnDisk: this.#kernel.fs.isDir(probe) };
   }
