@@ -180,12 +180,28 @@ export class ControlApiServer {
     void (async () => {
       for await (const e of sub) {
         if (call.cancelled) break;
-        if (!call.write(toPodEvent(e))) await new Promise((r) => call.once("drain", r));
+        if (!call.write(toPodEvent(e))) await writable(call);
       }
       stop();
       if (!call.cancelled) call.end();
     })().catch((err: unknown) => this.#log.warn({ err }, "watch stream failed"));
   }
+}
+
+/**
+ * Resolves on "drain", or when the call is cancelled, fails or closes (no "drain" ever comes then:
+ * waiting for it alone would keep the stream and this loop alive forever). Removes its listeners.
+ */
+function writable(call: ServerWritableStream<WatchEventsRequest, PodEvent>): Promise<void> {
+  const events = ["drain", "cancelled", "error", "close"] as const;
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      for (const ev of events) call.off(ev, done);
+      resolve();
+    };
+    if (call.cancelled || call.destroyed) return resolve();
+    for (const ev of events) call.once(ev, done);
+  });
 }
 
 /** Removes `path` if it is a socket nobody listens on; rejects if it is in use or not a socket. */
