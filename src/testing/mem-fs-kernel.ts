@@ -130,12 +130,15 @@ export class ResctrlModel {
     else this.tree.removeSubtree(p);
   }
 
-  /** A write to `<groupPath>/tasks`: whitespace-separated ids, stops at the first failure (kernel rule). */
+  /**
+   * A write to `<groupPath>/tasks`: comma-separated ids, each trimmed, parsed up to a token that
+   * starts with a newline; tasks before the first failure stay moved (kernel's rdtgroup_tasks_write).
+   */
   writeTasks(groupPath: string, data: string): void {
     const group = this.groups.get(groupPath);
     const file = `${groupPath}/tasks`;
     if (!group || !this.root) throw errnoError("ENOENT", "no such group", file);
-    const tokens = data.trim().split(/\s+/).filter(Boolean);
+    const tokens = splitTaskList(data);
     if (tokens.length === 0) throw errnoError("EINVAL", "empty tasks write", file);
     const fail = (code: string, status: string): never => {
       this.setStatus(status);
@@ -143,7 +146,7 @@ export class ResctrlModel {
     };
     for (const token of tokens) {
       const pid = /^\d+$/.test(token) ? Number(token) : NaN;
-      if (!Number.isSafeInteger(pid)) fail("EINVAL", `Invalid task id "${token}"`);
+      if (!Number.isSafeInteger(pid)) fail("EINVAL", `Task list parsing error pid ${token}`);
       if (pid === 0) {
         this.zeroPidWrites += 1;
         fail("EINVAL", "MemFs refuses PID 0: the kernel would move the writing task itself");
@@ -276,4 +279,16 @@ function addTo(index: Map<string, Set<number>>, key: string, pid: number): void 
   let set = index.get(key);
   if (!set) index.set(key, (set = new Set()));
   set.add(pid);
+}
+
+/** The kernel's loop: `strim(strsep(&buf, ","))` while the rest is non-empty and not "\n"-led. */
+function splitTaskList(data: string): string[] {
+  const tokens: string[] = [];
+  let rest: string | undefined = data;
+  while (rest !== undefined && rest !== "" && !rest.startsWith("\n")) {
+    const comma = rest.indexOf(",");
+    tokens.push((comma < 0 ? rest : rest.slice(0, comma)).trim());
+    rest = comma < 0 ? undefined : rest.slice(comma + 1);
+  }
+  return tokens;
 }

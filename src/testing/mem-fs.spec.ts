@@ -209,6 +209,18 @@ describe("MemFs: tasks", () => {
     await assert.rejects(fs.writeStr(`${ROOT}/tasks`, " "), code("EINVAL"));
   });
 
+  it("a write is a comma-separated list like the kernel's; a space inside a token is a parse error", async () => {
+    const fs = MemFs.withResctrl();
+    await fs.writeStr(`${ROOT}/tasks`, "1, 2,3\n");
+    assert.deepEqual(fs.tasksOf(ROOT), [1, 2, 3]);
+    await fs.writeStr(`${ROOT}/tasks`, "4\n");
+    assert.deepEqual(fs.tasksOf(ROOT), [1, 2, 3, 4]);
+    await assert.rejects(fs.writeStr(`${ROOT}/tasks`, "5 6"), code("EINVAL"));
+    assert.equal(fs.readFile(`${ROOT}/info/last_cmd_status`), "Task list parsing error pid 5 6\n");
+    await assert.rejects(fs.writeStr(`${ROOT}/tasks`, "7,x,8"), code("EINVAL"));
+    assert.deepEqual(fs.tasksOf(ROOT), [1, 2, 3, 4, 7], "tasks before the failing token stay moved");
+  });
+
   it("pidExists option → ESRCH for tasks it rejects", async () => {
     const fs = MemFs.withResctrl({ pidExists: (p) => p < 100 });
     await fs.writeStr(`${ROOT}/tasks`, "99");
