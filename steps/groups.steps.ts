@@ -1,31 +1,30 @@
 import { Given, Then, type DataTable } from "@cucumber/cucumber";
 import { expect } from "chai";
-import { PLUGIN_ERROR_LEVEL, type ScenarioWorld } from "../support/world.js";
+import { pluginErrorLines, type ScenarioWorld } from "../support/world.js";
 import { cleanupCounters } from "./log-records.js";
 import { directChildOf, seedTable } from "./helpers.js";
 
 // ---- a pod's group and its tasks -------------------------------------------------------------
 
+/** Asserts that the group of `pod` holds exactly its containers' tasks, and that there are some. */
+async function expectContainerTasksInGroup(w: ScenarioWorld, pod: string): Promise<void> {
+  const [actual, expected] = await Promise.all([w.port.tasksOf(pod), w.port.expectedTasksOf(pod)]);
+  expect(expected, `tasks expected in the group of ${pod}`).to.have.length.greaterThan(0);
+  expect(actual, `tasks in the group of ${pod}`).to.deep.equal(expected);
+}
+
 Then(
   "the group of pod {string} holds exactly the tasks of its containers",
   async function (this: ScenarioWorld, pod: string) {
-    const [actual, expected] = await Promise.all([this.port.tasksOf(pod), this.port.expectedTasksOf(pod)]);
-    expect(expected, `tasks expected in the group of ${pod}`).to.have.length.greaterThan(0);
-    expect(actual, `tasks in the group of ${pod}`).to.deep.equal(expected);
+    await expectContainerTasksInGroup(this, pod);
   },
 );
 
 Then(
   "the group of every pod holds exactly the tasks of its containers",
   async function (this: ScenarioWorld) {
-    const pods = [...this.declaredPods.keys()];
-    const pairs = await Promise.all(
-      pods.map(async (p) => [await this.port.tasksOf(p), await this.port.expectedTasksOf(p)]),
-    );
-    pairs.forEach(
-      ([actual, expected], i) =>
-        expect(actual, `tasks of ${pods[i]}`).to.deep.equal(expected).and.not.be.empty,
-    );
+    expect(this.declaredPods.size, "pods declared by the scenario").to.be.greaterThan(0);
+    await Promise.all([...this.declaredPods.keys()].map((p) => expectContainerTasksInGroup(this, p)));
   },
 );
 
@@ -109,20 +108,18 @@ Given(
   },
 );
 
+/** The seeded groups among `labels` that exist on disk (`exists` true) or do not (false). */
+async function seededGroupsWhere(w: ScenarioWorld, labels: string[], exists: boolean): Promise<string[]> {
+  const found = await Promise.all(labels.map((l) => w.port.seededGroupExists(l)));
+  return labels.filter((_, i) => found[i] === exists);
+}
+
 Then("the group(s) {names} is/are gone", async function (this: ScenarioWorld, labels: string[]) {
-  const exist = await Promise.all(labels.map((l) => this.port.seededGroupExists(l)));
-  expect(
-    labels.filter((_, i) => exist[i]),
-    "groups still there",
-  ).to.deep.equal([]);
+  expect(await seededGroupsWhere(this, labels, true), "groups still there").to.deep.equal([]);
 });
 
 Then("the group(s) {names} is/are still there", async function (this: ScenarioWorld, labels: string[]) {
-  const exist = await Promise.all(labels.map((l) => this.port.seededGroupExists(l)));
-  expect(
-    labels.filter((_, i) => !exist[i]),
-    "groups gone",
-  ).to.deep.equal([]);
+  expect(await seededGroupsWhere(this, labels, false), "groups gone").to.deep.equal([]);
 });
 
 Then(
@@ -134,9 +131,9 @@ Then(
 );
 
 Then("the plugin logged the error {string}", async function (this: ScenarioWorld, text: string) {
-  const errors = (await this.port.logLines()).filter((l) => Number(l.level ?? 0) >= PLUGIN_ERROR_LEVEL);
+  const errors = pluginErrorLines(await this.port.logLines()).map((l) => String(l.msg));
   expect(
-    errors.map((l) => String(l.msg)).filter((m) => m.includes(text)),
+    errors.filter((m) => m.includes(text)),
     "matching error lines",
   ).to.have.length.greaterThan(0);
   this.expectedErrors.push(text);

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { describeEvent, PLUGIN_ERROR_LEVEL, scenarioTimeoutMs, type ScenarioWorld } from "./world.js";
+import { describeEvent, pluginErrorLines, scenarioTimeoutMs, type ScenarioWorld } from "./world.js";
 import { chooseWorld, shutdownWorlds } from "./worlds/index.js";
 import { CAPABILITIES, type ScenarioContext } from "./worlds/types.js";
 
@@ -149,10 +149,8 @@ After(
   async function (this: ScenarioWorld, { result }: ITestCaseHookParameter) {
     const port = this.portIfAny();
     if (!port || result?.status !== Status.PASSED) return;
-    const unexpected = (await port.logLines()).filter(
-      (l) =>
-        Number(l.level ?? 0) >= PLUGIN_ERROR_LEVEL &&
-        !this.expectedErrors.some((text) => String(l.msg ?? "").includes(text)),
+    const unexpected = pluginErrorLines(await port.logLines()).filter(
+      (l) => !this.expectedErrors.some((text) => String(l.msg ?? "").includes(text)),
     );
     if (unexpected.length === 0) return;
     const list = unexpected.map((l) => String(l.msg)).join("; ");

@@ -1,6 +1,6 @@
 import { setWorldConstructor, World, type IWorldOptions } from "@cucumber/cucumber";
 import { expect } from "chai";
-import type { PodEvent, PodWorld, RetryOutcome } from "./worlds/types.js";
+import type { LogRecord, PodEvent, PodWorld, RetryOutcome } from "./worlds/types.js";
 
 /** Default deadline of every "eventually" step, in ms. Override: worldParameters.timeoutMs or SCENARIO_TIMEOUT_MS. */
 export const DEFAULT_SCENARIO_TIMEOUT_MS = 10_000;
@@ -147,6 +147,11 @@ export class ScenarioWorld extends World<Record<string, unknown>> {
 
 /** pino's "error" level: a plugin log line at or above it fails a passing scenario unless a step expected it. */
 export const PLUGIN_ERROR_LEVEL = 50;
+
+/** The plugin log lines at or above {@link PLUGIN_ERROR_LEVEL}, in order. Pure. */
+export function pluginErrorLines(lines: readonly LogRecord[]): LogRecord[] {
+  return lines.filter((l) => Number(l.level ?? 0) >= PLUGIN_ERROR_LEVEL);
+}
 
 /** Interval of {@link ScenarioWorld.until} polls. */
 export const POLL_INTERVAL_MS = 20;
