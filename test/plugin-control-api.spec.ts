@@ -136,16 +136,24 @@ describe("control API", () => {
   });
 
   it("a watch stream ends when the server closes", async () => {
-    const { server, client } = await setup();
+    const { h, server, client } = await setup();
+    await h.plugin.runPodSandbox(pod("a"));
     let ended = false;
+    let endErr: Error | undefined;
+    const seen: PodEvent[] = [];
     client.watchEvents(
-      false,
-      () => undefined,
-      () => (ended = true),
+      true,
+      (e) => seen.push(e),
+      (err) => {
+        ended = true;
+        endErr = err;
+      },
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // The snapshot event proves the server-side stream is established before the server closes.
+    await until(() => seen.length === 1);
     await server.close();
     await until(() => ended);
+    assert.equal(endErr, undefined, "ended gracefully by the server, not by a transport error");
     client.close();
   });
 
