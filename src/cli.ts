@@ -272,7 +272,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
       if (finishing) return;
       finishing = true;
       log.info({ why }, "shutting down");
-      void daemon.stop().then(() => resolve(code));
+      void daemon
+        .stop()
+        .catch((err: unknown) => log.error({ err }, "failed to stop cleanly"))
+        .then(() => resolve(code));
     };
     process.once("SIGTERM", () => finish(0, "SIGTERM"));
     process.once("SIGINT", () => finish(0, "SIGINT"));
