@@ -26,5 +26,8 @@ export const DEFAULT_MAX_FRAME_LENGTH = 64 * 1024 * 1024;
 /** Default upper bound for one incoming ttrpc message payload (Go sends up to 4 MiB, v1.2.5 more). */
 export const DEFAULT_MAX_MESSAGE_LENGTH = 64 * 1024 * 1024;
 
+/** Largest delay setTimeout accepts; a longer one would silently become 1 ms, so timers clamp to it. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** ttrpc message types. */
 export const MessageType = { REQUEST: 1, RESPONSE: 2, DATA: 3 } as const;

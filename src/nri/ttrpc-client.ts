@@ -1,6 +1,6 @@
 import { pino, type Logger } from "pino";
 import { Request, Response } from "./gen/ttrpc/request.js";
-import { MessageType } from "./constants.js";
+import { MAX_TIMER_MS, MessageType } from "./constants.js";
 import { Code, TtrpcError } from "./errors.js";
 import { frameMessage, MessageReader } from "./ttrpc.js";
 import type { MuxSink } from "./mux.js";
@@ -97,12 +97,16 @@ export class TtrpcClient implements MuxSink {
     return new Promise<Buffer>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       if (timeoutMs > 0) {
-        timer = setTimeout(() => {
-          if (!this.pending.delete(streamId)) return;
-          reject(
-            new TtrpcError(Code.DEADLINE_EXCEEDED, `failed to call ${method}: context deadline exceeded`),
-          );
-        }, timeoutMs);
+        // Clamped to setTimeout's range (a longer delay would fire after 1 ms).
+        timer = setTimeout(
+          () => {
+            if (!this.pending.delete(streamId)) return;
+            reject(
+              new TtrpcError(Code.DEADLINE_EXCEEDED, `failed to call ${method}: context deadline exceeded`),
+            );
+          },
+          Math.min(MAX_TIMER_MS, timeoutMs),
+        );
         timer.unref();
       }
       this.pending.set(streamId, { resolve, reject, timer, method });

@@ -1,6 +1,6 @@
 import { pino, type Logger } from "pino";
 import { Request, Response } from "./gen/ttrpc/request.js";
-import { MessageType } from "./constants.js";
+import { MAX_TIMER_MS, MessageType } from "./constants.js";
 import { Code, TtrpcError } from "./errors.js";
 import { frameMessage, MessageReader, type TtrpcHeader } from "./ttrpc.js";
 import type { MuxSink } from "./mux.js";
@@ -209,9 +209,6 @@ export class TtrpcServer implements MuxSink {
     this.opts.send(frameMessage({ length: 0, streamId, type: MessageType.RESPONSE, flags: 0 }, body));
   }
 }
-
-/** Largest delay setTimeout accepts. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -189,6 +189,16 @@ describe("ttrpc client over a mux (byte-exact)", () => {
     await assert.rejects(client.call("s", "After", Buffer.alloc(0)), /closed/);
     assert.equal(client.pendingCount, 0);
   });
+
+  it("a timeout beyond setTimeout's range does not expire at once", async () => {
+    const client = new TtrpcClient({ send: () => undefined });
+    const p = client.call("s", "Long", Buffer.alloc(0), { timeoutMs: 2 ** 31 });
+    // An unclamped timer would become 1 ms and expire before this later, longer one.
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(client.pendingCount, 1);
+    client.close();
+    await assert.rejects(p, (e: TtrpcError) => e.code === Code.UNAVAILABLE);
+  });
 });
 
 describe("ttrpc server", () => {
