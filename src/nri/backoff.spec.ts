@@ -44,6 +44,14 @@ describe("Backoff", () => {
     assert.equal(runs, 1);
   });
 
+  it("never schedules beyond setTimeout's range, even with an unbounded cap", () => {
+    const b = new Backoff({ initialMs: 1000, maxMs: Infinity, multiplier: 10, jitter: 0 });
+    const delays = Array.from({ length: 12 }, () => b.schedule(() => undefined).delayMs);
+    b.stop();
+    assert.equal(delays.at(-1), 2 ** 31 - 1);
+    assert.ok(delays.every((d) => d <= 2 ** 31 - 1));
+  });
+
   it("has sane named defaults", () => {
     const b = new Backoff();
     assert.equal(b.baseDelay(1), DEFAULT_BACKOFF_INITIAL_MS);

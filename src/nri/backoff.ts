@@ -1,3 +1,5 @@
+import { MAX_TIMER_MS } from "./constants.js";
+
 /** Default first reconnect delay. */
 export const DEFAULT_BACKOFF_INITIAL_MS = 200;
 /** Default cap of the reconnect delay. */
@@ -22,7 +24,7 @@ export interface BackoffOptions {
  * Exponential backoff with jitter. `schedule(fn)` runs `fn` once after the next delay on an unref'd
  * timer (so it never keeps the process alive) and returns `{attempt, delayMs}`; a new schedule
  * replaces the pending one. `reset()` returns to the initial delay; `stop()` cancels the pending
- * timer. Never throws.
+ * timer. Delays are clamped to MAX_TIMER_MS (setTimeout's range). Never throws.
  */
 export class Backoff {
   private readonly initialMs: number;
@@ -34,8 +36,9 @@ export class Backoff {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(opts: BackoffOptions = {}) {
-    this.initialMs = Math.max(0, opts.initialMs ?? DEFAULT_BACKOFF_INITIAL_MS);
-    this.maxMs = Math.max(this.initialMs, opts.maxMs ?? DEFAULT_BACKOFF_MAX_MS);
+    // Both clamped to setTimeout's range: a longer delay would fire after 1 ms (a reconnect storm).
+    this.initialMs = Math.min(MAX_TIMER_MS, Math.max(0, opts.initialMs ?? DEFAULT_BACKOFF_INITIAL_MS));
+    this.maxMs = Math.min(MAX_TIMER_MS, Math.max(this.initialMs, opts.maxMs ?? DEFAULT_BACKOFF_MAX_MS));
     this.multiplier = Math.max(1, opts.multiplier ?? DEFAULT_BACKOFF_MULTIPLIER);
     this.jitter = Math.min(1, Math.max(0, opts.jitter ?? DEFAULT_BACKOFF_JITTER));
     this.random = opts.random ?? Math.random;
