@@ -1,6 +1,13 @@
 import { EmptyPidSetError, InvalidConfigError } from "./errors.js";
 import type { ResctrlContext } from "./context.js";
-import { addPartial, assignTasksInFs, emptyAssignment, listGroupTasksInFs, validatePids } from "./tasks.js";
+import {
+  addPartial,
+  assignTasksInFs,
+  emptyAssignment,
+  listGroupTasksInFs,
+  sumAssignments,
+  validatePids,
+} from "./tasks.js";
 import type { PidFailure, ReconcileResult } from "./types.js";
 
 /** Throws {@link InvalidConfigError} unless `maxPasses` is an integer ≥ 1. */
@@ -21,7 +28,7 @@ export async function reconcileGroupInFs(
   maxPasses: number,
 ): Promise<ReconcileResult> {
   validateMaxPasses(maxPasses);
-  const totals = emptyAssignment();
+  let totals = emptyAssignment();
   const lastFailure = new Map<number, PidFailure>();
   let desired: number[] = [];
   let missingPids: number[] = [];
@@ -47,11 +54,7 @@ export async function reconcileGroupInFs(
       throw err;
     }
     wroteLast = true;
-    totals.assigned += pass.assigned;
-    totals.missing += pass.missing;
-    totals.foreign += pass.foreign;
-    totals.denied += pass.denied;
-    totals.failedPids.push(...pass.failedPids);
+    totals = sumAssignments(totals, pass);
     for (const f of pass.failedPids) lastFailure.set(f.pid, f);
   }
   if (wroteLast) {

@@ -110,15 +110,19 @@ export async function listGroupTasksInFs(ctx: ResctrlContext, groupPath: string)
   return pids;
 }
 
-/** Adds `extra`'s counts into the `partial` of a ResctrlError (for multi-pass callers). */
-export function addPartial(err: unknown, extra: AssignmentResult): void {
-  if (!(err instanceof ResctrlError)) return;
-  const p = err.partial ?? emptyAssignment();
-  err.partial = {
-    assigned: p.assigned + extra.assigned,
-    missing: p.missing + extra.missing,
-    foreign: p.foreign + extra.foreign,
-    denied: p.denied + extra.denied,
-    failedPids: [...extra.failedPids, ...p.failedPids],
+/** Pure: `first` + `then`, counts summed, `first`'s failed PIDs before `then`'s. */
+export function sumAssignments(first: AssignmentResult, then: AssignmentResult): AssignmentResult {
+  return {
+    assigned: first.assigned + then.assigned,
+    missing: first.missing + then.missing,
+    foreign: first.foreign + then.foreign,
+    denied: first.denied + then.denied,
+    failedPids: [...first.failedPids, ...then.failedPids],
   };
+}
+
+/** Adds `earlier`'s counts into the `partial` of a ResctrlError (for multi-pass callers). */
+export function addPartial(err: unknown, earlier: AssignmentResult): void {
+  if (!(err instanceof ResctrlError)) return;
+  err.partial = sumAssignments(earlier, err.partial ?? emptyAssignment());
 }
