@@ -4,6 +4,7 @@ import { CriClient } from "../../containerd/cri-client.js";
 import type { LocalContainerd } from "../../containerd/local-containerd.js";
 import type { UnnumberedPodEvent } from "../event-log.js";
 import { EventLogWorld } from "../event-log-world.js";
+import { scenarioEvent, scenarioPodView } from "../plugin-views.js";
 import {
   CapabilityMissingError,
   type Capability,
@@ -337,12 +338,7 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
       p
         .plugin()
         .snapshot()
-        .map((s) => ({
-          pod: this.#pods.nameOfUid(s.podUid),
-          group: s.groupState,
-          total: s.totalContainers,
-          reconciled: s.reconciledContainers,
-        }));
+        .map((s) => scenarioPodView(s, (uid) => this.#pods.nameOfUid(uid)));
     p.existingConsumer().resync(snapshotNow);
   }
 
@@ -353,15 +349,7 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
   // ---- internals -------------------------------------------------------------------------
 
   #translate(e: PodResctrlEvent): UnnumberedPodEvent {
-    const pod = this.#pods.nameOfUid(e.podUid);
-    if (e.kind === "Removed") return { kind: "Removed", pod };
-    return {
-      kind: "AddOrUpdate",
-      pod,
-      group: { ...e.groupState },
-      total: e.totalContainers,
-      reconciled: e.reconciledContainers,
-    };
+    return scenarioEvent(e, (uid) => this.#pods.nameOfUid(uid));
   }
 
   /** The in-process plugin, created on first need; fails once the daemon runs instead. */

@@ -4,6 +4,7 @@ import { ResctrlPlugin } from "../../../src/plugin/plugin.js";
 import { MockPidSource } from "../../../src/testing/mock-pid-source.js";
 import type { UnnumberedPodEvent } from "../event-log.js";
 import { EventLogWorld } from "../event-log-world.js";
+import { scenarioEvent, scenarioPodView } from "../plugin-views.js";
 import type {
   Capability,
   ContainerSpec,
@@ -308,12 +309,7 @@ export class MockWorld extends EventLogWorld implements PodWorld {
   #snapshotNow(): PodView[] {
     return this.#p()
       .snapshot()
-      .map((s) => ({
-        pod: this.#model.nameOfUid(s.podUid),
-        group: s.groupState,
-        total: s.totalContainers,
-        reconciled: s.reconciledContainers,
-      }));
+      .map((s) => scenarioPodView(s, (uid) => this.#model.nameOfUid(uid)));
   }
 
   #script(c: ContainerModel): ContainerModel {
@@ -322,10 +318,7 @@ export class MockWorld extends EventLogWorld implements PodWorld {
   }
 
   #translate(e: PodResctrlEvent): UnnumberedPodEvent {
-    const pod = this.#model.nameOfUid(e.podUid);
-    if (e.kind === "Removed") return { kind: "Removed", pod };
-    const { groupState: group, totalContainers: total, reconciledContainers: reconciled } = e;
-    return { kind: "AddOrUpdate", pod, group: { ...group }, total, reconciled };
+    return scenarioEvent(e, (uid) => this.#model.nameOfUid(uid));
   }
 
   async #retry(run: () => Promise<RetryOutcome>): Promise<RetryOutcome> {
