@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { FakeRuntime } from "../../support/fakes/fake-runtime.js";
 import { fakeContainer, fakePod, tempSocket } from "../../support/fakes/fake-runtime-fixtures.js";
+import { until } from "../../support/fakes/fake-runtime-wire.js";
 import type { PluginHandler } from "./handler.js";
 import { Code, type TtrpcError } from "./errors.js";
 import { NriStub } from "./stub.js";
@@ -30,14 +31,6 @@ function recorder(): PluginHandler & {
     startContainer: (p, c) => void calls.push(`start:${p.name}/${c.name}:${c.pid}`),
     removeContainer: (p, c) => void calls.push(`rmctr:${p.name}/${c.name}`),
   };
-}
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe("NriStub ↔ FakeRuntime over a unix socket", () => {

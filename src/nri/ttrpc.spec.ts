@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CaptureDuplex, muxFrame, parseFrames, tick } from "../../support/fakes/fake-runtime-wire.js";
+import { CaptureDuplex, muxFrame, parseFrames, tick, until } from "../../support/fakes/fake-runtime-wire.js";
 import { ConfigureResponse, RegisterPluginRequest } from "./gen/nri/api.js";
 import { Request, Response } from "./gen/ttrpc/request.js";
 import { Mux } from "./mux.js";
@@ -235,13 +235,6 @@ describe("ttrpc server", () => {
         Request.encode({ service, method, payload, timeoutNano, metadata: [] }).finish(),
       ),
     );
-  const until = async (cond: () => boolean): Promise<void> => {
-    const end = Date.now() + 2000;
-    while (!cond()) {
-      if (Date.now() > end) throw new Error("timeout");
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  };
 
   it("answers unknown service/method with 12 UNIMPLEMENTED 'service X' / 'method Y'", async () => {
     const { server, replies } = setup();

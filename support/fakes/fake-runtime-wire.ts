@@ -60,3 +60,15 @@ export function parseFrames(bytes: Buffer): Array<{ connId: number; payload: Buf
 export function tick(): Promise<void> {
   return new Promise((r) => setImmediate(r));
 }
+
+/**
+ * Polls `cond` every few ms until it holds; rejects with "condition not met in time" after `ms`.
+ * For tests that wait on state changed by socket I/O or timers.
+ */
+export async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
