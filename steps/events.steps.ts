@@ -71,13 +71,15 @@ Then("pods {names} are eventually reported removed", async function (this: Scena
   await Promise.all(pods.map((pod) => this.eventuallyMatching(pod, (e) => e.kind === "Removed")));
 });
 
-Then("pods {names} still report group Failed", function (this: ScenarioWorld, pods: string[]) {
-  const last = pods.map((pod) => this.port.events(pod).at(-1));
-  expect(
-    last.map((e) =>
-      e?.kind === "AddOrUpdate" ? `${e.pod}: ${e.group.kind}` : String(e && describeEvent(e)),
-    ),
-  ).to.deep.equal(pods.map((p) => `${p}: Failed`));
+/** "<pod>: <group kind>" of the pod's newest event, its full description if Removed, "<pod>: none" if none. */
+function lastGroupKind(w: ScenarioWorld, pod: string): string {
+  const e = w.port.events(pod).at(-1);
+  return e?.kind === "AddOrUpdate" ? `${pod}: ${e.group.kind}` : e ? describeEvent(e) : `${pod}: none`;
+}
+
+Then("pods {names} still report group Failed", async function (this: ScenarioWorld, pods: string[]) {
+  await this.settle(QUIET_PERIOD_MS); // an event the last action caused must have time to arrive
+  expect(pods.map((p) => lastGroupKind(this, p))).to.deep.equal(pods.map((p) => `${p}: Failed`));
 });
 
 Then("no pod event was emitted", async function (this: ScenarioWorld) {
