@@ -73,6 +73,19 @@ describe("MemFs: plain files and directories", () => {
     await assert.rejects(fs.writeStr("/d", "x"), code("EISDIR"));
   });
 
+  it("regular files inside a mounted resctrl are read-only (EACCES), like kernfs files without a write handler", async () => {
+    const fs = MemFs.withResctrl();
+    const occ = `${ROOT}/mon_data/mon_L3_00/llc_occupancy`;
+    await assert.rejects(fs.writeStr(occ, "1"), code("EACCES"));
+    await assert.rejects(fs.checkCanOpenForWrite(`${ROOT}/info/last_cmd_status`), code("EACCES"));
+    assert.equal(fs.readFile(occ), "0\n");
+    await fs.checkCanOpenForWrite(`${ROOT}/tasks`);
+    fs.setMounted(false);
+    fs.addFile(`${ROOT}/plain`, "x");
+    await fs.writeStr(`${ROOT}/plain`, "y");
+    assert.equal(fs.readFile(`${ROOT}/plain`), "y", "an unmounted root is a plain directory");
+  });
+
   it("checkCanOpenForWrite needs the file itself (not just its parent)", async () => {
     const fs = new MemFs();
     fs.addDir("/d");

@@ -3,7 +3,7 @@ import { errnoCode, errnoError } from "../resctrl/errors.js";
 import type { FsProvider } from "../resctrl/provider.js";
 import { MemFsFaults, type DeniableOp, type MemFsOp } from "./mem-fs-faults.js";
 import { ResctrlModel, type ResctrlModelOptions } from "./mem-fs-kernel.js";
-import { joinPath, MEMFS_BASE_MOUNTS, MemTree, norm } from "./mem-fs-tree.js";
+import { joinPath, MEMFS_BASE_MOUNTS, MemTree, norm, type MemNode } from "./mem-fs-tree.js";
 
 export type { MemFsOp, DeniableOp } from "./mem-fs-faults.js";
 export { MEMFS_DEFAULT_L3_DOMAINS, MEMFS_DEFAULT_NUM_RMIDS } from "./mem-fs-kernel.js";
@@ -145,8 +145,7 @@ export class MemFs implements FsProvider {
   async writeStr(path: string, data: string): Promise<void> {
     this.run("write", path, data, (p) => {
       this.faults.checkDenied("write", p);
-      const node = this.tree.nodeOf(p);
-      if (node.kind === "dir") throw errnoError("EISDIR", "is a directory", p);
+      const node = this.writableNode(p);
       if (node.kind === "tasks") this.kernel.writeTasks(posix.dirname(p), data);
       else node.content = data;
     });
@@ -162,7 +161,7 @@ export class MemFs implements FsProvider {
   async checkCanOpenForWrite(path: string): Promise<void> {
     this.run("checkWrite", path, undefined, (p) => {
       this.faults.checkDenied("write", p);
-      if (this.tree.nodeOf(p).kind === "dir") throw errnoError("EISDIR", "is a directory", p);
+      this.writableNode(p);
     });
   }
 
@@ -338,6 +337,20 @@ export class MemFs implements FsProvider {
       entry.error = errnoCode(err) ?? String(err);
       throw err;
     }
+  }
+
+  /**
+   * The node an open-for-write of `p` gets: ENOENT/EISDIR as usual, and EACCES for a regular file
+   * inside a mounted resctrl (kernfs refuses to open a file without a write handler for writing,
+   * even for root; MemFs models no writable resctrl file but `tasks`).
+   */
+  private writableNode(p: string): Exclude<MemNode, { kind: "dir" }> {
+    const node = this.tree.nodeOf(p);
+    if (node.kind === "dir") throw errnoError("EISDIR", "is a directory", p);
+    if (node.kind === "file" && this.kernel.mounted && this.kernel.underRoot(p)) {
+      throw errnoError("EACCES", "permission denied (read-only resctrl file)", p);
+    }
+    return node;
   }
 
   private count(op: MemFsOp, path: string): void {
