@@ -1,4 +1,4 @@
-import type { RetryOutcome } from "../types.js";
+import type { RetryOutcome } from "./types.js";
 
 /** Maps a retry's rejection (a plugin or resctrl error, matched by class name) to the scenario vocabulary. Pure. */
 export function classifyRetryError(err: unknown): RetryOutcome {
@@ -8,4 +8,24 @@ export function classifyRetryError(err: unknown): RetryOutcome {
   if (name === "PodNotFoundError") return { ok: false, error: "pod-not-found", message };
   if (name === "ContainerNotFoundError") return { ok: false, error: "container-not-found", message };
   return { ok: false, error: "other", message };
+}
+
+/**
+ * Runs one operator retry of an in-process plugin: a rejection becomes its {@link RetryOutcome}
+ * (so this never rejects), and `span` receives the audit log indexes [before, after] of the
+ * retry, for "during the last retry" questions. Blocks as long as `run` does.
+ */
+export async function auditedRetry(
+  audit: { mark(): number },
+  run: () => Promise<RetryOutcome>,
+  span: (range: [number, number]) => void,
+): Promise<RetryOutcome> {
+  const from = audit.mark();
+  try {
+    return await run();
+  } catch (err) {
+    return classifyRetryError(err);
+  } finally {
+    span([from, audit.mark()]);
+  }
 }

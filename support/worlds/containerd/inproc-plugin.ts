@@ -8,9 +8,9 @@ import { MemFs } from "../../../src/testing/mem-fs.js";
 import { EventConsumer } from "../mock/event-consumer.js";
 import { FsAudit } from "../mock/fs-audit.js";
 import { memoryLogger } from "../mock/memory-logger.js";
+import { auditedRetry } from "../retry-outcome.js";
 import type { LogRecord, RetryOutcome } from "../types.js";
 import {
-  classifyRetryError,
   CONTAINERD_WORLD_RESCTRL_ROOT,
   PLUGIN_IDX,
   PLUGIN_NAME,
@@ -156,14 +156,7 @@ export class InProcessPlugin implements PluginDriver {
     return this.#plugin;
   }
 
-  async #retry(run: () => Promise<RetryOutcome>): Promise<RetryOutcome> {
-    const from = this.audit.mark();
-    try {
-      return await run();
-    } catch (err) {
-      return classifyRetryError(err);
-    } finally {
-      this.lastRetry = [from, this.audit.mark()];
-    }
+  #retry(run: () => Promise<RetryOutcome>): Promise<RetryOutcome> {
+    return auditedRetry(this.audit, run, (span) => (this.lastRetry = span));
   }
 }

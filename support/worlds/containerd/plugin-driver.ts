@@ -59,12 +59,5 @@ export interface PluginDriver {
 /** Receives the plugin's events, in order. */
 export type EventSink = (e: PodResctrlEvent) => void;
 
-/** Maps an in-process retry's rejection (the plugin's error classes, by name) to the scenario vocabulary. */
-export function classifyRetryError(err: unknown): RetryOutcome {
-  const name = err instanceof Error ? err.name : "Error";
-  const message = err instanceof Error ? err.message : String(err);
-  if (name === "CapacityError") return { ok: false, error: "capacity", message };
-  if (name === "PodNotFoundError") return { ok: false, error: "pod-not-found", message };
-  if (name === "ContainerNotFoundError") return { ok: false, error: "container-not-found", message };
-  return { ok: false, error: "other", message };
-}
+/** Maps an in-process retry's rejection to the scenario vocabulary (shared with the mock world). */
+export { classifyRetryError } from "../retry-outcome.js";

@@ -5,6 +5,7 @@ import { MockPidSource } from "../../../src/testing/mock-pid-source.js";
 import type { UnnumberedPodEvent } from "../event-log.js";
 import { EventLogWorld } from "../event-log-world.js";
 import { scenarioEvent, scenarioPodView } from "../plugin-views.js";
+import { auditedRetry } from "../retry-outcome.js";
 import type {
   Capability,
   ContainerSpec,
@@ -23,11 +24,10 @@ import { EventConsumer } from "./event-consumer.js";
 import { memoryLogger } from "./memory-logger.js";
 import { MOCK_RESCTRL_ROOT, MockKernel } from "./mock-kernel.js";
 import { PluginHarness, type RuntimeState } from "./plugin-harness.js";
-import { classifyRetryError } from "./retry-outcome.js";
 
 // Re-exported for the other worlds that reuse the mock world's pieces.
 export { FOREIGN_GROUP_PREFIX, MOCK_RESCTRL_ROOT } from "./mock-kernel.js";
-export { classifyRetryError } from "./retry-outcome.js";
+export { classifyRetryError } from "../retry-outcome.js";
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "fault-injection",
@@ -321,15 +321,8 @@ export class MockWorld extends EventLogWorld implements PodWorld {
     return scenarioEvent(e, (uid) => this.#model.nameOfUid(uid));
   }
 
-  async #retry(run: () => Promise<RetryOutcome>): Promise<RetryOutcome> {
-    const from = this.#kernel.audit.mark();
-    try {
-      return await run();
-    } catch (err) {
-      return classifyRetryError(err);
-    } finally {
-      this.#lastRetry = [from, this.#kernel.audit.mark()];
-    }
+  #retry(run: () => Promise<RetryOutcome>): Promise<RetryOutcome> {
+    return auditedRetry(this.#kernel.audit, run, (span) => (this.#lastRetry = span));
   }
 
   #running(pod: string): PodModel {
