@@ -69,8 +69,9 @@ export function registerPluginService(server: TtrpcServer, hooks: PluginServiceH
 
   server.register(PLUGIN_SERVICE, "Synchronize", async (payload) => {
     const r = SynchronizeRequest.decode(payload);
-    syncPods.push(...r.pods);
-    syncContainers.push(...r.containers);
+    // A loop, not push(...): spreading a chunk of ~200k objects overflows the call stack.
+    for (const p of r.pods) syncPods.push(p);
+    for (const c of r.containers) syncContainers.push(c);
     if (r.more) return SynchronizeResponse.encode({ update: [], more: true }).finish();
     const pods = syncPods.map(toNriPod);
     const containers = syncContainers.map(toNriContainer);

@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { pino } from "pino";
+import { PodSandbox, SynchronizeRequest } from "./gen/nri/api.js";
+import { registerPluginService } from "./stub-service.js";
+import type { TtrpcServer } from "./ttrpc-server.js";
+import { type CallContext, type MethodHandler } from "./ttrpc-server.js";
+import type { NriContainer, NriPod } from "./types.js";
+
+describe("Plugin service", () => {
+  it("accepts split Synchronize chunks far larger than a spread argument list", async () => {
+    const methods = new Map<string, MethodHandler>();
+    const server = { register: (_s: string, m: string, h: MethodHandler) => methods.set(m, h) };
+    let got: { pods: NriPod[]; containers: NriContainer[] } | undefined;
+    registerPluginService(server as unknown as TtrpcServer, {
+      handler: { runPodSandbox: () => undefined },
+      derivedMask: 0x1,
+      log: pino({ level: "silent" }),
+      onConfigured: () => undefined,
+      onSynchronized: (pods, containers) => (got = { pods, containers }),
+    });
+    const sync = methods.get("Synchronize")!;
+    const ctx = {} as CallContext;
+    const n = 300_000; // push(...chunk) throws RangeError well below this
+    const big = SynchronizeRequest.encode({
+      pods: new Array<PodSandbox>(n).fill(PodSandbox.fromPartial({})),
+      containers: [],
+      more: true,
+    }).finish();
+    await sync(Buffer.from(big), ctx);
+    const last = SynchronizeRequest.encode({ pods: [], containers: [], more: false }).finish();
+    await sync(Buffer.from(last), ctx);
+    assert.equal(got?.pods.length, n);
+    assert.equal(got?.containers.length, 0);
+  });
+});
