@@ -3,8 +3,7 @@ import { describe, it } from "node:test";
 import { pino } from "pino";
 import { PodSandbox, SynchronizeRequest } from "./gen/nri/api.js";
 import { registerPluginService } from "./stub-service.js";
-import type { TtrpcServer } from "./ttrpc-server.js";
-import { type CallContext, type MethodHandler } from "./ttrpc-server.js";
+import type { CallContext, MethodHandler, TtrpcServer } from "./ttrpc-server.js";
 import type { NriContainer, NriPod } from "./types.js";
 
 describe("Plugin service", () => {
