@@ -78,12 +78,26 @@ export class PluginHarness {
     await this.#runtime.close();
     this.#runtime = await listen(this.o);
     await this.#runtime.waitForPlugin(this.o.timeoutMs);
-    const deadline = Date.now() + this.o.timeoutMs;
-    while (this.#syncs <= before) {
-      if (Date.now() > deadline)
-        throw new Error("failed to restart the runtime: the plugin was not synchronized again");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await this.#synchronizedMoreThan(before);
+  }
+
+  /** Resolves once the stub handled more than `count` Synchronize requests; rejects after the timeout. */
+  #synchronizedMoreThan(count: number): Promise<void> {
+    if (this.#syncs > count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      // Registered after the constructor's counter, so it sees the count already incremented.
+      const onSync = (): void => {
+        if (this.#syncs <= count) return;
+        clearTimeout(timer);
+        this.stub.off("synchronized", onSync);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.stub.off("synchronized", onSync);
+        reject(new Error("failed to restart the runtime: the plugin was not synchronized again"));
+      }, this.o.timeoutMs);
+      this.stub.on("synchronized", onSync);
+    });
   }
 
   /** Awaits a runtime event call; rejects when no ready plugin was subscribed to it. */
