@@ -101,27 +101,35 @@ When(
   },
 );
 
+/** Waits for every churned pod's Removed event, then lists what is wrong with each pod's events. */
+async function churnProblems(w: ScenarioWorld): Promise<string[]> {
+  const pods = churnedPods(w);
+  await Promise.all(pods.map((p) => w.port.waitForEvent(p, (e) => e.kind === "Removed", w.timeoutMs)));
+  return pods.map((p) => churnProblem(w.port.events(p))).filter(Boolean);
+}
+
+/** Churned pods whose group is still on disk, or whose group was never reported. */
+async function churnedPodsWithGroupLeft(w: ScenarioWorld): Promise<string[]> {
+  const pods = churnedPods(w);
+  const groups = await Promise.all(pods.map((p) => w.port.groupOf(p)));
+  return pods.filter((_, i) => groups[i]?.path === undefined || groups[i]?.existsOnDisk);
+}
+
 Then(
   "every churned pod was reported with its group, 1 of 1 containers reconciled, then removed",
   async function (this: ScenarioWorld) {
-    const pods = churnedPods(this);
-    await Promise.all(
-      pods.map((p) => this.port.waitForEvent(p, (e) => e.kind === "Removed", this.timeoutMs)),
-    );
-    expect(pods.map((p) => churnProblem(this.port.events(p))).filter(Boolean)).to.deep.equal([]);
+    expect(await churnProblems(this)).to.deep.equal([]);
   },
 );
 
 Then("no churned pod has a group left or is still known to the plugin", async function (this: ScenarioWorld) {
-  const groups = await Promise.all(
-    churnedPods(this).map(async (p) => [p, await this.port.groupOf(p)] as const),
-  );
+  const pods = churnedPods(this);
   expect(
-    groups.filter(([, g]) => g.path === undefined || g.existsOnDisk).map(([p]) => p),
+    await churnedPodsWithGroupLeft(this),
     "pods whose group is on disk or was never reported",
   ).to.deep.equal([]);
   expect(
-    (await this.port.snapshot()).filter((v) => churnedPods(this).includes(v.pod)),
+    (await this.port.snapshot()).filter((v) => pods.includes(v.pod)),
     "churned pods in the plugin's state",
   ).to.deep.equal([]);
 });
