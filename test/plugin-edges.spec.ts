@@ -3,23 +3,17 @@
 // for non-capacity failures and entries that vanish during the pass. (Written against mutation
 // testing survivors; see docs/testing.md.)
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
 import { pino, type Logger } from "pino";
 import { EventBus } from "../src/plugin/event-bus.js";
 import { KeyedMutex } from "../src/plugin/keyed-mutex.js";
+import { memoryLogger } from "../support/worlds/mock/memory-logger.js";
+import type { LogRecord } from "../support/worlds/types.js";
 import { MON, ctr, gate, harness, pod, until } from "./plugin-harness.js";
 
-function capture(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split("\n"))
-        if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: "debug" }, sink), lines };
+function capture(): { logger: Logger; lines: LogRecord[] } {
+  const { logger, records } = memoryLogger("debug");
+  return { logger, lines: records };
 }
 
 describe("EventBus edges", () => {

@@ -3,12 +3,11 @@
 // limit, partial counts of foreign/denied tasks on a fatal error, and the exact error strings and
 // log fields of the cleanup sweep. (Written against mutation testing survivors; docs/testing.md.)
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { pino } from "pino";
 import { EmptyPidSetError, IoError, NotMountedError } from "../src/resctrl/errors.js";
 import { Resctrl } from "../src/resctrl/index.js";
 import { MemFs } from "../src/testing/index.js";
+import { memoryLogger } from "../support/worlds/mock/memory-logger.js";
 
 const ROOT = "/sys/fs/resctrl";
 
@@ -88,16 +87,9 @@ describe("reconcileGroup edges", () => {
 
 describe("cleanupAll edges", () => {
   it("failure entries carry the errno name; the sweep logs its counts", async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        for (const l of chunk.toString().split("\n"))
-          if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-        cb();
-      },
-    });
+    const { logger, records: lines } = memoryLogger("info");
     const fs = MemFs.withResctrl({ root: ROOT });
-    const rc = Resctrl.withProvider(fs, { root: ROOT, logger: pino({ level: "info" }, sink) });
+    const rc = Resctrl.withProvider(fs, { root: ROOT, logger });
     await rc.createGroup("a");
     await rc.createGroup("b");
     fs.failNext("rmdir", `${ROOT}/mon_groups/pod_a`, "EBUSY");
