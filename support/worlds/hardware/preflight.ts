@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { decodeMountField } from "../../../src/resctrl/index.js";
 import type { HostPort } from "./host.js";
 
 /** Default resctrl mount point. */
@@ -62,11 +63,6 @@ export interface MountEntry {
   source: string;
   target: string;
   fstype: string;
-}
-
-/** Decodes the octal escapes (`\040` = space) that /proc/mounts uses in paths. */
-export function decodeMountField(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
 /** Parses /proc/mounts text. Lines with fewer than three fields are ignored. Pure. */
