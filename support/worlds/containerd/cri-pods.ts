@@ -128,6 +128,7 @@ export class CriPods {
     };
     pod.containers.set(c.name, container);
     await this.cri.startContainer(id);
+    if (threads > 1) await settleThreads(`${pod.spec.cgroupParent ?? ""}/${id}`, threads);
     return container;
   }
 
@@ -275,6 +276,24 @@ export async function removePodCgroups(cgroupParent: string): Promise<void> {
   const hierarchies = await readdir(CGROUP_FS_ROOT).catch(() => [] as string[]);
   await Promise.all(
     hierarchies.map((h) => rmdir(`${CGROUP_FS_ROOT}/${h}${cgroupParent}`).catch(() => undefined)),
+  );
+}
+
+/**
+ * A container "starts with N threads" once its process has made them: runc's init threads exit at
+ * exec and perl creates its threads a moment later, so until then the thread set is in flux. Waits
+ * (bounded) until the cgroup holds exactly `threads` threads; rejects with what it saw otherwise.
+ */
+async function settleThreads(relPath: string, threads: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen: number[] = [];
+  while (Date.now() < deadline) {
+    seen = await threadsOfCgroup(relPath);
+    if (seen.length === threads) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(
+    `failed to start container ${relPath} with ${threads} threads: it has ${seen.length} (${seen.join(", ")})`,
   );
 }
 
