@@ -1,5 +1,6 @@
 // StrykerJS mutation testing of the policy (src/plugin) and kernel-filesystem (src/resctrl) layers,
-// driven by their node:test unit tests through tsx. Not part of CI: `npm run mutation` (CPU-heavy).
+// driven by their node:test unit tests through tsx and by the mock cucumber profile
+// (test/mutation/mock-profile.tap.ts). Not part of CI: `npm run mutation` (CPU-heavy).
 // The tap runner runs one node process per test file and records per-file coverage, so each mutant
 // only runs the spec files that reach it (coverageAnalysis "perTest"), bailing on the first failure.
 // Incremental mode reuses reports/stryker-incremental.json: a rerun only tests changed code/tests.
@@ -20,7 +21,11 @@ export default {
       "test/plugin-pid-source-sandbox.spec.ts",
       "test/plugin-edges.spec.ts",
       "test/resctrl-edges.spec.ts",
+      "test/resctrl-guards.spec.ts",
       "test/fault-*.spec.ts",
+      // Last on purpose: the mock cucumber profile (~6 s) runs only for mutants the specs above
+      // let through (the runner bails at the first failing file).
+      "test/mutation/mock-profile.tap.ts",
     ],
     nodeArgs: ["--import", "tsx"],
     forceBail: true,
