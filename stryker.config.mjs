@@ -14,6 +14,7 @@ export default {
       "src/plugin/*.spec.ts",
       "test/plugin-state.spec.ts",
       "test/plugin-retry.spec.ts",
+      "test/plugin-retry-all.spec.ts",
       "test/plugin-improvements.spec.ts",
       "test/plugin-pid-source.spec.ts",
       "test/plugin-primitives.spec.ts",
