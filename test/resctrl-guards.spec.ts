@@ -214,3 +214,23 @@ describe("config validation of odd values", () => {
     assert.throws(() => validateRoot("/sys/fs/res\0ctrl"), InvalidConfigError);
   });
 });
+
+describe("reconcileGroup: a task moved away after our write", () => {
+  it("counts as missing without a failure outcome (no write failed)", async () => {
+    const fs = MemFs.withResctrl();
+    // The write is accepted but the task does not stay (someone else moved it right after).
+    const racing: FsProvider = Object.assign(Object.create(fs) as MemFs, {
+      writeStr: async (path: string, data: string) => {
+        if (data !== "7") await fs.writeStr(path, data);
+      },
+    });
+    const rc = Resctrl.withProvider(racing);
+    const group = await rc.createGroup("u1");
+    const r = await rc.reconcileGroup(group, async () => [7, 8], 1);
+    assert.equal(r.converged, false);
+    assert.deepEqual(r.missingPids, [7]);
+    assert.deepEqual(r.failedPids, []);
+    assert.equal(r.assigned, 2);
+    assert.equal(r.foreign + r.denied, 0);
+  });
+});
