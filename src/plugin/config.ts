@@ -64,7 +64,7 @@ export function validateConfig(input: Partial<ResctrlPluginConfig> = {}): Resctr
   const cfg: ResctrlPluginConfig = { ...DEFAULT_PLUGIN_CONFIG };
   for (const [k, v] of Object.entries(input)) {
     if (v === undefined) continue;
-    if (!(k in DEFAULT_PLUGIN_CONFIG)) throw new InvalidPluginConfigError(k, "unknown setting");
+    if (!Object.hasOwn(DEFAULT_PLUGIN_CONFIG, k)) throw new InvalidPluginConfigError(k, "unknown setting");
     (cfg as unknown as Record<string, unknown>)[k] = v;
   }
   const p = cfg.groupPrefix;
