@@ -353,11 +353,7 @@ export class ResctrlPlugin
       const pod = this.#reg.pods.get(owner);
       const c = pod?.containers.get(containerId);
       if (!pod || !c) throw new ContainerNotFoundError(containerId);
-      if (pod.groupState.kind === "Failed") {
-        if (c.state === "Pending") c.state = "Partial";
-        this.#life.emitIfChanged(pod);
-        return c.state;
-      }
+      // A Failed pod's container: `reconcile` answers "not converged" without I/O → Partial.
       const r = await this.#life.reconcile(pod, c, "retry");
       if (r.converged) c.state = "Reconciled";
       else if (c.state === "Pending") c.state = "Partial";

@@ -1,0 +1,219 @@
+// ResctrlPlugin's public surface where the other specs were thin (written against mutation
+// survivors; docs/testing.md): groupTasks, configure/shutdown logging, Synchronize's resync of
+// NoPod containers and its summary log, the registry (not the event's pod fields) choosing the
+// pod of REMOVE_POD_SANDBOX / REMOVE_CONTAINER, START with an empty podSandboxId, retries racing
+// a removal, and idle() waiting for background work.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { NriContainerState } from "../src/nri/types.js";
+import { ContainerNotFoundError, PodNotFoundError } from "../src/plugin/errors.js";
+import { MON, ctr, gate, harness, pod, until } from "./plugin-harness.js";
+
+const configureReq = (config: string) => ({
+  config,
+  runtimeName: "containerd",
+  runtimeVersion: "1.7.24",
+  registrationTimeoutMs: 5000,
+  requestTimeoutMs: 2000,
+});
+
+describe("plugin surface: queries and runtime lifecycle", () => {
+  it("groupTasks: the group's tasks, [] for a Failed pod, PodNotFoundError for an unknown UID", async () => {
+    const h = harness();
+    h.pids.setPids("c1", [11, 12]);
+    await h.plugin.synchronize([pod("u1")], [ctr("c1", "sb-u1")]);
+    assert.deepEqual((await h.plugin.groupTasks("u1")).sort(), [11, 12]);
+    h.fs.failMkdirWithEnospc(true);
+    await h.plugin.runPodSandbox(pod("u2"));
+    const before = h.fs.log.length;
+    assert.deepEqual(await h.plugin.groupTasks("u2"), []);
+    assert.equal(h.fs.log.length, before, "no I/O for a Failed pod");
+    await assert.rejects(h.plugin.groupTasks("nope"), PodNotFoundError);
+  });
+
+  it("configure logs the runtime and warns only about a non-blank runtime config; shutdown is logged", () => {
+    const h = harness();
+    assert.equal(h.plugin.configure(configureReq("  \n")).events, 0x425);
+    const info = h.logs.find((l) => l.msg === "configured by runtime");
+    assert.equal(info?.runtime, "containerd");
+    assert.equal(info?.version, "1.7.24");
+    assert.equal(info?.requestTimeoutMs, 2000);
+    assert.equal(h.logs.filter((l) => l.level === 40).length, 0, "blank config: no warning");
+    h.plugin.configure(configureReq('{"x":1}'));
+    assert.equal(h.logs.filter((l) => l.level === 40 && /config is ignored/.test(l.msg)).length, 1);
+    h.plugin.shutdown();
+    assert.ok(h.logs.some((l) => l.level === 30 && /shutting down; groups are kept/.test(l.msg)));
+  });
+});
+
+describe("plugin surface: Synchronize", () => {
+  it("a NoPod container the runtime no longer reports is forgotten on resync", async () => {
+    const h = harness();
+    await h.plugin.synchronize([], [ctr("orphan", "sb-x"), ctr("kept", "sb-x")]);
+    assert.deepEqual(
+      h.plugin.unassignedContainers().map((c) => c.id),
+      ["orphan", "kept"],
+    );
+    await h.plugin.synchronize([], [ctr("kept", "sb-x")]);
+    assert.deepEqual(
+      h.plugin.unassignedContainers().map((c) => c.id),
+      ["kept"],
+    );
+  });
+
+  it("logs one summary: pods, containers, STOPPED skipped, NoPod, queued, inline, a sane duration", async () => {
+    const h = harness();
+    h.pids.setPids("a", [1]).setPids("b", [2]);
+    await h.plugin.synchronize(
+      [pod("u1")],
+      [
+        ctr("a", "sb-u1"),
+        ctr("b", "sb-u1"),
+        ctr("s", "sb-u1", NriContainerState.STOPPED),
+        ctr("np", "sb-zz"),
+      ],
+    );
+    await h.plugin.idle();
+    const s = h.logs.find((l) => l.msg === "synchronized");
+    assert.ok(s);
+    assert.equal(s.pods, 1);
+    assert.equal(s.containers, 4);
+    assert.equal(s.stoppedSkipped, 1);
+    assert.equal(s.noPod, 1);
+    assert.equal(s.queued, 2);
+    assert.equal(s.finishedInline, true);
+    assert.ok(
+      typeof s.durationMs === "number" && s.durationMs >= 0 && s.durationMs < 60_000,
+      String(s.durationMs),
+    );
+    assert.deepEqual(
+      h.logs.filter((l) => l.level >= 50),
+      [],
+      "no error logged",
+    );
+    assert.equal(h.trace().at(-1), "u1 Exists 2/2");
+  });
+
+  it("idle() waits for reconciles that outlived the inline budget", async () => {
+    const h = harness({ cfg: { syncInlineBudgetMs: 0 } });
+    const hold = gate();
+    h.pids.setFn("slow", async () => {
+      await hold.promise;
+      return [31];
+    });
+    await h.plugin.synchronize([pod("u1")], [ctr("slow", "sb-u1")]);
+    assert.equal(h.plugin.snapshot()[0]?.containers[0]?.state, "Pending");
+    let idle = false;
+    const waiting = h.plugin.idle().then(() => (idle = true));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(idle, false, "idle() must not resolve while a reconcile runs");
+    hold.open();
+    await waiting;
+    assert.equal(h.plugin.snapshot()[0]?.containers[0]?.state, "Reconciled");
+  });
+
+  it("a retry of a container still queued behind the inline budget makes it Partial when it has no task", async () => {
+    const h = harness({ cfg: { syncInlineBudgetMs: 0, syncConcurrency: 1 } });
+    const hold = gate();
+    h.pids.setFn("first", async () => {
+      await hold.promise;
+      return [41];
+    });
+    await h.plugin.synchronize([pod("u1"), pod("u2")], [ctr("first", "sb-u1"), ctr("queued", "sb-u2")]);
+    await until(() => h.pids.calls("first") > 0);
+    assert.equal(await h.plugin.retryContainerReconcile("queued"), "Partial");
+    hold.open();
+    await h.plugin.idle();
+  });
+});
+
+describe("plugin surface: the registry decides which pod an event is about", () => {
+  it("REMOVE_POD_SANDBOX finds the pod by sandbox id even if the event's UID is empty", async () => {
+    const h = harness();
+    await h.plugin.runPodSandbox(pod("u1"));
+    await h.plugin.removePodSandbox({ ...pod("u1"), uid: "" });
+    assert.equal(h.trace().at(-1), "u1 Removed");
+    assert.equal(h.fs.isDir(`${MON}/pod_u1`), false);
+  });
+
+  it("START_CONTAINER with an empty podSandboxId belongs to the event's pod", async () => {
+    const h = harness();
+    h.pids.setPids("c1", [51]);
+    await h.plugin.runPodSandbox(pod("u1"));
+    await h.plugin.startContainer(pod("u1"), { ...ctr("c1", "sb-u1"), podSandboxId: "" });
+    assert.deepEqual(h.plugin.unassignedContainers(), []);
+    assert.equal(h.trace().at(-1), "u1 Exists 1/1");
+  });
+
+  it("REMOVE_CONTAINER of a tracked container prunes its owner pod, whatever the event's pod says", async () => {
+    const h = harness();
+    h.pids.setPids("c1", [61]);
+    await h.plugin.runPodSandbox(pod("u1"));
+    await h.plugin.startContainer(pod("u1"), ctr("c1", "sb-u1"));
+    h.pids.setSandboxGone("u1", true);
+    await h.plugin.removeContainer(
+      { ...pod("u1"), id: "sb-other", uid: "" },
+      { ...ctr("c1", "sb-u1"), podSandboxId: "" },
+    );
+    assert.equal(h.trace().at(-1), "u1 Removed");
+  });
+
+  it("REMOVE_CONTAINER of an untracked (STOPPED at sync) container prunes the pod of its sandbox", async () => {
+    const h = harness();
+    h.pids.setPids("c1", [71]);
+    await h.plugin.synchronize(
+      [pod("u1")],
+      [ctr("c1", "sb-u1"), ctr("c2", "sb-u1", NriContainerState.STOPPED)],
+    );
+    await h.plugin.removeContainer(pod("u1"), ctr("c1", "sb-u1")); // sandbox still alive: kept
+    assert.equal(h.trace().at(-1), "u1 Exists 0/0");
+    h.pids.setSandboxGone("u1", true);
+    await h.plugin.removeContainer({ ...pod("u1"), id: "sb-other", uid: "" }, ctr("c2", "sb-u1"));
+    assert.equal(h.trace().at(-1), "u1 Removed");
+  });
+});
+
+describe("plugin surface: retryContainerReconcile racing a removal", () => {
+  async function setupHeld() {
+    const h = harness();
+    h.pids.setPids("c1", [81]);
+    await h.plugin.runPodSandbox(pod("u1"));
+    await h.plugin.startContainer(pod("u1"), ctr("c1", "sb-u1"));
+    const hold = gate();
+    h.pids.setFn("c2", async () => {
+      await hold.promise;
+      return [82];
+    });
+    const holding = h.plugin.startContainer(pod("u1"), ctr("c2", "sb-u1")); // holds u1's lock
+    await until(() => h.pids.calls("c2") > 0);
+    return { h, hold, holding };
+  }
+
+  it("the container removed while the retry waited for the pod lock → ContainerNotFoundError", async () => {
+    const { h, hold, holding } = await setupHeld();
+    const removing = h.plugin.removeContainer(pod("u1"), ctr("c1", "sb-u1"));
+    const retry = h.plugin.retryContainerReconcile("c1");
+    hold.open();
+    await Promise.all([holding, removing]);
+    await assert.rejects(retry, ContainerNotFoundError);
+  });
+
+  it("the pod removed while the retry waited for the pod lock → ContainerNotFoundError", async () => {
+    const { h, hold, holding } = await setupHeld();
+    const removing = h.plugin.removePodSandbox(pod("u1"));
+    const retry = h.plugin.retryContainerReconcile("c1");
+    hold.open();
+    await Promise.all([holding, removing]);
+    await assert.rejects(retry, ContainerNotFoundError);
+  });
+
+  it("a Partial container of a Failed pod stays Partial on retry, without reading its cgroup", async () => {
+    const h = harness();
+    h.fs.failMkdirWithEnospc(true);
+    await h.plugin.runPodSandbox(pod("u1"));
+    await h.plugin.startContainer(pod("u1"), ctr("c1", "sb-u1"));
+    const calls = h.pids.totalCalls();
+    assert.equal(await h.plugin.retryContainerReconcile("c1"), "Partial");
+    assert.equal(h.pids.totalCalls(), calls);
+  });
+});
