@@ -4,9 +4,14 @@
 // pod of REMOVE_POD_SANDBOX / REMOVE_CONTAINER, START with an empty podSandboxId, retries racing
 // a removal, and idle() waiting for background work.
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { NriContainerState } from "../src/nri/types.js";
 import { ContainerNotFoundError, PodNotFoundError } from "../src/plugin/errors.js";
+import { ResctrlPlugin } from "../src/plugin/plugin.js";
+import { memoryLogger } from "../support/worlds/mock/memory-logger.js";
 import { MON, ctr, gate, harness, pod, until } from "./plugin-harness.js";
 
 const configureReq = (config: string) => ({
@@ -43,6 +48,37 @@ describe("plugin surface: queries and runtime lifecycle", () => {
     assert.equal(h.logs.filter((l) => l.level === 40 && /config is ignored/.test(l.msg)).length, 1);
     h.plugin.shutdown();
     assert.ok(h.logs.some((l) => l.level === 30 && /shutting down; groups are kept/.test(l.msg)));
+  });
+});
+
+describe("plugin surface: create() wiring", () => {
+  it("passes its roots on: the resctrl root to the resctrl layer, the cgroup root to sandbox checks", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "create-wiring-"));
+    try {
+      const resctrlRoot = join(dir, "resctrl");
+      const cgroupRoot = join(dir, "cgroup");
+      mkdirSync(resctrlRoot);
+      mkdirSync(join(cgroupRoot, "kubepods/podu1/sb-u1"), { recursive: true });
+      writeFileSync(join(cgroupRoot, "cgroup.controllers"), "cpu memory\n");
+      const { logger, records } = memoryLogger("debug");
+      const plugin = ResctrlPlugin.create(
+        { autoMount: false },
+        { resctrlRoot, cgroupRoot, procRoot: join(dir, "proc"), logger },
+      );
+      await plugin.runPodSandbox(pod("u1"));
+      assert.equal(plugin.snapshot()[0]?.groupState.kind, "Failed", "no resctrl under the temp root");
+      assert.ok(
+        records.some((r) => JSON.stringify(r).includes(resctrlRoot)),
+        "the failure names the configured resctrl root",
+      );
+      await plugin.startContainer(pod("u1"), ctr("c1", "sb-u1"));
+      await plugin.removeContainer(pod("u1"), ctr("c1", "sb-u1"));
+      assert.equal(plugin.snapshot().length, 1, "the sandbox cgroup exists under cgroupRoot: pod kept");
+      rmSync(join(cgroupRoot, "kubepods/podu1/sb-u1"), { recursive: true });
+      assert.equal((await plugin.retryAllOnce()).podsPruned, 1, "now it is gone: pruned");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
