@@ -25,6 +25,7 @@ export default {
       ".stryker-build/test/plugin-edges.spec.js",
       ".stryker-build/test/resctrl-edges.spec.js",
       ".stryker-build/test/resctrl-guards.spec.js",
+      ".stryker-build/test/resctrl-survivors.spec.js",
       ".stryker-build/test/fault-*.spec.js",
       // Last on purpose: the mock cucumber profile (~6 s) runs only for mutants the specs above
       // let through (the runner bails at the first failing file).
