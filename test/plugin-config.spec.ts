@@ -85,6 +85,7 @@ describe("validateConfig groupPrefix", () => {
 
   it("refuses a non-string, a leading '-'/'_', odd characters and every reserved name", () => {
     refuses({ groupPrefix: 5 }, "groupPrefix", /non-empty string/);
+    refuses({ groupPrefix: "" }, "groupPrefix", /non-empty string/);
     refuses({ groupPrefix: null }, "groupPrefix", /non-empty string/);
     refuses(
       { groupPrefix: "p".repeat(MAX_GROUP_PREFIX_LENGTH + 1) },

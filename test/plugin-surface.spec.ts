@@ -253,3 +253,30 @@ describe("plugin surface: retryContainerReconcile racing a removal", () => {
     assert.equal(h.pids.totalCalls(), calls);
   });
 });
+
+describe("plugin surface: startup logging", () => {
+  it("resctrl not mounted: one error naming root and autoMount, the cleanup skip warned with the root", async () => {
+    const h = harness({ cfg: { autoMount: false }, fs: { mounted: false } });
+    await h.plugin.runPodSandbox(pod("u1"));
+    const err = h.logs.filter((l) => l.msg === "failed to ensure resctrl is mounted");
+    assert.equal(err.length, 1);
+    assert.equal(err[0]?.level, 50);
+    assert.equal(err[0]?.root, "/sys/fs/resctrl");
+    assert.equal(err[0]?.autoMount, false);
+    assert.ok(err[0]?.err);
+    const skip = h.logs.find((l) => l.msg === "startup cleanup skipped: resctrl is not mounted");
+    assert.equal(skip?.level, 40);
+    assert.equal(skip?.root, "/sys/fs/resctrl");
+  });
+
+  it("a failing cleanup is logged with root and error; pods are still served", async () => {
+    const h = harness();
+    h.fs.failNext("list", "/sys/fs/resctrl", "EIO");
+    await h.plugin.runPodSandbox(pod("u1"));
+    const err = h.logs.find((l) => l.msg === "failed to clean up stale groups at startup");
+    assert.equal(err?.level, 50);
+    assert.equal(err?.root, "/sys/fs/resctrl");
+    assert.ok(err?.err);
+    assert.equal(h.trace().at(-1), "u1 Exists 0/0");
+  });
+});

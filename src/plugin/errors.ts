@@ -35,13 +35,6 @@ export class InvalidPluginConfigError extends PluginError {
   }
 }
 
-/** The plugin was closed; it accepts no further work. */
-export class PluginClosedError extends PluginError {
-  constructor() {
-    super("failed to run operation: plugin is closed");
-  }
-}
-
 /** Message of any thrown value, for logs. */
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -57,9 +57,3 @@ export interface PodSnapshot {
   reconciledContainers: number;
   containers: ContainerSnapshot[];
 }
-
-/** Two group states are equal (same kind, same path). */
-export function sameGroupState(a: ResctrlGroupState, b: ResctrlGroupState): boolean {
-  if (a.kind !== b.kind) return false;
-  return a.kind === "Failed" || a.path === (b as { path: string }).path;
-}
