@@ -280,3 +280,17 @@ describe("plugin surface: startup logging", () => {
     assert.equal(h.trace().at(-1), "u1 Exists 0/0");
   });
 });
+
+describe("plugin surface: event listeners", () => {
+  it("a throwing onEvent listener is logged with its error; other listeners and the plugin go on", async () => {
+    const h = harness();
+    h.plugin.onEvent(() => {
+      throw new Error("consumer bug");
+    });
+    await h.plugin.runPodSandbox(pod("u1"));
+    assert.equal(h.trace().at(-1), "u1 Exists 0/0");
+    const warn = h.logs.find((l) => l.msg === "event listener threw; ignored");
+    assert.equal(warn?.level, 40);
+    assert.match(JSON.stringify(warn?.err), /consumer bug/);
+  });
+});
