@@ -23,6 +23,7 @@ export default {
       ".stryker-build/test/plugin-primitives.spec.js",
       ".stryker-build/test/plugin-sandbox-gone.spec.js",
       ".stryker-build/test/plugin-pid-source-sandbox.spec.js",
+      ".stryker-build/test/plugin-pid-source-survivors.spec.js",
       ".stryker-build/test/plugin-edges.spec.js",
       ".stryker-build/test/resctrl-edges.spec.js",
       ".stryker-build/test/resctrl-guards.spec.js",
