@@ -2,13 +2,15 @@
 // survivors; docs/testing.md): groupTasks, configure/shutdown logging, Synchronize's resync of
 // NoPod containers and its summary log, the registry (not the event's pod fields) choosing the
 // pod of REMOVE_POD_SANDBOX / REMOVE_CONTAINER, START with an empty podSandboxId, retries racing
-// a removal, and idle() waiting for background work.
+// a removal, idle() waiting for background work, startup logging, a silent default logger.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { NriContainerState } from "../src/nri/types.js";
+import { raceTimeout } from "../src/plugin/async-work.js";
 import { ContainerNotFoundError, PodNotFoundError } from "../src/plugin/errors.js";
 import { ResctrlPlugin } from "../src/plugin/plugin.js";
 import { memoryLogger } from "../support/worlds/mock/memory-logger.js";
@@ -292,5 +294,100 @@ describe("plugin surface: event listeners", () => {
     const warn = h.logs.find((l) => l.msg === "event listener threw; ignored");
     assert.equal(warn?.level, 40);
     assert.match(JSON.stringify(warn?.err), /consumer bug/);
+  });
+});
+
+describe("plugin surface: more Synchronize and START details", () => {
+  it("NoPod containers are promoted and reconciled when a later Synchronize brings their pod", async () => {
+    const h = harness();
+    h.pids.setPids("early", [91]);
+    await h.plugin.synchronize([], [ctr("early", "sb-u1")]);
+    assert.equal(h.plugin.unassignedContainers().length, 1);
+    await h.plugin.synchronize([pod("u1")], [ctr("early", "sb-u1")]);
+    await h.plugin.idle();
+    assert.deepEqual(h.plugin.unassignedContainers(), []);
+    assert.equal(h.trace().at(-1), "u1 Exists 1/1");
+    assert.deepEqual(h.fs.tasksOf(`${MON}/pod_u1`), [91]);
+  });
+
+  it("a resync keeps surviving NoPod containers as they were (same order), whatever the new list order", async () => {
+    const h = harness();
+    await h.plugin.synchronize([], [ctr("a", "sb-x"), ctr("b", "sb-x"), ctr("gone", "sb-x")]);
+    await h.plugin.synchronize([], [ctr("b", "sb-x"), ctr("a", "sb-x")]);
+    assert.deepEqual(
+      h.plugin.unassignedContainers().map((c) => c.id),
+      ["a", "b"],
+    );
+  });
+
+  it("a duplicate START and a START before its pod are logged with the container (and sandbox)", async () => {
+    const h = harness();
+    h.pids.setPids("c1", [92]);
+    await h.plugin.startContainer(pod("u9"), ctr("early", "sb-u9"));
+    const np = h.logs.find((l) => l.msg === "container seen before its pod; kept as NoPod");
+    assert.equal(np?.containerId, "early");
+    assert.equal(np?.sandboxId, "sb-u9");
+    await h.plugin.runPodSandbox(pod("u1"));
+    await h.plugin.startContainer(pod("u1"), ctr("c1", "sb-u1"));
+    await h.plugin.startContainer(pod("u1"), ctr("c1", "sb-u1"));
+    const dup = h.logs.find((l) => l.msg === "duplicate START_CONTAINER ignored");
+    assert.equal(dup?.containerId, "c1");
+  });
+});
+
+describe("plugin surface: retryGroupCreation details", () => {
+  it("an Exists pod is answered without I/O; a created group is logged with pod and path", async () => {
+    const h = harness();
+    await h.plugin.runPodSandbox(pod("u1"));
+    const mkdirs = h.fs.calls("mkdir");
+    assert.deepEqual(await h.plugin.retryGroupCreation("u1"), { kind: "Exists", path: `${MON}/pod_u1` });
+    assert.equal(h.fs.calls("mkdir"), mkdirs, "no mkdir for an existing group");
+    h.fs.failMkdirWithEnospc(true);
+    await h.plugin.runPodSandbox(pod("u2"));
+    h.fs.failMkdirWithEnospc(false);
+    await h.plugin.retryGroupCreation("u2");
+    const rec = h.logs.find((l) => l.msg === "group created on retry");
+    assert.equal(rec?.podUid, "u2");
+    assert.equal(rec?.group, `${MON}/pod_u2`);
+  });
+});
+
+describe("plugin surface: quiet by default and no leftover timers", () => {
+  it("without a logger option the plugin writes nothing to stdout or stderr", () => {
+    const dir = mkdtempSync(join(tmpdir(), "quiet-"));
+    try {
+      const url = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+      const code = [
+        `const { ResctrlPlugin } = await import(${url("../src/plugin/plugin.js")});`,
+        `const { Resctrl } = await import(${url("../src/resctrl/index.js")});`,
+        `const { MemFs, MockPidSource } = await import(${url("../src/testing/index.js")});`,
+        `const pod = { id: "sb", name: "n", uid: "u1", namespace: "d", labels: {}, annotations: {}, cgroupParent: "", cgroupsPath: "/k/sb", pid: 0 };`,
+        `const a = ResctrlPlugin.withPidSource({}, Resctrl.withProvider(MemFs.withResctrl()), new MockPidSource());`,
+        `await a.synchronize([pod], []);`,
+        `const b = ResctrlPlugin.create({ autoMount: false }, { resctrlRoot: ${JSON.stringify(dir)} });`,
+        `await b.runPodSandbox(pod);`,
+        `process.stdout.write(a.snapshot()[0].groupState.kind + " " + b.snapshot()[0].groupState.kind);`,
+      ].join("\n");
+      // Under tsx the spec is .ts and the child needs the loader; a transpiled build runs plain JS.
+      const loader = import.meta.url.endsWith(".ts") ? ["--import", "tsx"] : [];
+      const r = spawnSync(process.execPath, [...loader, "--input-type=module", "-e", code], {
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, "Exists Failed", "only the child's own output, no log line");
+      assert.equal(r.stderr, "");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("raceTimeout clears its timer when the promise wins", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    assert.equal(await raceTimeout(Promise.resolve(), 600_000), true);
+    assert.equal(timers(), before);
+    assert.equal(await raceTimeout(new Promise(() => undefined), 1), false);
+    assert.equal(timers(), before);
   });
 });
