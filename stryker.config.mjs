@@ -17,6 +17,7 @@ export default {
       ".stryker-build/test/plugin-retry-all.spec.js",
       ".stryker-build/test/plugin-config.spec.js",
       ".stryker-build/test/plugin-surface.spec.js",
+      ".stryker-build/test/plugin-lifecycle-survivors.spec.js",
       ".stryker-build/test/plugin-cgroup-path.spec.js",
       ".stryker-build/test/plugin-improvements.spec.js",
       ".stryker-build/test/plugin-pid-source.spec.js",
