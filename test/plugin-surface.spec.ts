@@ -13,6 +13,8 @@ import { NriContainerState } from "../src/nri/types.js";
 import { raceTimeout } from "../src/plugin/async-work.js";
 import { ContainerNotFoundError, PodNotFoundError } from "../src/plugin/errors.js";
 import { ResctrlPlugin } from "../src/plugin/plugin.js";
+import { Resctrl } from "../src/resctrl/index.js";
+import { MemFs, MockPidSource } from "../src/testing/index.js";
 import { memoryLogger } from "../support/worlds/mock/memory-logger.js";
 import { MON, ctr, gate, harness, pod, until } from "./plugin-harness.js";
 
@@ -356,6 +358,10 @@ describe("plugin surface: quiet by default and no leftover timers", () => {
   it("without a logger option the plugin writes nothing to stdout or stderr", () => {
     const dir = mkdtempSync(join(tmpdir(), "quiet-"));
     try {
+      // Build both in this process too (no I/O, no output): Stryker's per-test coverage only sees
+      // code run in the test's own process, and the defaults are only reached without a logger.
+      ResctrlPlugin.withPidSource({}, Resctrl.withProvider(MemFs.withResctrl()), new MockPidSource());
+      ResctrlPlugin.create({ autoMount: false }, { resctrlRoot: dir });
       const url = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
       const code = [
         `const { ResctrlPlugin } = await import(${url("../src/plugin/plugin.js")});`,

@@ -60,7 +60,7 @@ export class PodLifecycle {
   async settle(uid: string, c: ContainerEntry, reason: string): Promise<void> {
     const pod = this.reg.pods.get(uid);
     if (!pod || pod.containers.get(c.id) !== c || c.state !== "Pending") return;
-    const r = pod.groupState.kind === "Exists" ? await this.reconcile(pod, c, reason) : { converged: false };
+    const r = await this.reconcile(pod, c, reason); // not converged, without I/O, unless Exists
     if (this.reg.pods.get(uid) !== pod || pod.containers.get(c.id) !== c) return;
     c.state = r.converged ? "Reconciled" : "Partial";
     this.emitIfChanged(pod);
