@@ -4,7 +4,15 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["dist/", "reports/", "node_modules/", "src/**/gen/", ".stryker-tmp/", ".stryker-build/", "coverage/"],
+    ignores: [
+      "dist/",
+      "reports/",
+      "node_modules/",
+      "src/**/gen/",
+      ".stryker-tmp/",
+      ".stryker-build/",
+      "coverage/",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
