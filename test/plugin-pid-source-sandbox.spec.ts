@@ -1,55 +1,15 @@
 // RealCgroupPidSource.sandboxGone and sandboxCgroupPath against temp-dir fixture trees (v2, v1,
 // hybrid, systemd): true only when the pause cgroup is gone everywhere AND its pid is gone/reused.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { NriPod } from "../src/nri/types.js";
 import { sandboxCgroupPath } from "../src/plugin/cgroup-path.js";
 import { CgroupPathError } from "../src/plugin/errors.js";
 import { RealCgroupPidSource } from "../src/plugin/real-pid-source.js";
-import { pod } from "./plugin-harness.js";
+import { SANDBOX_REL as REL, V2, cgroupTree as fixture, sandboxPod as sb } from "./cgroup-fixture.js";
 
-const tmp = mkdtempSync(join(tmpdir(), "pidsrc-sb-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
-let n = 0;
-
-interface Tree {
-  /** Directories under the cgroup root. */
-  dirs?: string[];
-  /** Files under the cgroup root (content). */
-  files?: Record<string, string>;
-  /** `/proc/<pid>/cgroup` contents. */
-  procCgroup?: Record<number, string>;
-}
-
-function fixture(t: Tree): { src: RealCgroupPidSource; base: string } {
-  const base = join(tmp, `case${n++}`);
-  mkdirSync(join(base, "cgroup"), { recursive: true });
-  mkdirSync(join(base, "proc"), { recursive: true });
-  for (const d of t.dirs ?? []) mkdirSync(join(base, "cgroup", d), { recursive: true });
-  for (const [rel, content] of Object.entries(t.files ?? {})) {
-    mkdirSync(join(base, "cgroup", rel, ".."), { recursive: true });
-    writeFileSync(join(base, "cgroup", rel), content);
-  }
-  for (const [pid, content] of Object.entries(t.procCgroup ?? {})) {
-    mkdirSync(join(base, "proc", pid), { recursive: true });
-    writeFileSync(join(base, "proc", pid, "cgroup"), content);
-  }
-  const src = new RealCgroupPidSource({ cgroupRoot: join(base, "cgroup"), procRoot: join(base, "proc") });
-  return { src, base };
-}
-
-const V2 = { "cgroup.controllers": "cpu memory pids\n" };
-const REL = "/kubepods/burstable/podU/sb1";
-const sb = (over: Partial<NriPod> = {}): NriPod => ({
-  ...pod("U", "sb1"),
-  cgroupParent: "/kubepods/burstable/podU",
-  cgroupsPath: REL,
-  pid: 0,
-  ...over,
-});
 const SYSTEMD_POD = "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podU.slice";
 const sbSystemd = (over: Partial<NriPod> = {}): NriPod =>
   sb({ cgroupParent: "", cgroupsPath: "kubepods-burstable-podU.slice:cri-containerd:sb1", ...over });
@@ -80,11 +40,11 @@ describe("RealCgroupPidSource.sandboxGone", () => {
   it("pid > 0: gone only if /proc/<pid> is missing or the pid now lives in another cgroup", async () => {
     const missing = fixture({ files: V2 });
     assert.equal(await missing.src.sandboxGone(sb({ pid: 4242 })), true);
-    const reused = fixture({ files: V2, procCgroup: { 4242: "0::/system.slice/cron.service\n" } });
+    const reused = fixture({ files: V2, procFiles: { "4242/cgroup": "0::/system.slice/cron.service\n" } });
     assert.equal(await reused.src.sandboxGone(sb({ pid: 4242 })), true);
-    const same = fixture({ files: V2, procCgroup: { 4242: `0::${REL}\n` } });
+    const same = fixture({ files: V2, procFiles: { "4242/cgroup": `0::${REL}\n` } });
     assert.equal(await same.src.sandboxGone(sb({ pid: 4242 })), false, "still the pause process");
-    const empty = fixture({ files: V2, procCgroup: { 4242: "" } });
+    const empty = fixture({ files: V2, procFiles: { "4242/cgroup": "" } });
     assert.equal(await empty.src.sandboxGone(sb({ pid: 4242 })), false, "unreadable content is doubt");
   });
 
@@ -113,9 +73,10 @@ describe("RealCgroupPidSource.sandboxGone", () => {
     assert.equal(await fixture({ files: V2 }).src.sandboxGone(sb({ cgroupsPath: "a:b" })), false);
     const file = fixture({ files: { ...V2, [REL.slice(1)]: "not a dir" } });
     assert.equal(await file.src.sandboxGone(sb()), false);
+    const { base } = fixture({});
     const cgroupRootMissing = new RealCgroupPidSource({
-      cgroupRoot: join(tmp, "does-not-exist"),
-      procRoot: join(tmp, "does-not-exist-proc"),
+      cgroupRoot: join(base, "does-not-exist"),
+      procRoot: join(base, "does-not-exist-proc"),
     });
     assert.equal(await cgroupRootMissing.sandboxGone(sb()), false);
   });
