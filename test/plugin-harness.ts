@@ -1,5 +1,6 @@
 // Test helpers for the plugin specs: NRI objects, a MemFs-backed Resctrl, a MockPidSource and a
 // plugin wired together, with every event recorded synchronously and logs captured.
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { NriContainerState, type NriContainer, type NriPod } from "../src/nri/types.js";
@@ -98,4 +99,17 @@ export async function until(cond: () => boolean, ms = 2000): Promise<void> {
     if (Date.now() > end) throw new Error("until: condition not met in time");
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+/**
+ * Runs an ES module made of `lines` in a fresh `node` and returns its status and output. Under
+ * tsx (specs as .ts) the child gets tsx's loader; the transpiled mutation build runs plain JS.
+ * Modules are imported by URL, e.g. `new URL("../src/x.js", import.meta.url).href`.
+ */
+export function runModuleInChild(lines: readonly string[]): SpawnSyncReturns<string> {
+  const loader = import.meta.url.endsWith(".ts") ? ["--import", "tsx"] : [];
+  return spawnSync(process.execPath, [...loader, "--input-type=module", "-e", lines.join("\n")], {
+    encoding: "utf8",
+    timeout: 30_000,
+  });
 }

@@ -6,53 +6,16 @@
 // logger. Errno faults that a temp dir cannot produce are injected by swapping one fs/promises
 // function (syncBuiltinESMExports) for a single path suffix, restored in `finally`.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { symlinkSync } from "node:fs";
 import fsp from "node:fs/promises";
 import { syncBuiltinESMExports } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
-import type { Logger } from "pino";
-import type { NriPod } from "../src/nri/types.js";
+import { describe, it } from "node:test";
 import { CgroupGoneError, CgroupReadError } from "../src/plugin/errors.js";
 import { RealCgroupPidSource, V1_HIERARCHIES } from "../src/plugin/real-pid-source.js";
 import { memoryLogger } from "../support/worlds/mock/memory-logger.js";
-import { ctr, pod } from "./plugin-harness.js";
-
-const tmp = mkdtempSync(join(tmpdir(), "pidsrc-surv-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
-let n = 0;
-
-interface Tree {
-  /** Files under the cgroup root (content). */
-  files?: Record<string, string>;
-  /** Directories under the cgroup root. */
-  dirs?: string[];
-  /** Directories under the proc root (e.g. "10/task/11"). */
-  procDirs?: string[];
-  /** Files under the proc root (e.g. "4242/cgroup"). */
-  procFiles?: Record<string, string>;
-}
-
-function fixture(t: Tree, logger?: Logger): { src: RealCgroupPidSource; cg: string; proc: string } {
-  const base = join(tmp, `case${n++}`);
-  const cg = join(base, "cgroup");
-  const proc = join(base, "proc");
-  mkdirSync(cg, { recursive: true });
-  mkdirSync(proc, { recursive: true });
-  for (const d of t.dirs ?? []) mkdirSync(join(cg, d), { recursive: true });
-  for (const d of t.procDirs ?? []) mkdirSync(join(proc, d), { recursive: true });
-  const write = (root: string, files: Record<string, string>) => {
-    for (const [rel, content] of Object.entries(files)) {
-      mkdirSync(join(root, rel, ".."), { recursive: true });
-      writeFileSync(join(root, rel), content);
-    }
-  };
-  write(cg, t.files ?? {});
-  write(proc, t.procFiles ?? {});
-  return { src: new RealCgroupPidSource({ cgroupRoot: cg, procRoot: proc, logger }), cg, proc };
-}
+import { SANDBOX_REL as REL, V2, cgroupTree as fixture, sandboxPod as sb } from "./cgroup-fixture.js";
+import { ctr, runModuleInChild } from "./plugin-harness.js";
 
 /** Runs `body` while `fs/promises.<fn>` fails with `errno` for paths ending in `suffix`. */
 async function withFault<T>(
@@ -77,7 +40,6 @@ async function withFault<T>(
   }
 }
 
-const V2 = { "cgroup.controllers": "cpu pids\n" };
 const C_REL = "kubepods/podU/c1";
 const c1 = { ...ctr("c1", "sb"), cgroupsPath: `/${C_REL}` };
 const procs = (content: string) => ({ ...V2, [`${C_REL}/cgroup.procs`]: content });
@@ -208,31 +170,16 @@ describe("RealCgroupPidSource.tasksOf (survivors)", () => {
   it("without a logger option nothing is written to stdout or stderr (default logger is silent)", () => {
     const { cg, proc } = fixture({ files: procs("0\n7\n"), procDirs: ["7/task/7"] });
     const moduleUrl = new URL("../src/plugin/real-pid-source.js", import.meta.url).href;
-    const code = [
+    const r = runModuleInChild([
       `const { RealCgroupPidSource } = await import(${JSON.stringify(moduleUrl)});`,
       `const src = new RealCgroupPidSource({ cgroupRoot: ${JSON.stringify(cg)}, procRoot: ${JSON.stringify(proc)} });`,
       `const t = await src.tasksOf(${JSON.stringify(c1)}, undefined);`,
       `process.stdout.write(JSON.stringify(t) + "\\n");`,
-    ].join("\n");
-    // Under tsx the spec is .ts and the child needs the loader; a transpiled build runs plain JS.
-    const loader = import.meta.url.endsWith(".ts") ? ["--import", "tsx"] : [];
-    const r = spawnSync(process.execPath, [...loader, "--input-type=module", "-e", code], {
-      encoding: "utf8",
-      timeout: 30_000,
-    });
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, "[7]\n", "only the child's own output; a PID-0 warning would be a log line");
     assert.equal(r.stderr, "");
   });
-});
-
-const REL = "/kubepods/burstable/podU/sb1";
-const sb = (over: Partial<NriPod> = {}): NriPod => ({
-  ...pod("U", "sb1"),
-  cgroupParent: "/kubepods/burstable/podU",
-  cgroupsPath: REL,
-  pid: 0,
-  ...over,
 });
 
 describe("RealCgroupPidSource.sandboxGone (survivors)", () => {

@@ -4,7 +4,6 @@
 // pod of REMOVE_POD_SANDBOX / REMOVE_CONTAINER, START with an empty podSandboxId, retries racing
 // a removal, idle() waiting for background work, startup logging, a silent default logger.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +15,7 @@ import { ResctrlPlugin } from "../src/plugin/plugin.js";
 import { Resctrl } from "../src/resctrl/index.js";
 import { MemFs, MockPidSource } from "../src/testing/index.js";
 import { memoryLogger } from "../support/worlds/mock/memory-logger.js";
-import { MON, ctr, gate, harness, pod, until } from "./plugin-harness.js";
+import { MON, ctr, gate, harness, pod, runModuleInChild, until } from "./plugin-harness.js";
 
 const configureReq = (config: string) => ({
   config,
@@ -363,7 +362,7 @@ describe("plugin surface: quiet by default and no leftover timers", () => {
       ResctrlPlugin.withPidSource({}, Resctrl.withProvider(MemFs.withResctrl()), new MockPidSource());
       ResctrlPlugin.create({ autoMount: false }, { resctrlRoot: dir });
       const url = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
-      const code = [
+      const r = runModuleInChild([
         `const { ResctrlPlugin } = await import(${url("../src/plugin/plugin.js")});`,
         `const { Resctrl } = await import(${url("../src/resctrl/index.js")});`,
         `const { MemFs, MockPidSource } = await import(${url("../src/testing/index.js")});`,
@@ -373,13 +372,7 @@ describe("plugin surface: quiet by default and no leftover timers", () => {
         `const b = ResctrlPlugin.create({ autoMount: false }, { resctrlRoot: ${JSON.stringify(dir)} });`,
         `await b.runPodSandbox(pod);`,
         `process.stdout.write(a.snapshot()[0].groupState.kind + " " + b.snapshot()[0].groupState.kind);`,
-      ].join("\n");
-      // Under tsx the spec is .ts and the child needs the loader; a transpiled build runs plain JS.
-      const loader = import.meta.url.endsWith(".ts") ? ["--import", "tsx"] : [];
-      const r = spawnSync(process.execPath, [...loader, "--input-type=module", "-e", code], {
-        encoding: "utf8",
-        timeout: 30_000,
-      });
+      ]);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout, "Exists Failed", "only the child's own output, no log line");
       assert.equal(r.stderr, "");
