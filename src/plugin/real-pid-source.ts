@@ -3,6 +3,7 @@ import { posix } from "node:path";
 import { pino, type Logger } from "pino";
 import type { NriContainer, NriPod } from "../nri/types.js";
 import { DEFAULT_CGROUP_ROOT, containerCgroupPath, sandboxCgroupPath } from "./cgroup-path.js";
+import { errnoCode } from "../resctrl/index.js";
 import { CgroupGoneError, CgroupReadError } from "./errors.js";
 import type { CgroupPidSource } from "./pid-source.js";
 
@@ -72,7 +73,7 @@ export class RealCgroupPidSource implements CgroupPidSource {
     try {
       text = await readFile(procsFile, "utf8");
     } catch (err) {
-      if (code(err) === "ENOENT" || code(err) === "ENODEV")
+      if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENODEV")
         throw new CgroupGoneError(container.id, [procsFile]);
       throw new CgroupReadError(`failed to read ${procsFile} of container ${container.id}`, { cause: err });
     }
@@ -125,7 +126,7 @@ export class RealCgroupPidSource implements CgroupPidSource {
     try {
       text = await readFile(posix.join(this.procRoot, String(pid), "cgroup"), "utf8");
     } catch (err) {
-      return code(err) === "ENOENT" || code(err) === "ESRCH" ? "gone" : "unknown";
+      return errnoCode(err) === "ENOENT" || errnoCode(err) === "ESRCH" ? "gone" : "unknown";
     }
     const paths = text
       .split("\n")
@@ -138,14 +139,14 @@ export class RealCgroupPidSource implements CgroupPidSource {
 
   async #locate(containerId: string, rel: string): Promise<string> {
     const tried: string[] = [];
-    if (await isFile(posix.join(this.cgroupRoot, "cgroup.controllers"))) {
+    if ((await statKind(posix.join(this.cgroupRoot, "cgroup.controllers"))) === "file") {
       const f = posix.join(this.cgroupRoot, rel, "cgroup.procs");
-      if (await isFile(f)) return f;
+      if ((await statKind(f)) === "file") return f;
       throw new CgroupGoneError(containerId, [f]);
     }
     for (const h of V1_HIERARCHIES) {
       const f = posix.join(this.cgroupRoot, h, rel, "cgroup.procs");
-      if (await isFile(f)) return f;
+      if ((await statKind(f)) === "file") return f;
       tried.push(f);
     }
     throw new CgroupGoneError(containerId, tried);
@@ -184,18 +185,10 @@ export class RealCgroupPidSource implements CgroupPidSource {
         .filter((n) => n > 0);
       return tids.length > 0 ? tids : [pid];
     } catch (err) {
-      if (code(err) === "ENOENT" || code(err) === "ESRCH") return [];
+      if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ESRCH") return [];
       this.#log.warn({ pid, err }, "failed to list threads; using the process id only");
       return [pid];
     }
-  }
-}
-
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isFile();
-  } catch {
-    return false;
   }
 }
 
@@ -206,16 +199,11 @@ async function statKind(p: string): Promise<StatKind> {
     const st = await stat(p);
     return st.isFile() ? "file" : st.isDirectory() ? "dir" : "other";
   } catch (err) {
-    return code(err) === "ENOENT" || code(err) === "ENOTDIR" ? "missing" : "error";
+    return errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR" ? "missing" : "error";
   }
 }
 
 function dirState(k: StatKind): "absent" | "present" | "unknown" {
   if (k === "missing") return "absent";
   return k === "dir" ? "present" : "unknown";
-}
-
-function code(err: unknown): string | undefined {
-  const c = (err as { code?: unknown } | null)?.code;
-  return typeof c === "string" ? c : undefined;
 }
