@@ -9,12 +9,11 @@ import { CgroupPathError } from "../src/plugin/errors.js";
 import { ctr, pod } from "./plugin-harness.js";
 
 const path = (cgroupsPath: string, p?: NriPod) => containerCgroupPath({ ...ctr("c1", "sb"), cgroupsPath }, p);
+/** `f` throws a CgroupPathError whose message matches `why`. */
+const throwsPathError = (f: () => unknown, why: RegExp, label: string) =>
+  assert.throws(f, (e: unknown) => e instanceof CgroupPathError && why.test(e.message), label);
 const refused = (cgroupsPath: string, why: RegExp, p?: NriPod) =>
-  assert.throws(
-    () => path(cgroupsPath, p),
-    (e: unknown) => e instanceof CgroupPathError && why.test(e.message),
-    cgroupsPath,
-  );
+  throwsPathError(() => path(cgroupsPath, p), why, cgroupsPath);
 
 describe("expandSlice", () => {
   it("expands each dash level; '-.slice' is the root", () => {
@@ -32,11 +31,7 @@ describe("expandSlice", () => {
       ["a-.slice", /empty component/],
       [".slice", /empty component/],
     ] as const) {
-      assert.throws(
-        () => expandSlice(bad),
-        (e: unknown) => e instanceof CgroupPathError && why.test(e.message),
-        bad,
-      );
+      throwsPathError(() => expandSlice(bad), why, bad);
     }
   });
 });
