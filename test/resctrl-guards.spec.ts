@@ -4,7 +4,6 @@
 // code) on every failure, config validation of non-strings, per-task EACCES, and addPartial.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ResctrlError } from "../src/resctrl/errors.js";
 import {
   InvalidConfigError,
   InvalidPidError,
@@ -17,6 +16,7 @@ import { validatePrefix, validateRoot } from "../src/resctrl/sanitize.js";
 import { addPartial, emptyAssignment } from "../src/resctrl/tasks.js";
 import { MemFs } from "../src/testing/index.js";
 import { memoryLogger } from "../support/worlds/mock/memory-logger.js";
+import { overriding, rejectsWith } from "./resctrl-helpers.js";
 
 const ROOT = "/sys/fs/resctrl";
 
@@ -26,21 +26,6 @@ async function setup(root = ROOT) {
   const rc = Resctrl.withProvider(fs, { root, logger });
   const group = await rc.createGroup("u1");
   return { fs, rc, group, records };
-}
-
-/** Rejects with `cls`, and the error names `path` (and `code` when given). */
-async function rejectsAt(
-  p: Promise<unknown>,
-  cls: new (...a: never[]) => Error,
-  path: unknown,
-  code?: string,
-) {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof cls, String(err));
-    assert.equal((err as ResctrlError).path, path);
-    if (code !== undefined) assert.equal((err as ResctrlError).code, code);
-    return true;
-  });
 }
 
 describe("root confinement of caller-given group paths", () => {
@@ -59,12 +44,12 @@ describe("root confinement of caller-given group paths", () => {
     const { fs, rc } = await setup();
     const before = fs.log.length;
     for (const path of hostile) {
-      await rejectsAt(rc.listGroupTasks(path), OutsideRootError, path);
-      await rejectsAt(rc.assignTasks(path, [5]), OutsideRootError, path);
-      await rejectsAt(rc.llcOccupancy(path), OutsideRootError, path);
+      await rejectsWith(rc.listGroupTasks(path), OutsideRootError, { path });
+      await rejectsWith(rc.assignTasks(path, [5]), OutsideRootError, { path });
+      await rejectsWith(rc.llcOccupancy(path), OutsideRootError, { path });
     }
     for (const notAString of [undefined, null, 42]) {
-      await rejectsAt(rc.listGroupTasks(notAString as never), OutsideRootError, notAString);
+      await rejectsWith(rc.listGroupTasks(notAString as never), OutsideRootError, { path: notAString });
     }
     assert.equal(fs.log.length, before, "no provider call for a refused path");
   });
@@ -87,16 +72,16 @@ describe("root confinement of caller-given group paths", () => {
       "/sys/fs/resctrX/mon_groups/pod_u1",
       ROOT,
     ]) {
-      await rejectsAt(rc.deleteGroup(path), OutsideRootError, path);
+      await rejectsWith(rc.deleteGroup(path), OutsideRootError, { path });
     }
-    await rejectsAt(rc.deleteGroup(null as never), OutsideRootError, null);
+    await rejectsWith(rc.deleteGroup(null as never), OutsideRootError, { path: null });
     assert.equal(fs.isDir(group), true);
   });
 
   it("deleteGroup errors and debug logs name the group", async () => {
     const { fs, rc, group, records } = await setup();
     fs.failNext("rmdir", group, "EBUSY");
-    await rejectsAt(rc.deleteGroup(group), IoError, group, "EBUSY");
+    await rejectsWith(rc.deleteGroup(group), IoError, { path: group, code: "EBUSY" });
     await rc.deleteGroup(group);
     assert.ok(records.some((r) => r.msg === "removed monitor group" && r.path === group));
     assert.ok(
@@ -110,7 +95,7 @@ describe("strict integer parsing of kernel files", () => {
     for (const line of ["0", "1e3", "0x10", "-5", "12abc", "x12"]) {
       const { fs, rc, group } = await setup();
       fs.addFile(`${group}/tasks`, `4\n${line}\n`);
-      await rejectsAt(rc.listGroupTasks(group), IoError, `${group}/tasks`, "EINVAL");
+      await rejectsWith(rc.listGroupTasks(group), IoError, { path: `${group}/tasks`, code: "EINVAL" });
       await assert.rejects(rc.listGroupTasks(group), /line 2 is not a task id/);
     }
   });
@@ -118,7 +103,7 @@ describe("strict integer parsing of kernel files", () => {
   it("a tasks read failure names the tasks file", async () => {
     const { fs, rc, group } = await setup();
     fs.failNext("read", `${group}/tasks`, "EIO");
-    await rejectsAt(rc.listGroupTasks(group), IoError, `${group}/tasks`, "EIO");
+    await rejectsWith(rc.listGroupTasks(group), IoError, { path: `${group}/tasks`, code: "EIO" });
   });
 
   it("llc_occupancy other than a decimal integer is reported as text, not as bytes", async () => {
@@ -135,7 +120,7 @@ describe("strict integer parsing of kernel files", () => {
 
   it("domains come back sorted even when the provider lists them in another order", async () => {
     const fs = MemFs.withResctrl({ l3Domains: ["mon_L3_00", "mon_L3_01"] });
-    const reversed: FsProvider = Object.assign(Object.create(fs) as MemFs, {
+    const reversed: FsProvider = overriding(fs, {
       readChildDirs: async (dir: string) => (await fs.readChildDirs(dir)).reverse(),
     });
     const rc = Resctrl.withProvider(reversed);
@@ -151,9 +136,11 @@ describe("strict integer parsing of kernel files", () => {
   it("occupancy listing and read failures name the file", async () => {
     const { fs, rc, group } = await setup();
     fs.failNext("list", `${group}/mon_data`, "EIO");
-    await rejectsAt(rc.llcOccupancy(group), IoError, `${group}/mon_data`, "EIO");
+    await rejectsWith(rc.llcOccupancy(group), IoError, { path: `${group}/mon_data`, code: "EIO" });
     fs.failNext("read", `${group}/mon_data/mon_L3_01/llc_occupancy`, "EACCES");
-    await rejectsAt(rc.llcOccupancy(group), NoPermissionError, `${group}/mon_data/mon_L3_01/llc_occupancy`);
+    await rejectsWith(rc.llcOccupancy(group), NoPermissionError, {
+      path: `${group}/mon_data/mon_L3_01/llc_occupancy`,
+    });
   });
 });
 
@@ -219,7 +206,7 @@ describe("reconcileGroup: a task moved away after our write", () => {
   it("counts as missing without a failure outcome (no write failed)", async () => {
     const fs = MemFs.withResctrl();
     // The write is accepted but the task does not stay (someone else moved it right after).
-    const racing: FsProvider = Object.assign(Object.create(fs) as MemFs, {
+    const racing: FsProvider = overriding(fs, {
       writeStr: async (path: string, data: string) => {
         if (data !== "7") await fs.writeStr(path, data);
       },

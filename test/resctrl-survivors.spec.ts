@@ -16,31 +16,11 @@ import { resctrlListedInFilesystems, resctrlMountPointsFromText } from "../src/r
 import { RealFs, Resctrl, mountFailureCode } from "../src/resctrl/index.js";
 import { MemFs } from "../src/testing/index.js";
 import { memoryLogger } from "../support/worlds/mock/memory-logger.js";
+import { overriding, rejectsWith } from "./resctrl-helpers.js";
 
 const { IoError, NoPermissionError, NotMountedError, UnsupportedError, InvalidConfigError } = errors;
 const ROOT = "/sys/fs/resctrl";
 const GROUP = `${ROOT}/mon_groups/pod_u1`;
-
-/** Rejects with `cls` whose path and message are exactly as given (code too, when given). */
-async function rejectsExactly(
-  p: Promise<unknown>,
-  cls: new (...a: never[]) => Error,
-  want: { path?: string; message?: string; code?: string },
-) {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof cls, String(err));
-    const e = err as errors.ResctrlError;
-    if ("path" in want) assert.equal(e.path, want.path);
-    if ("message" in want) assert.equal(e.message, want.message);
-    if ("code" in want) assert.equal(e.code, want.code);
-    return true;
-  });
-}
-
-/** A MemFs copy whose `method` is replaced (the provider's other calls still hit `fs`). */
-function patched(fs: MemFs, method: string, impl: () => Promise<unknown>): MemFs {
-  return Object.assign(Object.create(fs) as MemFs, { [method]: impl });
-}
 
 describe("kernel status after a failed mkdir", () => {
   for (const [status, want] of [
@@ -222,7 +202,7 @@ describe("detectSupport / ensureMounted / createGroup context", () => {
     const fs = MemFs.withResctrl();
     fs.denyPath("/proc/mounts", ["read"]);
     const message = "failed to read mount table /proc/mounts: EACCES";
-    await rejectsExactly(Resctrl.withProvider(fs).detectSupport(), IoError, { message });
+    await rejectsWith(Resctrl.withProvider(fs).detectSupport(), IoError, { message });
   });
 
   it("a resctrl-looking root that /proc/mounts does not list is not probed", async () => {
@@ -249,11 +229,11 @@ describe("detectSupport / ensureMounted / createGroup context", () => {
 
   it("unsupported and not-mounted errors carry the root and an exact message", async () => {
     const unsupported = MemFs.withResctrl({ mounted: false, supported: false });
-    await rejectsExactly(Resctrl.withProvider(unsupported).ensureMounted(true), UnsupportedError, {
+    await rejectsWith(Resctrl.withProvider(unsupported).ensureMounted(true), UnsupportedError, {
       path: ROOT,
     });
     const off = Resctrl.withProvider(MemFs.withResctrl({ mounted: false })).ensureMounted(false);
-    await rejectsExactly(off, NotMountedError, {
+    await rejectsWith(off, NotMountedError, {
       path: ROOT,
       message: `failed to use resctrl ${ROOT}: not mounted there and auto-mount is off`,
     });
@@ -263,16 +243,18 @@ describe("detectSupport / ensureMounted / createGroup context", () => {
     const busy = MemFs.withResctrl({ mounted: false });
     busy.setMountError("EBUSY");
     const message = `failed to mount resctrl ${ROOT}: EBUSY`;
-    await rejectsExactly(Resctrl.withProvider(busy).ensureMounted(true), IoError, { message });
-    const boom = patched(MemFs.withResctrl({ mounted: false }), "mountResctrl", async () => {
-      throw new Error("boom");
+    await rejectsWith(Resctrl.withProvider(busy).ensureMounted(true), IoError, { message });
+    const boom = overriding(MemFs.withResctrl({ mounted: false }), {
+      mountResctrl: async () => {
+        throw new Error("boom");
+      },
     });
-    await rejectsExactly(Resctrl.withProvider(boom).ensureMounted(true), IoError, {
+    await rejectsWith(Resctrl.withProvider(boom).ensureMounted(true), IoError, {
       message: `failed to mount resctrl ${ROOT}: Error: boom`,
       code: undefined,
     });
-    const noop = patched(MemFs.withResctrl({ mounted: false }), "mountResctrl", async () => undefined);
-    await rejectsExactly(Resctrl.withProvider(noop).ensureMounted(true), IoError, { path: ROOT });
+    const noop = overriding(MemFs.withResctrl({ mounted: false }), { mountResctrl: async () => undefined });
+    await rejectsWith(Resctrl.withProvider(noop).ensureMounted(true), IoError, { path: ROOT });
   });
 
   it("a successful mount is logged at info with the root", async () => {
@@ -283,7 +265,7 @@ describe("detectSupport / ensureMounted / createGroup context", () => {
 
   it("createGroup on an unmounted root names the missing leaf", async () => {
     const rc = Resctrl.withProvider(MemFs.withResctrl({ mounted: false }));
-    await rejectsExactly(rc.createGroup("u1"), NotMountedError, { path: `${ROOT}/tasks` });
+    await rejectsWith(rc.createGroup("u1"), NotMountedError, { path: `${ROOT}/tasks` });
   });
 });
 
