@@ -51,6 +51,8 @@ export class MockWorld extends EventLogWorld implements PodWorld {
   readonly name = "mock";
   readonly #model = new ClusterModel();
   readonly #pids = new MockPidSource();
+  /** Sandbox ids the fake runtime knew when it last restarted ("recovered" pods). */
+  readonly #recovered = new Set<string>();
   #ctx!: ScenarioContext;
   #kernel!: MockKernel;
   #logger!: Logger;
@@ -134,6 +136,7 @@ export class MockWorld extends EventLogWorld implements PodWorld {
 
   async restartRuntime(): Promise<void> {
     await this.#h().restartRuntime();
+    for (const pod of this.#h().runtime.pods()) this.#recovered.add(pod.id);
   }
 
   async runtimeSyncCount(): Promise<number> {
@@ -200,8 +203,23 @@ export class MockWorld extends EventLogWorld implements PodWorld {
 
   async removePod(pod: string): Promise<void> {
     const p = this.#running(pod);
+    const live = [...p.containers.values()].filter((c) => !c.removed);
     this.#model.removePod(p);
-    for (const c of p.containers.values()) this.#h().runtime.removeContainerState(c.nri.id);
+    this.#pids.setSandboxGone(p.nri.id, true);
+    if (this.#recovered.delete(p.nri.id)) {
+      // As containerd 1.7 does for a pod it recovered after a restart: REMOVE_CONTAINER for each
+      // container, but no REMOVE_POD_SANDBOX (docs/containerd-world.md).
+      for (const c of live) {
+        await this.#h().deliver(
+          "REMOVE_CONTAINER",
+          `${pod}/${c.nri.name}`,
+          this.#h().runtime.removeContainer(p.nri, c.nri),
+        );
+      }
+      this.#h().runtime.removePodState(p.nri.id);
+      return;
+    }
+    for (const c of live) this.#h().runtime.removeContainerState(c.nri.id);
     await this.#h().deliver("REMOVE_POD_SANDBOX", pod, this.#h().runtime.removePodSandbox(p.nri));
   }
 
