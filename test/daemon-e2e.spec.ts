@@ -107,10 +107,10 @@ describe("daemon end to end (memory resctrl, real PID source over a fixture cgro
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("registers as 42-resctrl with mask 0x425", () => {
+  it("registers as 42-resctrl with mask 0x625", () => {
     assert.equal(runtime.plugin?.idx, "42");
     assert.equal(runtime.plugin?.name, "resctrl");
-    assert.equal(runtime.plugin?.mask, 0x425);
+    assert.equal(runtime.plugin?.mask, 0x625);
   });
 
   it("a preexisting pod is synchronized: group created, every thread of its process moved, STOPPED ignored", async () => {

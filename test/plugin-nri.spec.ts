@@ -50,9 +50,9 @@ async function rig(
 }
 
 describe("plugin over NRI (FakeRuntime ↔ NriStub)", () => {
-  it("subscribes with mask 0x425; lifecycle rows produce the contract's events", async () => {
+  it("subscribes with mask 0x625; lifecycle rows produce the contract's events", async () => {
     const { h, runtime } = await rig();
-    assert.equal(runtime.plugin?.mask, 0x425);
+    assert.equal(runtime.plugin?.mask, 0x625);
     const p = fakePod(1);
     const c = fakeContainer(p, 1);
     h.pids.setPids(c.id, [101]);

@@ -7,11 +7,11 @@ import { RESCTRL_PLUGIN_EVENT_MASK } from "../src/plugin/plugin.js";
 import { MON, ctr, harness, pod } from "./plugin-harness.js";
 
 describe("plugin: configure and startup sync", () => {
-  it("subscribes to exactly RUN/REMOVE_POD_SANDBOX, START/REMOVE_CONTAINER (0x425)", () => {
+  it("subscribes to exactly RUN/REMOVE_POD_SANDBOX, START/STOP/REMOVE_CONTAINER (0x625)", () => {
     const h = harness();
     const r = h.plugin.configure({ config: "", runtimeName: "fake", runtimeVersion: "1" });
-    assert.equal(RESCTRL_PLUGIN_EVENT_MASK, 0x425);
-    assert.deepEqual(r, { events: 0x425 });
+    assert.equal(RESCTRL_PLUGIN_EVENT_MASK, 0x625);
+    assert.deepEqual(r, { events: 0x625 });
   });
 
   it("emits 0/0 per pod, then counts climb as containers reconcile (1/1, 2/2); tasks moved", async () => {
@@ -29,7 +29,7 @@ describe("plugin: configure and startup sync", () => {
     );
   });
 
-  it("does not count STOPPED containers from Synchronize; unknown state values count as live", async () => {
+  it("does not count STOPPED containers from Synchronize (kept as Stopped); unknown state values count as live", async () => {
     const h = harness();
     h.pids.setPids("c1", [11]).setPids("c3", [31]);
     await h.plugin.synchronize(
@@ -43,8 +43,11 @@ describe("plugin: configure and startup sync", () => {
     await h.plugin.idle();
     assert.deepEqual(h.trace().at(-1), "u1 Exists 2/2");
     assert.deepEqual(
-      h.plugin.snapshot()[0]?.containers.map((c) => c.id),
-      ["c1", "c3"],
+      h.plugin
+        .snapshot()[0]
+        ?.containers.map((c) => `${c.id} ${c.state}`)
+        .sort(),
+      ["c1 Reconciled", "c2 Stopped", "c3 Reconciled"],
     );
   });
 

@@ -41,7 +41,7 @@ describe("plugin surface: queries and runtime lifecycle", () => {
 
   it("configure logs the runtime and warns only about a non-blank runtime config; shutdown is logged", () => {
     const h = harness();
-    assert.equal(h.plugin.configure(configureReq("  \n")).events, 0x425);
+    assert.equal(h.plugin.configure(configureReq("  \n")).events, 0x625);
     const info = h.logs.find((l) => l.msg === "configured by runtime");
     assert.equal(info?.runtime, "containerd");
     assert.equal(info?.version, "1.7.24");
@@ -100,7 +100,7 @@ describe("plugin surface: Synchronize", () => {
     );
   });
 
-  it("logs one summary: pods, containers, STOPPED skipped, NoPod, queued, inline, a sane duration", async () => {
+  it("logs one summary: pods, containers, STOPPED, NoPod, queued, inline, a sane duration", async () => {
     const h = harness();
     h.pids.setPids("a", [1]).setPids("b", [2]);
     await h.plugin.synchronize(
@@ -117,7 +117,7 @@ describe("plugin surface: Synchronize", () => {
     assert.ok(s);
     assert.equal(s.pods, 1);
     assert.equal(s.containers, 4);
-    assert.equal(s.stoppedSkipped, 1);
+    assert.equal(s.stopped, 1);
     assert.equal(s.noPod, 1);
     assert.equal(s.queued, 2);
     assert.equal(s.finishedInline, true);

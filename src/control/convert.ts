@@ -20,6 +20,7 @@ const SYNC: Record<PluginSyncState, ContainerSyncState> = {
   Pending: ContainerSyncState.PENDING,
   Partial: ContainerSyncState.PARTIAL,
   Reconciled: ContainerSyncState.RECONCILED,
+  Stopped: ContainerSyncState.STOPPED,
 };
 
 /** Plugin event → wire event. Pure. */

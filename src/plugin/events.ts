@@ -15,7 +15,7 @@ export interface PodResctrlAddOrUpdate {
   kind: "AddOrUpdate";
   podUid: string;
   groupState: ResctrlGroupState;
-  /** Containers of the pod the plugin counts: live (not STOPPED) and past their first reconcile. */
+  /** Containers of the pod the plugin counts: created or running (not stopped) and past their first reconcile. */
   totalContainers: number;
   /** Of those, the containers whose tasks are all in the pod's group. */
   reconciledContainers: number;
@@ -35,9 +35,11 @@ export type PodResctrlEvent = PodResctrlAddOrUpdate | PodResctrlRemoved;
  * - `NoPod`: seen before its pod; not counted; promoted when the pod appears.
  * - `Pending`: known, first reconcile not finished yet (e.g. queued after a Synchronize); not counted.
  * - `Partial`: counted in `totalContainers`; the group failed or some tasks are not in it.
- * - `Reconciled`: counted in both counters; never demoted.
+ * - `Reconciled`: counted in both counters; never demoted by a reconcile.
+ * - `Stopped`: the container stopped (exited, crashed, completed, or was stopped); not counted, kept
+ *   until REMOVE_CONTAINER so a late START of it is recognised; never counted again.
  */
-export type ContainerSyncState = "NoPod" | "Pending" | "Partial" | "Reconciled";
+export type ContainerSyncState = "NoPod" | "Pending" | "Partial" | "Reconciled" | "Stopped";
 
 /** One container in a {@link PodSnapshot}. */
 export interface ContainerSnapshot {

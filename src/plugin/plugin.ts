@@ -6,6 +6,7 @@ import type {
   RunPodSandboxHandler,
   ShutdownHandler,
   StartContainerHandler,
+  StopContainerHandler,
   SynchronizeHandler,
 } from "../nri/handler.js";
 import {
@@ -38,11 +39,12 @@ import { retryAllOnce } from "./retry-all.js";
 import { runStartup } from "./startup.js";
 import { PodLifecycle } from "./pod-lifecycle.js";
 
-/** RUN_POD_SANDBOX | REMOVE_POD_SANDBOX | START_CONTAINER | REMOVE_CONTAINER = 0x425. */
+/** RUN_POD_SANDBOX | REMOVE_POD_SANDBOX | START_CONTAINER | STOP_CONTAINER | REMOVE_CONTAINER = 0x625. */
 export const RESCTRL_PLUGIN_EVENT_MASK =
   eventBit(NriEvent.RUN_POD_SANDBOX) |
   eventBit(NriEvent.REMOVE_POD_SANDBOX) |
   eventBit(NriEvent.START_CONTAINER) |
+  eventBit(NriEvent.STOP_CONTAINER) |
   eventBit(NriEvent.REMOVE_CONTAINER);
 
 /** Seams of {@link ResctrlPlugin}. */
@@ -64,8 +66,14 @@ export interface ResctrlPluginCreateOptions extends ResctrlPluginOptions {
 /**
  * Policy layer: one resctrl monitoring group per pod UID, every container's tasks moved into it,
  * one event stream describing the result. Implements the NRI stub's handler interfaces for
- * RUN_POD_SANDBOX, REMOVE_POD_SANDBOX, START_CONTAINER and REMOVE_CONTAINER (mask 0x425),
- * plus Configure, Synchronize and Shutdown.
+ * RUN_POD_SANDBOX, REMOVE_POD_SANDBOX, START_CONTAINER, STOP_CONTAINER (the dedicated StopContainer
+ * RPC, answered with no adjustment) and REMOVE_CONTAINER (mask 0x625), plus Configure, Synchronize
+ * and Shutdown.
+ *
+ * Counting rule: a pod's `totalContainers` counts its containers that are created or running; a
+ * container leaves the count when it stops (STOP_CONTAINER, or a Synchronize that lists it
+ * STOPPED) and is forgotten on REMOVE_CONTAINER. The counts are the same whether or not a resync
+ * happened in between.
  *
  * Concurrency: work on one pod is serialized (a per-UID async mutex); pods proceed in parallel.
  * Handlers never reject (failures become state + logs): START reconciles inline before replying,
@@ -82,6 +90,7 @@ export class ResctrlPlugin
     RunPodSandboxHandler,
     RemovePodSandboxHandler,
     StartContainerHandler,
+    StopContainerHandler,
     RemoveContainerHandler
 {
   /** The validated configuration in effect. */
@@ -202,15 +211,17 @@ export class ResctrlPlugin
   /**
    * Full runtime state (all chunks). First call: startup (mount check + cleanup) once. Drops state
    * the runtime no longer reports (resync after reconnect), adds new pods (group creation),
-   * records new live containers (STOPPED ones are not counted; unknown pods → NoPod) and
+   * marks containers it lists STOPPED as Stopped (known or not: the same state as if their
+   * STOP_CONTAINER had been seen), records new live containers (unknown pods → NoPod) and
    * reconciles them: inline up to `syncInlineBudgetMs`, then in the background.
    */
   async synchronize(pods: NriPod[], containers: NriContainer[]): Promise<void> {
     const t0 = Date.now();
     await this.#ensureStartup();
     const live = containers.filter((c) => c.state !== NriContainerState.STOPPED);
+    const stopped = containers.filter((c) => c.state === NriContainerState.STOPPED);
     const liveSandboxes = new Set(pods.map((p) => p.id));
-    const liveIds = new Set(live.map((c) => c.id));
+    const liveIds = new Set(containers.map((c) => c.id));
     for (const entry of [...this.#reg.pods.values()]) {
       for (const sid of [...entry.sandboxes.keys()]) {
         if (!liveSandboxes.has(sid))
@@ -229,6 +240,14 @@ export class ResctrlPlugin
         for (const c of await this.#life.addPod(p)) work.push({ uid: p.uid, c });
       }),
     );
+    for (const c of stopped) {
+      const sandboxId = c.podSandboxId;
+      const key = this.#reg.ownerOf(c.id) ?? this.#reg.uidOfSandbox(sandboxId);
+      if (key === undefined && !this.#reg.noPod.has(c.id)) continue; // pod unknown: nothing to count
+      await this.#lock.run(key ?? sandboxId, async () => {
+        this.#life.stopContainer(c, sandboxId, "synchronize");
+      });
+    }
     let noPod = 0;
     for (const c of live) {
       if (this.#reg.knows(c.id)) continue;
@@ -249,7 +268,7 @@ export class ResctrlPlugin
       {
         pods: pods.length,
         containers: containers.length,
-        stoppedSkipped: containers.length - live.length,
+        stopped: stopped.length,
         noPod,
         queued: work.length,
         finishedInline: inline,
@@ -280,7 +299,10 @@ export class ResctrlPlugin
     const key = this.#reg.uidOfSandbox(sandboxId) ?? pod.uid;
     await this.#lock.run(key, async () => {
       if (this.#reg.knows(container.id)) {
-        this.#log.debug({ containerId: container.id }, "duplicate START_CONTAINER ignored");
+        this.#log.debug(
+          { containerId: container.id },
+          "duplicate START_CONTAINER ignored",
+        );
         return;
       }
       const uid = this.#reg.uidOfSandbox(sandboxId);
@@ -298,6 +320,19 @@ export class ResctrlPlugin
         this.#reg.addContainer(entry, container, sandboxId, "Pending"),
         "start",
       );
+    });
+  }
+
+  /**
+   * The container stopped (its process exited by itself, crashed, completed, or was stopped): it
+   * leaves the pod's counts and stays known as Stopped until REMOVE_CONTAINER. Emits AddOrUpdate
+   * only if the counters changed. Replies with no adjustment; never rejects.
+   */
+  async stopContainer(pod: NriPod, container: NriContainer): Promise<void> {
+    const sandboxId = container.podSandboxId || pod.id;
+    const key = this.#reg.ownerOf(container.id) ?? this.#reg.uidOfSandbox(sandboxId) ?? pod.uid;
+    await this.#lock.run(key, () => {
+      this.#life.stopContainer(container, sandboxId, "stop");
     });
   }
 
@@ -346,13 +381,15 @@ export class ResctrlPlugin
   async retryContainerReconcile(containerId: string): Promise<ContainerSyncState> {
     const owner = this.#reg.ownerOf(containerId);
     if (owner === undefined) {
-      if (this.#reg.noPod.has(containerId)) return "NoPod";
+      const np = this.#reg.noPod.get(containerId);
+      if (np) return np.state; // NoPod, or Stopped before its pod was seen
       throw new ContainerNotFoundError(containerId);
     }
     return this.#lock.run(owner, async () => {
       const pod = this.#reg.pods.get(owner);
       const c = pod?.containers.get(containerId);
       if (!pod || !c) throw new ContainerNotFoundError(containerId);
+      if (c.state === "Stopped") return c.state; // nothing runs in it; no I/O
       // A Failed pod's container: `reconcile` answers "not converged" without I/O → Partial.
       const r = await this.#life.reconcile(pod, c, "retry");
       if (r.converged) c.state = "Reconciled";

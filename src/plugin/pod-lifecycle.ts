@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { NriPod } from "../nri/types.js";
+import type { NriContainer, NriPod } from "../nri/types.js";
 import type { EventBus } from "./event-bus.js";
 import { GroupNameCollisionError, errorName } from "./errors.js";
 import type { PodResctrlEvent, ResctrlGroupState } from "./events.js";
@@ -113,6 +113,38 @@ export class PodLifecycle {
     return desired.length > 0 && desired.every((p) => current.has(p));
   }
 
+  /**
+   * Under the pod lock. The container stopped: it leaves the counts (state Stopped) and stays known
+   * until REMOVE_CONTAINER, so a START that arrives after its stop is ignored. A container the
+   * plugin never saw is recorded as Stopped in its pod (or as a stopped NoPod entry when the pod is
+   * unknown too). Emits AddOrUpdate only if the counts changed. Returns true if something changed.
+   */
+  stopContainer(c: NriContainer, sandboxId: string, reason: string): boolean {
+    const uid = this.reg.ownerOf(c.id);
+    const pod = uid === undefined ? undefined : this.reg.pods.get(uid);
+    const known = pod?.containers.get(c.id) ?? this.reg.noPod.get(c.id);
+    if (known) {
+      if (known.state === "Stopped") return false;
+      const before = known.state;
+      known.state = "Stopped";
+      this.log.info(
+        { containerId: c.id, podUid: pod?.uid, reason, before },
+        "container stopped; no longer counted",
+      );
+      if (pod) this.emitIfChanged(pod);
+      return true;
+    }
+    const owner = this.reg.uidOfSandbox(sandboxId);
+    const entry = owner === undefined ? undefined : this.reg.pods.get(owner);
+    if (entry) this.reg.addContainer(entry, c, sandboxId, "Stopped");
+    else this.reg.addNoPod(c, sandboxId).state = "Stopped";
+    this.log.debug(
+      { containerId: c.id, sandboxId, reason },
+      "stop of a container not seen running; recorded",
+    );
+    return true;
+  }
+
   /** Under the pod lock. */
   dropContainer(id: string, reason: string): void {
     const r = this.reg.removeContainer(id);
@@ -146,7 +178,7 @@ export class PodLifecycle {
 
   /**
    * Under the pod lock. Removes `uid` like a REMOVE_POD_SANDBOX of its last sandbox (rmdir the
-   * group, then emit Removed, reason "sandbox vanished") when it has no tracked containers and the
+   * group, then emit Removed, reason "sandbox vanished") when it has no live (unstopped) containers and the
    * PID source positively reports every sandbox of it gone. The runtime may never send
    * REMOVE_POD_SANDBOX for pods it recovered after a restart (containerd 1.7). Any doubt (alive,
    * undeterminable, a rejecting source, a change meanwhile) keeps the pod. Resolves true if
@@ -154,7 +186,7 @@ export class PodLifecycle {
    */
   async pruneIfSandboxGone(uid: string): Promise<boolean> {
     const entry = this.reg.pods.get(uid);
-    if (!entry || entry.containers.size > 0 || entry.sandboxes.size === 0) return false;
+    if (!entry || this.reg.liveContainers(entry) > 0 || entry.sandboxes.size === 0) return false;
     const checked = [...entry.sandboxes.values()];
     for (const sb of checked) {
       let gone: boolean;
@@ -168,7 +200,7 @@ export class PodLifecycle {
     }
     const same =
       this.reg.pods.get(uid) === entry &&
-      entry.containers.size === 0 &&
+      this.reg.liveContainers(entry) === 0 &&
       entry.sandboxes.size === checked.length &&
       checked.every((sb) => entry.sandboxes.get(sb.id) === sb);
     if (!same) return false;

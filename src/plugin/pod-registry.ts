@@ -19,7 +19,7 @@ export interface PodEntry {
   readonly sandboxes: Map<string, NriPod>;
   groupState: ResctrlGroupState;
   readonly containers: Map<string, ContainerEntry>;
-  /** True once any container was tracked in this pod (a retry sweep prunes only such pods). */
+  /** True once any container was tracked in this pod (a retry sweep prunes only such pods). Stopped ones count. */
   hadContainers: boolean;
   /** Key of the last AddOrUpdate emitted, for change detection. */
   lastEmitted?: string;
@@ -131,15 +131,26 @@ export class PodRegistry {
     return { entry, pod };
   }
 
-  /** Moves the NoPod containers of `sandboxId` into `entry` as Pending; returns them. */
+  /**
+   * Moves the NoPod containers of `sandboxId` into `entry`: live ones as Pending (returned, to be
+   * reconciled), stopped ones as Stopped (not returned).
+   */
   promoteNoPod(entry: PodEntry, sandboxId: string): ContainerEntry[] {
     const out: ContainerEntry[] = [];
     for (const np of [...this.noPod.values()]) {
       if (np.sandboxId !== sandboxId) continue;
       this.noPod.delete(np.id);
-      out.push(this.addContainer(entry, np.container, sandboxId, "Pending"));
+      if (np.state === "Stopped") this.addContainer(entry, np.container, sandboxId, "Stopped");
+      else out.push(this.addContainer(entry, np.container, sandboxId, "Pending"));
     }
     return out;
+  }
+
+  /** Containers of the pod that have not stopped (any state but Stopped). */
+  liveContainers(entry: PodEntry): number {
+    let n = 0;
+    for (const c of entry.containers.values()) if (c.state !== "Stopped") n += 1;
+    return n;
   }
 
   /** Drops NoPod containers of a sandbox (its pod went away before we learned of it). */

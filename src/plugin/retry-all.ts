@@ -15,7 +15,7 @@ export interface SingleRetries {
 /**
  * See `ResctrlPlugin.retryAllOnce`. Reads `reg` for the work list; never rejects. `prune(uid)`
  * (optional) removes a pod whose sandboxes are gone and resolves true if it did; it is tried
- * first, oldest pod first, for pods that had containers and have none left (a pod that never had
+ * first, oldest pod first, for pods that had containers and have no live one left (a pod that never had
  * one is probably still starting), so dead pods are not retried.
  */
 export async function retryAllOnce(
@@ -27,7 +27,7 @@ export async function retryAllOnce(
   const report = emptyRetryReport();
   if (prune) {
     const empty = [...reg.pods.values()]
-      .filter((p) => p.hadContainers && p.containers.size === 0)
+      .filter((p) => p.hadContainers && reg.liveContainers(p) === 0)
       .sort(bySeq);
     for (const p of empty) {
       try {

@@ -51,6 +51,8 @@ export enum ContainerSyncState {
   RECONCILED = 3,
   /** PENDING - Known, first reconcile still queued (after a Synchronize); not counted yet. */
   PENDING = 4,
+  /** STOPPED - The container stopped (exited, crashed, completed or was stopped) and is not removed yet; not counted. */
+  STOPPED = 5,
   UNRECOGNIZED = -1,
 }
 
