@@ -20,6 +20,25 @@ export const DEFAULT_FAKE_REQUEST_TIMEOUT_MS = 2000;
 /** Default registration timeout (containerd's plugin_registration_timeout). */
 export const DEFAULT_FAKE_REGISTRATION_TIMEOUT_MS = 5000;
 
+/**
+ * One request the fake runtime sent (or would have sent) to a plugin subscribed to every event, in
+ * order: what the conformance test compares with the traces recorded from real containerd.
+ */
+export interface SentRecord {
+  /** Plugin-service method: "StateChange", "CreateContainer", "StopContainer", "Synchronize", … */
+  method: string;
+  /** Event name ("START_CONTAINER"), or undefined for Synchronize. */
+  event?: string;
+  podId: string;
+  containerId?: string;
+  /** For Synchronize: the pods and containers (with their states) it listed. */
+  sync?: { podIds: string[]; containers: Array<{ id: string; state: number }> };
+  /** Container state the request carried. */
+  state?: number;
+  /** Whether the current plugin was subscribed (and so actually received it). */
+  delivered: boolean;
+}
+
 /** Options of {@link FakeRuntime.listen}. */
 export interface FakeRuntimeOptions {
   socketPath: string;
@@ -51,6 +70,8 @@ export class FakeRuntime extends EventEmitter {
   private current: PluginSession | undefined;
   private latest: PluginSession | undefined;
   private readonly sessions = new Set<PluginSession>();
+  /** Every event request made while a plugin was ready, delivered or filtered out by its mask. */
+  readonly journal: SentRecord[] = [];
 
   private constructor(
     private readonly server: net.Server,
@@ -136,7 +157,7 @@ export class FakeRuntime extends EventEmitter {
   }
   createContainer(pod: NriPod, c: NriContainer): Promise<boolean> {
     this.addContainer(c);
-    return this.rpc(NriEvent.CREATE_CONTAINER, "CreateContainer", () =>
+    return this.rpc(NriEvent.CREATE_CONTAINER, "CreateContainer", pod, c, () =>
       CreateContainerRequest.encode({ pod: fromNriPod(pod), container: fromNriContainer(c) }).finish(),
     );
   }
@@ -152,13 +173,13 @@ export class FakeRuntime extends EventEmitter {
   }
   updateContainer(pod: NriPod, c: NriContainer): Promise<boolean> {
     this.addContainer(c);
-    return this.rpc(NriEvent.UPDATE_CONTAINER, "UpdateContainer", () =>
+    return this.rpc(NriEvent.UPDATE_CONTAINER, "UpdateContainer", pod, c, () =>
       UpdateContainerRequest.encode({ pod: fromNriPod(pod), container: fromNriContainer(c) }).finish(),
     );
   }
   stopContainer(pod: NriPod, c: NriContainer): Promise<boolean> {
     this.addContainer(c);
-    return this.rpc(NriEvent.STOP_CONTAINER, "StopContainer", () =>
+    return this.rpc(NriEvent.STOP_CONTAINER, "StopContainer", pod, c, () =>
       StopContainerRequest.encode({ pod: fromNriPod(pod), container: fromNriContainer(c) }).finish(),
     );
   }
@@ -172,7 +193,7 @@ export class FakeRuntime extends EventEmitter {
    * checked only for known events (1..11).
    */
   sendStateChange(event: number, pod: NriPod, c?: NriContainer): Promise<boolean> {
-    return this.rpc(event, "StateChange", () =>
+    return this.rpc(event, "StateChange", pod, c, () =>
       StateChangeEvent.encode({
         event,
         pod: fromNriPod(pod),
@@ -198,10 +219,24 @@ export class FakeRuntime extends EventEmitter {
     return this.sendStateChange(event, pod, c);
   }
 
-  private async rpc(event: number, method: string, encode: () => Uint8Array): Promise<boolean> {
+  private async rpc(
+    event: number,
+    method: string,
+    pod: NriPod,
+    c: NriContainer | undefined,
+    encode: () => Uint8Array,
+  ): Promise<boolean> {
     const s = this.current;
     if (!s?.ready || !s.info) return false;
-    if (event >= 1 && event <= 11 && (s.info.mask & eventBit(event as NriEvent)) === 0) return false;
+    const subscribed = !(event >= 1 && event <= 11 && (s.info.mask & eventBit(event as NriEvent)) === 0);
+    this.journal.push({
+      method,
+      event: NriEvent[event] ?? String(event),
+      podId: pod.id,
+      ...(c ? { containerId: c.id, state: c.state } : {}),
+      delivered: subscribed,
+    });
+    if (!subscribed) return false;
     await s.call(method, encode());
     return true;
   }
@@ -223,6 +258,16 @@ export class FakeRuntime extends EventEmitter {
       this.latest = session;
     });
     session.on("ready", () => {
+      const { pods, containers } = { pods: this.pods(), containers: this.containers() };
+      this.journal.push({
+        method: "Synchronize",
+        podId: "",
+        sync: {
+          podIds: pods.map((p) => p.id),
+          containers: containers.map((c) => ({ id: c.id, state: c.state })),
+        },
+        delivered: true,
+      });
       const prev = this.current;
       this.current = session;
       if (prev && prev !== session) prev.close("replaced by a newer plugin connection");

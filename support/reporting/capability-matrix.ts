@@ -24,6 +24,7 @@ export const CAPABILITY_DESCRIPTIONS: Readonly<Record<Capability, string>> = {
   "runtime-restart": "restart the runtime while the plugin runs",
   "chosen-pod-uids":
     "start a pod with a UID the scenario chooses (hostile input); Kubernetes assigns its own",
+  "late-runtime": "start the plugin while the runtime is down, and bring the runtime up later",
 };
 
 /**

@@ -40,6 +40,8 @@ export const CAPABILITIES = [
   "runtime-restart",
   /** A pod can be started with a UID the scenario chooses (hostile input); Kubernetes assigns UIDs itself. */
   "chosen-pod-uids",
+  /** The plugin can be started while the runtime is down (node boot, runtime upgrade), and the runtime brought up later. */
+  "late-runtime",
 ] as const;
 
 /** One entry of {@link CAPABILITIES}. */
@@ -193,6 +195,38 @@ export interface PodWorld {
   resendPodStart(pod: string): Promise<void>;
   /** An ephemeral container joins a running pod (`kubectl debug`). */
   addEphemeralContainer(pod: string, container: ContainerSpec): Promise<void>;
+  /**
+   * The container's main process exits by itself: `"crash"` (non-zero exit status) or `"complete"`
+   * (status 0, e.g. the end of a `kubectl debug` session). The container is kept, exited, not
+   * removed (as the kubelet keeps it). Resolves once the runtime delivered the stop (StopContainer);
+   * the container's threads are gone by then.
+   */
+  exitContainer(pod: string, container: string, how: "crash" | "complete"): Promise<void>;
+  /**
+   * The kubelet restarts an exited container: a new container with the same name and attempt + 1
+   * (a new id, new threads) is created and started; the exited one stays, exited. Resolves once the
+   * replacement's START was delivered.
+   */
+  restartContainer(pod: string, container: string): Promise<void>;
+  /** The runtime stops a running container (CRI StopContainer) without removing it. */
+  stopContainer(pod: string, container: string): Promise<void>;
+  /**
+   * A new pod whose init containers run one after another to completion (each exits 0 and is
+   * stopped, not removed) before its containers start, as the kubelet runs a pod spec with
+   * `initContainers`. Resolves once every container's START was delivered.
+   */
+  runPodWithInitContainers(
+    pod: string,
+    inits: readonly string[],
+    containers: readonly ContainerSpec[],
+  ): Promise<void>;
+  /**
+   * Starts the plugin while a container of a pre-existing pod exits: the container's process is
+   * gone when the plugin registers, and the runtime reports the stop during or right after its
+   * Synchronize (the sync may list the container RUNNING or STOPPED, as real runtimes race).
+   * Resolves like {@link startPlugin}, once the stop was delivered too.
+   */
+  startPluginWhileContainerExits(pod: string, container: string): Promise<void>;
   /** The container stops and is removed (REMOVE_CONTAINER). */
   removeContainer(pod: string, container: string): Promise<void>;
   /** The pod and its containers are removed (REMOVE_POD_SANDBOX). */
@@ -258,4 +292,13 @@ export interface PodWorld {
   restartRuntime?(): Promise<void>;
   /** How many times the runtime has synchronized the plugin so far: 1 after startPlugin, +1 per re-registration. */
   runtimeSyncCount?(): Promise<number>;
+
+  // ---- a runtime that is not there yet (needs @late-runtime; optional: absent = capability missing) ---
+  /**
+   * Starts the plugin while the runtime is down (its NRI socket absent). Resolves once the plugin
+   * has tried to connect at least once and is waiting; the plugin must keep running.
+   */
+  startPluginBeforeRuntime?(options?: PluginStartOptions): Promise<void>;
+  /** Brings the runtime up (its NRI socket appears); resolves once it answers its clients. */
+  startRuntime?(): Promise<void>;
 }

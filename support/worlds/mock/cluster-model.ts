@@ -11,7 +11,10 @@ export interface PodModel {
   nri: NriPod;
   /** "declared": known to the scenario only; "running": the runtime knows it; "removed". */
   phase: "declared" | "running" | "removed";
+  /** The newest attempt of each container name. */
   containers: Map<string, ContainerModel>;
+  /** Earlier attempts the kubelet replaced (exited, kept until the pod or the name is removed). */
+  history: ContainerModel[];
 }
 
 /** A container as the mock world tracks it: its NRI view and its threads. */
@@ -21,6 +24,10 @@ export interface ContainerModel {
   nri: NriContainer;
   /** Thread ids of the container's (single) process, main thread first. */
   tids: number[];
+  /** The kubelet's restart count for this name: 0, then +1 per replacement. */
+  attempt: number;
+  /** Its process exited (crashed, completed, or stopped); the runtime lists it STOPPED until removal. */
+  exited: boolean;
   removed: boolean;
 }
 
@@ -54,7 +61,7 @@ export class ClusterModel {
       cgroupsPath: `/kubepods/besteffort/pod${podUid}/${id}`,
       pid: this.#allocate(),
     };
-    const model: PodModel = { name, nri, phase: "declared", containers: new Map() };
+    const model: PodModel = { name, nri, phase: "declared", containers: new Map(), history: [] };
     this.pods.set(name, model);
     return model;
   }
@@ -66,11 +73,16 @@ export class ClusterModel {
     return p;
   }
 
-  /** A new container in `pod` with `spec.threads` fresh thread ids (default 1). Rejects a duplicate name. */
+  /**
+   * A new container in `pod` with `spec.threads` fresh thread ids (default 1). Rejects a name that
+   * still runs; an exited container of that name is kept in the pod's history (a kubelet restart:
+   * the replacement gets attempt + 1).
+   */
   addContainer(pod: PodModel, spec: ContainerSpec): ContainerModel {
     const existing = pod.containers.get(spec.name);
-    if (existing && !existing.removed)
+    if (existing && !existing.removed && !existing.exited)
       throw new Error(`failed to add container ${spec.name} to pod ${pod.name}: it already runs`);
+    if (existing && !existing.removed) pod.history.push(existing);
     const threads = spec.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1)
       throw new Error(`failed to add container ${spec.name}: threads must be ≥ 1, got ${threads}`);
@@ -86,7 +98,15 @@ export class ClusterModel {
       cgroupsPath: `${pod.nri.cgroupParent}/${id}`,
       pid: tids[0] ?? 0,
     };
-    const c: ContainerModel = { name: spec.name, pod: pod.name, nri, tids, removed: false };
+    const c: ContainerModel = {
+      name: spec.name,
+      pod: pod.name,
+      nri,
+      tids,
+      attempt: existing ? existing.attempt + 1 : 0,
+      exited: false,
+      removed: false,
+    };
     pod.containers.set(spec.name, c);
     if (this.scriptOf(pod.name, spec.name) === "vanishing") this.#exit(c);
     return c;
@@ -99,16 +119,36 @@ export class ClusterModel {
     return c;
   }
 
+  /**
+   * The container's process exits (crash, completion, stop): its threads exit and the runtime's
+   * view of it (`nri`, a new object) becomes STOPPED. It stays in the pod until removed.
+   */
+  exitContainer(c: ContainerModel): void {
+    c.exited = true;
+    this.#exit(c);
+    c.nri = { ...c.nri, state: NriContainerState.STOPPED };
+  }
+
+  /** Only the container's threads exit (the runtime has not noticed yet: its view is unchanged). */
+  exitThreads(c: ContainerModel): void {
+    this.#exit(c);
+  }
+
   /** Marks a container removed: its threads exit. */
   removeContainer(c: ContainerModel): void {
     c.removed = true;
     this.#exit(c);
   }
 
+  /** Every container the runtime still holds in the pod (all attempts, exited ones too), oldest first. */
+  containersOf(pod: PodModel): ContainerModel[] {
+    return [...pod.history, ...pod.containers.values()].filter((c) => !c.removed);
+  }
+
   /** Marks a pod removed: all its containers' threads exit. */
   removePod(pod: PodModel): void {
     pod.phase = "removed";
-    for (const c of pod.containers.values()) this.removeContainer(c);
+    for (const c of [...pod.history, ...pod.containers.values()]) this.removeContainer(c);
   }
 
   /**
@@ -146,8 +186,8 @@ export class ClusterModel {
   /** Live thread ids of the pod's live containers, ascending. */
   liveTasksOf(pod: string): number[] {
     const p = this.existingPod(pod);
-    return [...p.containers.values()]
-      .filter((c) => !c.removed)
+    return [...p.history, ...p.containers.values()]
+      .filter((c) => !c.removed && !c.exited)
       .flatMap((c) => c.tids)
       .filter((t) => this.alive(t))
       .sort((a, b) => a - b);

@@ -23,7 +23,7 @@ import { ClusterModel, type ContainerModel, type PodModel } from "./cluster-mode
 import { EventConsumer } from "./event-consumer.js";
 import { memoryLogger } from "./memory-logger.js";
 import { MOCK_RESCTRL_ROOT, MockKernel } from "./mock-kernel.js";
-import { PluginHarness, type RuntimeState } from "./plugin-harness.js";
+import { PluginHarness, type HarnessOptions, type RuntimeState } from "./plugin-harness.js";
 
 // Re-exported for the other worlds that reuse the mock world's pieces.
 export { FOREIGN_GROUP_PREFIX, MOCK_RESCTRL_ROOT } from "./mock-kernel.js";
@@ -38,6 +38,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "event-backpressure",
   "runtime-restart",
   "chosen-pod-uids",
+  "late-runtime",
 ]);
 
 /**
@@ -112,26 +113,27 @@ export class MockWorld extends EventLogWorld implements PodWorld {
   // ---- act -------------------------------------------------------------------------------
 
   async startPlugin(o: PluginStartOptions = {}): Promise<void> {
-    if (this.#plugin) throw new Error("failed to start the plugin: it already runs");
-    const cfg = {
-      cleanupOnStart: o.cleanupOnStart,
-      autoMount: o.autoMount,
-      eventQueueCapacity: o.eventQueueCapacity,
-    };
-    const plugin = ResctrlPlugin.withPidSource(cfg, this.#kernel.resctrl, this.#pids, {
-      logger: this.#logger,
-    });
-    this.#plugin = plugin;
-    plugin.onEvent((e) => this.eventLog.record(this.#translate(e)));
-    this.#startMark = this.#kernel.audit.mark();
-    this.#harness = await PluginHarness.start({
-      plugin,
-      dir: this.#ctx.tmpDir,
-      logger: this.#logger,
-      timeoutMs: this.#ctx.timeoutMs,
-      state: this.#runtimeState,
-      syncChunkSize: o.syncChunkSize,
-    });
+    this.#harness = await PluginHarness.start(this.#harnessOptions(o));
+  }
+
+  async startPluginBeforeRuntime(o: PluginStartOptions = {}): Promise<void> {
+    this.#harness = await PluginHarness.startBeforeRuntime(this.#harnessOptions(o));
+  }
+
+  async startRuntime(): Promise<void> {
+    await this.#h().startRuntime();
+  }
+
+  async startPluginWhileContainerExits(pod: string, container: string): Promise<void> {
+    const p = this.#model.existingPod(pod);
+    const c = this.#model.container(pod, container);
+    // The process is gone, but the runtime has not processed the exit: its Synchronize still lists
+    // the container RUNNING; the stop follows once the sync is done (containerd holds events
+    // while it synchronizes a plugin). A sync that lists it STOPPED is the resync case.
+    this.#model.exitThreads(c);
+    await this.startPlugin();
+    this.#model.exitContainer(c);
+    await this.#h().runtime.stopContainer(p.nri, c.nri);
   }
 
   async restartRuntime(): Promise<void> {
@@ -153,12 +155,41 @@ export class MockWorld extends EventLogWorld implements PodWorld {
   async startContainer(pod: string, spec: ContainerSpec): Promise<void> {
     const p = this.#running(pod);
     const c = this.#script(this.#model.addContainer(p, spec));
-    await this.#h().runtime.createContainer(p.nri, c.nri);
-    await this.#h().deliver(
-      "START_CONTAINER",
-      `${pod}/${spec.name}`,
-      this.#h().runtime.startContainer(p.nri, c.nri),
-    );
+    const rt = this.#h().runtime;
+    await rt.createContainer(p.nri, c.nri);
+    await rt.postCreateContainer(p.nri, c.nri);
+    await this.#h().deliver("START_CONTAINER", `${pod}/${spec.name}`, rt.startContainer(p.nri, c.nri));
+    await rt.postStartContainer(p.nri, c.nri);
+  }
+
+  async exitContainer(pod: string, container: string, how: "crash" | "complete"): Promise<void> {
+    // A crash and a completion differ only in the exit status, which NRI v0.6/v0.8 do not carry.
+    void how;
+    await this.#stop(this.#running(pod), this.#model.container(pod, container));
+  }
+
+  async restartContainer(pod: string, container: string): Promise<void> {
+    const old = this.#model.container(pod, container);
+    if (!old.exited || old.removed)
+      throw new Error(`failed to restart container ${container} of pod ${pod}: it has not exited`);
+    await this.startContainer(pod, { name: container, threads: old.tids.length });
+  }
+
+  async stopContainer(pod: string, container: string): Promise<void> {
+    await this.#stop(this.#running(pod), this.#model.container(pod, container));
+  }
+
+  async runPodWithInitContainers(
+    pod: string,
+    inits: readonly string[],
+    containers: readonly ContainerSpec[],
+  ): Promise<void> {
+    await this.runPod(pod);
+    for (const init of inits) {
+      await this.startContainer(pod, { name: init });
+      await this.exitContainer(pod, init, "complete");
+    }
+    for (const spec of containers) await this.startContainer(pod, spec);
   }
 
   async startContainerBeforePod(pod: string, spec: ContainerSpec): Promise<void> {
@@ -191,36 +222,42 @@ export class MockWorld extends EventLogWorld implements PodWorld {
   }
 
   async removeContainer(pod: string, container: string): Promise<void> {
+    // The kubelet stops a running container before it removes it; earlier attempts of the same
+    // name go with it.
     const p = this.#running(pod);
     const c = this.#model.container(pod, container);
-    this.#model.removeContainer(c);
-    await this.#h().deliver(
-      "REMOVE_CONTAINER",
-      `${pod}/${container}`,
-      this.#h().runtime.removeContainer(p.nri, c.nri),
-    );
+    if (!c.exited) await this.#stop(p, c);
+    const all = this.#model.containersOf(p).filter((x) => x.name === container);
+    for (const x of all) {
+      this.#model.removeContainer(x);
+      await this.#h().deliver(
+        "REMOVE_CONTAINER",
+        `${pod}/${container}`,
+        this.#h().runtime.removeContainer(p.nri, x.nri),
+      );
+    }
   }
 
   async removePod(pod: string): Promise<void> {
+    // The kubelet's order: stop every running container, stop the sandbox (its pause process and
+    // cgroup go), remove every container (exited attempts too), remove the sandbox.
     const p = this.#running(pod);
-    const live = [...p.containers.values()].filter((c) => !c.removed);
-    this.#model.removePod(p);
+    const rt = this.#h().runtime;
+    const recovered = this.#recovered.delete(p.nri.id);
+    for (const c of this.#model.containersOf(p)) if (!c.exited) await this.#stop(p, c);
     this.#pids.setSandboxGone(p.nri.id, true);
-    if (this.#recovered.delete(p.nri.id)) {
-      // As containerd 1.7 does for a pod it recovered after a restart: REMOVE_CONTAINER for each
-      // container, but no REMOVE_POD_SANDBOX (docs/containerd-world.md).
-      for (const c of live) {
-        await this.#h().deliver(
-          "REMOVE_CONTAINER",
-          `${pod}/${c.nri.name}`,
-          this.#h().runtime.removeContainer(p.nri, c.nri),
-        );
-      }
-      this.#h().runtime.removePodState(p.nri.id);
+    // A pod containerd 1.7 recovered after a restart gets no pod-level events (docs/containerd-world.md).
+    if (!recovered) await rt.stopPodSandbox(p.nri);
+    const all = this.#model.containersOf(p);
+    this.#model.removePod(p);
+    for (const c of all) {
+      await this.#h().deliver("REMOVE_CONTAINER", `${pod}/${c.nri.name}`, rt.removeContainer(p.nri, c.nri));
+    }
+    if (recovered) {
+      rt.removePodState(p.nri.id);
       return;
     }
-    for (const c of live) this.#h().runtime.removeContainerState(c.nri.id);
-    await this.#h().deliver("REMOVE_POD_SANDBOX", pod, this.#h().runtime.removePodSandbox(p.nri));
+    await this.#h().deliver("REMOVE_POD_SANDBOX", pod, rt.removePodSandbox(p.nri));
   }
 
   async retryGroupCreation(pod: string): Promise<RetryOutcome> {
@@ -315,14 +352,49 @@ export class MockWorld extends EventLogWorld implements PodWorld {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  /** What the fake runtime reports in Synchronize: running pods and their live containers. */
+  /** What the fake runtime reports in Synchronize: running pods and every container they hold (exited ones STOPPED). */
   readonly #runtimeState: RuntimeState = () => {
     const pods = [...this.#model.pods.values()].filter((p) => p.phase === "running");
     return {
       pods: pods.map((p) => p.nri),
-      containers: pods.flatMap((p) => [...p.containers.values()].filter((c) => !c.removed).map((c) => c.nri)),
+      containers: pods.flatMap((p) => this.#model.containersOf(p).map((c) => c.nri)),
     };
   };
+
+  #harnessOptions(o: PluginStartOptions): HarnessOptions {
+    if (this.#plugin) throw new Error("failed to start the plugin: it already runs");
+    const cfg = {
+      cleanupOnStart: o.cleanupOnStart,
+      autoMount: o.autoMount,
+      eventQueueCapacity: o.eventQueueCapacity,
+    };
+    const plugin = ResctrlPlugin.withPidSource(cfg, this.#kernel.resctrl, this.#pids, {
+      logger: this.#logger,
+    });
+    this.#plugin = plugin;
+    plugin.onEvent((e) => this.eventLog.record(this.#translate(e)));
+    this.#startMark = this.#kernel.audit.mark();
+    return {
+      plugin,
+      dir: this.#ctx.tmpDir,
+      logger: this.#logger,
+      timeoutMs: this.#ctx.timeoutMs,
+      state: this.#runtimeState,
+      syncChunkSize: o.syncChunkSize,
+    };
+  }
+
+  /**
+   * The container's process is gone (the model's threads exit, its runtime view becomes STOPPED)
+   * and the runtime reports it with StopContainer, whether or not the plugin subscribed to it
+   * (the runtime's business is to send it; the plugin's to ask for it).
+   */
+  async #stop(p: PodModel, c: ContainerModel): Promise<void> {
+    if (c.removed || c.exited)
+      throw new Error(`failed to stop container ${c.name} of pod ${p.name}: it is not running`);
+    this.#model.exitContainer(c);
+    await this.#h().runtime.stopContainer(p.nri, c.nri);
+  }
 
   #snapshotNow(): PodView[] {
     return this.#p()

@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { NriStub } from "../../../src/nri/index.js";
@@ -33,12 +34,12 @@ export interface HarnessOptions {
  * stub (not the plugin); `stop()` closes both.
  */
 export class PluginHarness {
-  #runtime: FakeRuntime;
+  #runtime: FakeRuntime | undefined;
   #syncs = 0;
 
   private constructor(
     private readonly o: HarnessOptions,
-    runtime: FakeRuntime,
+    runtime: FakeRuntime | undefined,
     private readonly stub: NriStub,
   ) {
     this.#runtime = runtime;
@@ -48,13 +49,7 @@ export class PluginHarness {
   /** Listens, connects the plugin and resolves once the runtime considers it synchronized and ready. */
   static async start(o: HarnessOptions): Promise<PluginHarness> {
     const runtime = await listen(o);
-    const stub = new NriStub(o.plugin, {
-      name: "resctrl",
-      idx: "10",
-      socketPath: socketPath(o.dir),
-      logger: o.logger.child({ side: "stub" }),
-      reconnect: { initialMs: MOCK_RECONNECT_INITIAL_MS, maxMs: MOCK_RECONNECT_MAX_MS },
-    });
+    const stub = newStub(o);
     const h = new PluginHarness(o, runtime, stub);
     await stub.start();
     await stub.waitSynchronized(o.timeoutMs);
@@ -62,8 +57,44 @@ export class PluginHarness {
     return h;
   }
 
+  /**
+   * Starts the plugin's stub while no runtime listens (its socket absent); resolves once the stub
+   * failed its first connect and scheduled the next attempt. {@link startRuntime} brings the
+   * runtime up.
+   */
+  static async startBeforeRuntime(o: HarnessOptions): Promise<PluginHarness> {
+    rmSync(socketPath(o.dir), { force: true });
+    const stub = newStub(o);
+    const h = new PluginHarness(o, undefined, stub);
+    const waiting = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error("failed to start the plugin before the runtime: it never retried")),
+        o.timeoutMs,
+      );
+      stub.once("reconnecting", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    // Registration happens only once the runtime is up; a stop before that rejects, which is fine.
+    stub.start().catch(() => undefined);
+    await waiting;
+    return h;
+  }
+
+  /** Listens with the current state; resolves once the waiting plugin registered and was synchronized. */
+  async startRuntime(): Promise<void> {
+    if (this.#runtime) throw new Error("failed to start the runtime: it already runs");
+    const before = this.#syncs;
+    this.#runtime = await listen(this.o);
+    await this.#runtime.waitForPlugin(this.o.timeoutMs);
+    await this.#synchronizedMoreThan(before);
+  }
+
   /** The runtime currently listening. */
   get runtime(): FakeRuntime {
+    if (!this.#runtime)
+      throw new Error("failed to reach the runtime: it is not up yet (When the runtime comes up)");
     return this.#runtime;
   }
 
@@ -75,7 +106,7 @@ export class PluginHarness {
   /** Closes the runtime (the plugin sees EOF), listens again with the current state, waits for re-registration and a new Synchronize. */
   async restartRuntime(): Promise<void> {
     const before = this.#syncs;
-    await this.#runtime.close();
+    await this.runtime.close();
     this.#runtime = await listen(this.o);
     await this.#runtime.waitForPlugin(this.o.timeoutMs);
     await this.#synchronizedMoreThan(before);
@@ -109,8 +140,18 @@ export class PluginHarness {
   /** Stops the stub and the runtime. Never rejects. */
   async stop(): Promise<void> {
     await this.stub.stop().catch(() => undefined);
-    await this.#runtime.close().catch(() => undefined);
+    await this.#runtime?.close().catch(() => undefined);
   }
+}
+
+function newStub(o: HarnessOptions): NriStub {
+  return new NriStub(o.plugin, {
+    name: "resctrl",
+    idx: "10",
+    socketPath: socketPath(o.dir),
+    logger: o.logger.child({ side: "stub" }),
+    reconnect: { initialMs: MOCK_RECONNECT_INITIAL_MS, maxMs: MOCK_RECONNECT_MAX_MS },
+  });
 }
 
 function socketPath(dir: string): string {
