@@ -4,8 +4,11 @@
 
 const humanFormat = process.stdout.isTTY ? "progress-bar" : "progress";
 
-/** Settings every profile shares; `world` picks support/worlds/<world>/ and names the report dir. */
-function profile(world, overrides = {}) {
+/**
+ * Settings every profile shares; `world` picks support/worlds/<world>/, `reportDir` (default: the
+ * world's name) names the report dir under reports/.
+ */
+function profile(world, overrides = {}, reportDir = world) {
   return {
     // No `paths`: cucumber defaults to features/**/*.feature, and paths given on the command line
     // would be added to (not replace) a configured list.
@@ -19,11 +22,11 @@ function profile(world, overrides = {}) {
     ],
     format: [
       humanFormat,
-      `html:reports/${world}/cucumber-report.html`,
-      `junit:reports/${world}/cucumber-junit.xml`,
-      `message:reports/${world}/cucumber-messages.ndjson`,
+      `html:reports/${reportDir}/cucumber-report.html`,
+      `junit:reports/${reportDir}/cucumber-junit.xml`,
+      `message:reports/${reportDir}/cucumber-messages.ndjson`,
     ],
-    formatOptions: { snippetInterface: "async-await", junit: { suiteName: `scenarios-${world}` } },
+    formatOptions: { snippetInterface: "async-await", junit: { suiteName: `scenarios-${reportDir}` } },
     worldParameters: { world, timeoutMs: 10_000 },
     retry: 1,
     retryTagFilter: "@flaky",
@@ -32,8 +35,18 @@ function profile(world, overrides = {}) {
   };
 }
 
-export default profile("mock", { parallel: 2 });
-export const mock = profile("mock", { parallel: 2 });
+// The NRI generation the mock world's fake runtime speaks: v0.6 (containerd 1.7.24, the default),
+// v0.8 (containerd 2.0/2.1), v0.10 (2.2) or v0.12 (2.3). Any other than v0.6 reports to
+// reports/mock-nri-<generation>/ (`npm run scenarios:nri` runs them all).
+const mockNri = process.env.NRI_RESCTRL_MOCK_NRI || "v0.6";
+const mockReportDir = mockNri === "v0.6" ? "mock" : `mock-nri-${mockNri}`;
+const mockProfile = profile(
+  "mock",
+  { parallel: 2, worldParameters: { world: "mock", timeoutMs: 10_000, nri: mockNri } },
+  mockReportDir,
+);
+export default mockProfile;
+export const mock = mockProfile;
 // pluginErrors "attach": the real daemons still log a transient "nri stub: failure" (connect ENOENT)
 // while the runtime socket appears; such lines are attached to the report instead of failing the
 // scenario. Switch to "fail" (the default, as in mock) once the daemon logs only real errors.

@@ -20,6 +20,14 @@ Feature: Startup synchronization with pods that already run
     Then every pod eventually reports group Exists with all its containers reconciled
     And the group of every pod holds exactly the tasks of its containers
 
+  Scenario: A runtime state larger than one NRI message is synchronized completely
+    A busy node's state passes ttrpc's 4 MiB message limit (kubectl's last-applied annotations
+    alone can do that): runtimes from NRI v0.8 on split the Synchronize into chunks with `more`,
+    which the plugin must acknowledge one by one; older ones send one big message.
+    Given 150 pods are already running, each with container "app" and a 16 KiB annotation
+    When the plugin starts
+    Then every pod eventually reports group Exists with all its containers reconciled
+
   Scenario: Counts only ever grow during startup
     Given pod "web" is already running with containers "a", "b", "c" and "d"
     When the plugin starts

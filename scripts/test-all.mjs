@@ -2,7 +2,8 @@
 // `npm test`: every test this machine can run, in order, continuing after a failure so that one
 // broken layer does not hide the state of the others:
 //   1. unit tests (node:test; includes the real-containerd interop test, skipped with a reason when not root)
-//   2. the mock scenarios (cucumber --profile mock)
+//   2. the mock scenarios (cucumber --profile mock; the fake runtime speaks NRI v0.6), then again with
+//      the fake runtime speaking NRI v0.8, v0.10 and v0.12 (reports/mock-nri-<generation>/)
 //   3. the containerd scenarios (cucumber --profile containerd; every scenario is reported skipped,
 //      with the reason, where this machine cannot run a private containerd: not root, no Debian archive)
 // Set NRI_RESCTRL_SKIP_CONTAINERD=1 to leave the real containerd out (its scenarios are then skipped with that reason).
@@ -12,6 +13,7 @@ import { spawnSync } from "node:child_process";
 const steps = [
   ["unit tests", ["run", "test:unit"]],
   ["mock scenarios", ["run", "scenarios"]],
+  ["mock scenarios under NRI v0.8, v0.10, v0.12", ["run", "scenarios:nri"]],
   ["containerd scenarios", ["run", "scenarios:containerd"]],
 ];
 const failed = [];

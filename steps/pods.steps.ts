@@ -28,6 +28,17 @@ Given(
   },
 );
 
+Given(
+  "{int} pods are already running, each with container {string} and a {int} KiB annotation",
+  async function (this: ScenarioWorld, n: number, c: string, kib: number) {
+    for (let i = 0; i < n; i += 1) {
+      const pod = `pod-${i}`;
+      this.declaredPods.set(pod, [c]);
+      await this.port.preexistingPod(pod, containers([c]), { annotationBytes: kib * 1024 });
+    }
+  },
+);
+
 Given("these pods are already running:", async function (this: ScenarioWorld, table: DataTable) {
   for (const [pod, names] of podTable(table)) this.declaredPods.set(pod, names);
   for (const [pod, names] of this.declaredPods) await this.port.preexistingPod(pod, containers(names));

@@ -15,6 +15,11 @@ export interface TrunkOptions {
   maxMessageLength?: number;
   /** Default timeout of client calls, ms (0 = none). */
   callTimeoutMs?: number;
+  /**
+   * Re-cuts the frame payloads of each outgoing message (default: as the ttrpc layer cut them).
+   * Test runtimes use it to write frames the way a Go runtime does.
+   */
+  reframe?: (frames: Buffer[]) => Buffer[];
 }
 
 /** A connected trunk: the mux plus one ttrpc server and one ttrpc client. */
@@ -31,13 +36,14 @@ export interface Trunk {
  */
 export function openTrunk(socket: Duplex, opts: TrunkOptions): Trunk {
   const mux = new Mux(socket, { logger: opts.logger, maxFrameLength: opts.maxFrameLength });
+  const cut = opts.reframe ?? ((frames: Buffer[]) => frames);
   const server = new TtrpcServer({
-    send: (frames) => void mux.send(opts.serveConn, frames),
+    send: (frames) => void mux.send(opts.serveConn, cut(frames)),
     logger: opts.logger,
     maxMessageLength: opts.maxMessageLength,
   });
   const client = new TtrpcClient({
-    send: (frames) => void mux.send(opts.callConn, frames),
+    send: (frames) => void mux.send(opts.callConn, cut(frames)),
     logger: opts.logger,
     timeoutMs: opts.callTimeoutMs,
     maxMessageLength: opts.maxMessageLength,

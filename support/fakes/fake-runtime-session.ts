@@ -23,14 +23,23 @@ import {
 import { Code, ProtocolError, TtrpcError } from "../../src/nri/errors.js";
 import type { MessageReader } from "../../src/nri/ttrpc.js";
 import { openTrunk, type Trunk } from "../../src/nri/trunk.js";
-import { VALID_EVENTS_MASK } from "../../src/nri/types.js";
+import {
+  MIN_OBJECTS_PER_SYNC_MESSAGE,
+  TTRPC_MAX_MESSAGE_LENGTH,
+  goWriterFrames,
+  type NriGenerationProfile,
+} from "./nri-generations.js";
 
 /** What the fake runtime knows about a connected plugin. */
 export interface FakePluginInfo {
   name: string;
   idx: string;
-  /** Effective mask (0 from the plugin means all of 0x7FF, like containerd). */
+  /** Effective mask (0 from the plugin means every event valid on the generation, like containerd). */
   mask: number;
+  /** NRI_version the plugin sent in RegisterPlugin (v0.12+ field; "" otherwise). */
+  nriVersion: string;
+  /** v0.12+: the plugin answered a dedicated per-event RPC UNIMPLEMENTED; events go over StateChange for good. */
+  stateChangeFallback: boolean;
   configureRequests: ConfigureRequest[];
   syncRequests: SynchronizeRequest[];
   syncReplies: SynchronizeResponse[];
@@ -42,18 +51,23 @@ export interface FakePluginInfo {
 export interface SessionSettings {
   requestTimeoutMs: number;
   registrationTimeoutMs: number;
+  /** Forced chunk size (scripted runtime); undefined = the generation's own behaviour. */
   syncChunkSize: number | undefined;
   runtimeVersion: string;
+  /** The NRI generation spoken (validation, Configure fields, sync splitting, frames). */
+  nri: NriGenerationProfile;
   logger: Logger;
   /** Current runtime state, read when Synchronize is sent. */
   snapshot(): { pods: PodSandbox[]; containers: Container[] };
 }
 
 /**
- * The runtime side of one plugin connection, as strict as containerd 1.7 / NRI v0.6.1 where that
- * matters: registration timeout, name/index validation, Go ttrpc stream-id rules (by TtrpcServer),
- * mask validation, fatal request timeouts, the Go reader's 4096-byte framing limit and split-sync
- * echo rules. Emits "ready" after register → configure → synchronize, and "closed" (reason) once.
+ * The runtime side of one plugin connection, as strict as the chosen NRI generation's runtime
+ * where that matters: registration timeout, name/index validation, Go ttrpc stream-id rules (by
+ * TtrpcServer), mask validation against the generation's valid events, fatal request timeouts,
+ * the Go reader's 4096-byte framing limit, Go-writer framing of what it sends, and (v0.8+) split
+ * Synchronize with its echo rules. Emits "ready" after register → configure → synchronize, and
+ * "closed" (reason) once.
  */
 export class PluginSession extends EventEmitter {
   readonly trunk: Trunk;
@@ -72,6 +86,7 @@ export class PluginSession extends EventEmitter {
       callConn: PLUGIN_SERVICE_CONN,
       logger: s.logger,
       callTimeoutMs: s.requestTimeoutMs,
+      reframe: (frames) => goWriterFrames(Buffer.concat(frames), s.nri.maxFramePayload),
     });
     const { mux, server, client } = this.trunk;
     // Emulate Go's bufio(4096) over mux conn.Read: ENOMEM → the runtime closes the plugin.
@@ -140,6 +155,8 @@ export class PluginSession extends EventEmitter {
       name: req.pluginName,
       idx: req.pluginIdx,
       mask: 0,
+      nriVersion: req.NRIVersion,
+      stateChangeFallback: false,
       configureRequests: [],
       syncRequests: [],
       syncReplies: [],
@@ -156,38 +173,87 @@ export class PluginSession extends EventEmitter {
 
   private async configureAndSync(): Promise<void> {
     const info = this.info!;
-    const chunked = this.s.syncChunkSize !== undefined;
+    const nri = this.s.nri;
+    const timeouts = nri.configureTimeouts || this.s.syncChunkSize !== undefined;
     const creq: ConfigureRequest = {
       config: "",
       runtimeName: "fake-runtime",
       runtimeVersion: this.s.runtimeVersion,
-      registrationTimeout: chunked ? this.s.registrationTimeoutMs : 0,
-      requestTimeout: chunked ? this.s.requestTimeoutMs : 0,
-      NRIVersion: "",
+      registrationTimeout: timeouts ? this.s.registrationTimeoutMs : 0,
+      requestTimeout: timeouts ? this.s.requestTimeoutMs : 0,
+      NRIVersion: nri.moduleVersion,
     };
     info.configureRequests.push(creq);
     const cres = ConfigureResponse.decode(
       await this.call("Configure", ConfigureRequest.encode(creq).finish()),
     );
     const events = cres.events;
-    if (events !== 0 && (events & ~VALID_EVENTS_MASK) !== 0) {
-      throw new Error(`invalid plugin events: 0x${(events >>> 0).toString(16)}`);
+    if (events !== 0 && (events & ~nri.validEvents) !== 0) {
+      throw new Error(`invalid plugin events: 0x${((events & ~nri.validEvents) >>> 0).toString(16)}`);
     }
-    info.mask = events === 0 ? VALID_EVENTS_MASK : events;
+    info.mask = events === 0 ? nri.validEvents : events;
 
     const { pods, containers } = this.s.snapshot();
-    for (const req of chunkSync(pods, containers, this.s.syncChunkSize)) {
-      info.syncRequests.push(req);
-      const res = SynchronizeResponse.decode(
-        await this.call("Synchronize", SynchronizeRequest.encode(req).finish()),
-      );
-      info.syncReplies.push(res);
-      if (req.more && (res.more !== true || res.update.length > 0)) {
-        throw new Error("plugin does not handle split sync requests");
-      }
+    if (this.s.syncChunkSize !== undefined) {
+      for (const req of chunkSync(pods, containers, this.s.syncChunkSize)) await this.syncOnce(req);
+    } else if (nri.splitsSync) {
+      await this.splitSync(pods, containers);
+    } else {
+      await this.syncOnce({ pods, containers, more: false });
     }
     this.ready = true;
     this.emit("ready");
+  }
+
+  /** Sends one SynchronizeRequest; enforces the split-sync echo rule (nri v0.8+ closes a plugin that breaks it). */
+  private async syncOnce(req: SynchronizeRequest): Promise<void> {
+    const info = this.info!;
+    info.syncRequests.push(req);
+    const res = SynchronizeResponse.decode(
+      await this.call("Synchronize", SynchronizeRequest.encode(req).finish()),
+    );
+    info.syncReplies.push(res);
+    if (req.more && (res.more !== true || res.update.length > 0)) {
+      throw new Error("plugin does not handle split sync requests");
+    }
+  }
+
+  /**
+   * nri v0.8+ `plugin.synchronize`: everything in one message; while ttrpc refuses a message over
+   * 4 MiB (ResourceExhausted), retry with `floor(n * min(0.9, max / len))` pods and containers a
+   * message (at least 4 + 4); then send the rest in messages of that size with `more`.
+   */
+  private async splitSync(pods: PodSandbox[], containers: Container[]): Promise<void> {
+    let podsToSend = pods;
+    let ctrsToSend = containers;
+    let podsPerMsg = pods.length;
+    let ctrsPerMsg = containers.length;
+    for (;;) {
+      const req: SynchronizeRequest = {
+        pods: podsToSend.slice(0, podsPerMsg),
+        containers: ctrsToSend.slice(0, ctrsPerMsg),
+        more: podsToSend.length > podsPerMsg || ctrsToSend.length > ctrsPerMsg,
+      };
+      const len = SynchronizeRequest.encode(req).finish().length;
+      if (len > TTRPC_MAX_MESSAGE_LENGTH) {
+        if (podsPerMsg + ctrsPerMsg <= MIN_OBJECTS_PER_SYNC_MESSAGE)
+          throw new Error("failed to synchronize plugin with split messages");
+        const factor = Math.min(0.9, TTRPC_MAX_MESSAGE_LENGTH / len);
+        podsPerMsg = Math.floor(podsPerMsg * factor);
+        ctrsPerMsg = Math.floor(ctrsPerMsg * factor);
+        if (podsPerMsg + ctrsPerMsg < MIN_OBJECTS_PER_SYNC_MESSAGE) {
+          podsPerMsg = MIN_OBJECTS_PER_SYNC_MESSAGE / 2;
+          ctrsPerMsg = MIN_OBJECTS_PER_SYNC_MESSAGE / 2;
+        }
+        continue;
+      }
+      await this.syncOnce(req);
+      if (!req.more) return;
+      podsToSend = podsToSend.slice(podsPerMsg);
+      ctrsToSend = ctrsToSend.slice(ctrsPerMsg);
+      podsPerMsg = Math.min(podsPerMsg, podsToSend.length);
+      ctrsPerMsg = Math.min(ctrsPerMsg, ctrsToSend.length);
+    }
   }
 }
 

@@ -222,3 +222,30 @@ describe("FakeRuntime strictness (bad raw clients are rejected like containerd d
     assert.deepEqual(events, [77]);
   });
 });
+
+describe("FakeRuntime: each generation's valid events", () => {
+  for (const [nri, accepted] of [
+    ["v0.8", false],
+    ["v0.10", true],
+  ] as const) {
+    it(`${nri} ${accepted ? "accepts" : "refuses"} UPDATE_POD_SANDBOX (0x800) in the mask`, async () => {
+      const sock = tempSocket();
+      const rt = await FakeRuntime.listen({ socketPath: sock.path, nri });
+      const p = await rawPlugin(sock.path, { Configure: configureWith(0x825), Synchronize: syncOk });
+      try {
+        await p.client.call(RUNTIME, "RegisterPlugin", register("x", "10"));
+        if (accepted) {
+          await rt.waitForPlugin(2000);
+          assert.equal(rt.plugin?.mask, 0x825);
+        } else {
+          await p.closed;
+          assert.match(rt.plugin?.closedReason ?? "", /invalid plugin events: 0x800/);
+        }
+      } finally {
+        p.socket.destroy();
+        await rt.close();
+        sock.cleanup();
+      }
+    });
+  }
+});

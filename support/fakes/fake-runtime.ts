@@ -12,6 +12,8 @@ import {
 import { fromNriContainer, fromNriPod } from "../../src/nri/convert.js";
 import { NriEvent, eventBit, type NriContainer, type NriPod } from "../../src/nri/types.js";
 import { PluginSession, type FakePluginInfo } from "./fake-runtime-session.js";
+import { nriGeneration, type NriGeneration, type NriGenerationProfile } from "./nri-generations.js";
+import { Code, TtrpcError } from "../../src/nri/errors.js";
 
 export type { FakePluginInfo } from "./fake-runtime-session.js";
 
@@ -45,8 +47,11 @@ export interface FakeRuntimeOptions {
   requestTimeoutMs?: number;
   registrationTimeoutMs?: number;
   logger?: Logger;
-  /** Objects per SynchronizeRequest; when set, sync is chunked with more=true (NRI ≥ 0.7 behaviour). */
+  /** Forces Synchronize into chunks of this many objects with more=true (a scripted runtime). */
   syncChunkSize?: number;
+  /** The NRI generation spoken (default v0.6, containerd 1.7.24's). */
+  nri?: NriGeneration;
+  /** Default: the generation's runtime version. */
   runtimeVersion?: string;
 }
 
@@ -75,7 +80,10 @@ export class FakeRuntime extends EventEmitter {
 
   private constructor(
     private readonly server: net.Server,
-    private readonly opts: Required<Omit<FakeRuntimeOptions, "syncChunkSize">> & { syncChunkSize?: number },
+    private readonly opts: Required<Omit<FakeRuntimeOptions, "syncChunkSize" | "nri">> & {
+      syncChunkSize?: number;
+      nri: NriGenerationProfile;
+    },
   ) {
     super();
     server.on("connection", (s) => this.onConnection(s));
@@ -93,12 +101,14 @@ export class FakeRuntime extends EventEmitter {
         resolve();
       });
     });
+    const nri = nriGeneration(opts.nri ?? "v0.6");
     return new FakeRuntime(server, {
       socketPath: opts.socketPath,
       requestTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_FAKE_REQUEST_TIMEOUT_MS,
       registrationTimeoutMs: opts.registrationTimeoutMs ?? DEFAULT_FAKE_REGISTRATION_TIMEOUT_MS,
       logger: opts.logger ?? pino({ level: "silent" }),
-      runtimeVersion: opts.runtimeVersion ?? "1.7.24-fake",
+      runtimeVersion: opts.runtimeVersion ?? nri.runtimeVersion,
+      nri,
       ...(opts.syncChunkSize !== undefined ? { syncChunkSize: opts.syncChunkSize } : {}),
     });
   }
@@ -188,9 +198,14 @@ export class FakeRuntime extends EventEmitter {
     return this.stateChange(NriEvent.REMOVE_CONTAINER, pod, c);
   }
 
+  /** The NRI generation this runtime speaks. */
+  get nri(): NriGenerationProfile {
+    return this.opts.nri;
+  }
+
   /**
    * Sends a raw StateChange (any event value, even unknown ones) if the plugin is ready; the mask is
-   * checked only for known events (1..11).
+   * checked only for known events (1..11). On v0.12+ an event with a dedicated RPC goes there first.
    */
   sendStateChange(event: number, pod: NriPod, c?: NriContainer): Promise<boolean> {
     return this.rpc(event, "StateChange", pod, c, () =>
@@ -228,15 +243,36 @@ export class FakeRuntime extends EventEmitter {
   ): Promise<boolean> {
     const s = this.current;
     if (!s?.ready || !s.info) return false;
-    const subscribed = !(event >= 1 && event <= 11 && (s.info.mask & eventBit(event as NriEvent)) === 0);
-    this.journal.push({
+    const subscribed = !(event >= 1 && event <= 14 && (s.info.mask & eventBit(event as NriEvent)) === 0);
+    const record: SentRecord = {
       method,
       event: NriEvent[event] ?? String(event),
       podId: pod.id,
       ...(c ? { containerId: c.id, state: c.state } : {}),
       delivered: subscribed,
-    });
+    };
+    this.journal.push(record);
     if (!subscribed) return false;
+    const dedicated =
+      method === "StateChange" ? this.opts.nri.dedicatedRpcs.get(event as NriEvent) : undefined;
+    if (dedicated && !s.info.stateChangeFallback) {
+      // v0.12+: the per-event RPC first ({pod = 1, container = 2}, the layout StopContainerRequest
+      // has too); UNIMPLEMENTED switches this plugin to StateChange for good (nri pkg/adaptation).
+      try {
+        await s.call(
+          dedicated,
+          StopContainerRequest.encode({
+            pod: fromNriPod(pod),
+            container: c ? fromNriContainer(c) : undefined,
+          }).finish(),
+        );
+        record.method = dedicated;
+        return true;
+      } catch (err) {
+        if (!(err instanceof TtrpcError && err.code === Code.UNIMPLEMENTED)) throw err;
+        s.info.stateChangeFallback = true;
+      }
+    }
     await s.call(method, encode());
     return true;
   }
@@ -247,6 +283,7 @@ export class FakeRuntime extends EventEmitter {
       registrationTimeoutMs: this.opts.registrationTimeoutMs,
       syncChunkSize: this.opts.syncChunkSize,
       runtimeVersion: this.opts.runtimeVersion,
+      nri: this.opts.nri,
       logger: this.opts.logger,
       snapshot: () => ({
         pods: this.pods().map(fromNriPod),

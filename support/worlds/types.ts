@@ -94,6 +94,9 @@ export interface ContainerSpec {
   threads?: number;
 }
 
+/** The annotation kubectl writes on every applied object: often kilobytes, the bulk of a runtime's NRI state. */
+export const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration";
+
 /** The group state a pod's events report (the path is world-specific, so it is usually only checked for presence). */
 export type GroupReport = { kind: "Exists"; path: string } | { kind: "Failed" };
 
@@ -171,8 +174,16 @@ export interface PodWorld {
   unmountResctrl(): Promise<void>;
   /** Creates a group that exists before the plugin starts. */
   seedGroup(group: SeededGroup): Promise<void>;
-  /** A pod with running containers that exists before the plugin registers. */
-  preexistingPod(pod: string, containers: readonly ContainerSpec[]): Promise<void>;
+  /**
+   * A pod with running containers that exists before the plugin registers. `annotationBytes`
+   * gives the pod and each container a `kubectl.kubernetes.io/last-applied-configuration`
+   * annotation of that size (what makes real runtime states large).
+   */
+  preexistingPod(
+    pod: string,
+    containers: readonly ContainerSpec[],
+    options?: { annotationBytes?: number },
+  ): Promise<void>;
   /** From now on, creating a monitoring group fails for lack of RMIDs (ENOSPC) (needs @fault-injection). */
   injectCapacityExhaustion(): Promise<void>;
   /** Ends {@link injectCapacityExhaustion}: group creation succeeds again. */

@@ -19,6 +19,8 @@ import type {
   SeededGroup,
   TaskScript,
 } from "../types.js";
+import { LAST_APPLIED_ANNOTATION } from "../types.js";
+import { parseNriGeneration, type NriGeneration } from "../../fakes/nri-generations.js";
 import { ClusterModel, type ContainerModel, type PodModel } from "./cluster-model.js";
 import { EventConsumer } from "./event-consumer.js";
 import { memoryLogger } from "./memory-logger.js";
@@ -55,6 +57,8 @@ export class MockWorld extends EventLogWorld implements PodWorld {
   /** Sandbox ids the fake runtime knew when it last restarted ("recovered" pods). */
   readonly #recovered = new Set<string>();
   #ctx!: ScenarioContext;
+  /** The NRI generation the fake runtime speaks (world parameter `nri`, default v0.6). */
+  #nri: NriGeneration = "v0.6";
   #kernel!: MockKernel;
   #logger!: Logger;
   #records: LogRecord[] = [];
@@ -70,6 +74,7 @@ export class MockWorld extends EventLogWorld implements PodWorld {
 
   async init(ctx: ScenarioContext): Promise<void> {
     this.#ctx = ctx;
+    this.#nri = parseNriGeneration(ctx.parameters.nri ?? "v0.6");
     ({ logger: this.#logger, records: this.#records } = memoryLogger());
     this.#kernel = new MockKernel(ctx.groupPrefix, this.#logger, (tid) => this.#model.alive(tid));
   }
@@ -91,11 +96,19 @@ export class MockWorld extends EventLogWorld implements PodWorld {
     await this.#kernel.seed(g);
   }
 
-  async preexistingPod(pod: string, containers: readonly ContainerSpec[]): Promise<void> {
+  async preexistingPod(
+    pod: string,
+    containers: readonly ContainerSpec[],
+    options: { annotationBytes?: number } = {},
+  ): Promise<void> {
     if (this.#plugin) throw new Error(`failed to add pre-existing pod ${pod}: the plugin already started`);
     const p = this.#model.pod(pod);
     p.phase = "running";
-    for (const spec of containers) this.#script(this.#model.addContainer(p, spec));
+    const annotate = (a: Record<string, string>): void => {
+      if (options.annotationBytes) a[LAST_APPLIED_ANNOTATION] = "x".repeat(options.annotationBytes);
+    };
+    annotate(p.nri.annotations);
+    for (const spec of containers) annotate(this.#script(this.#model.addContainer(p, spec)).nri.annotations);
   }
 
   async injectCapacityExhaustion(): Promise<void> {
@@ -381,6 +394,7 @@ export class MockWorld extends EventLogWorld implements PodWorld {
       timeoutMs: this.#ctx.timeoutMs,
       state: this.#runtimeState,
       syncChunkSize: o.syncChunkSize,
+      nri: this.#nri,
     };
   }
 

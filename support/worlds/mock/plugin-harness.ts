@@ -5,6 +5,7 @@ import { NriStub } from "../../../src/nri/index.js";
 import type { NriContainer, NriPod } from "../../../src/nri/types.js";
 import type { ResctrlPlugin } from "../../../src/plugin/plugin.js";
 import { FakeRuntime } from "../../fakes/fake-runtime.js";
+import type { NriGeneration } from "../../fakes/nri-generations.js";
 
 /** NRI request timeout of the fake runtime (containerd's default). */
 export const MOCK_REQUEST_TIMEOUT_MS = 2000;
@@ -25,6 +26,8 @@ export interface HarnessOptions {
   timeoutMs: number;
   state: RuntimeState;
   syncChunkSize?: number;
+  /** The NRI generation the fake runtime speaks (default v0.6). */
+  nri?: NriGeneration;
 }
 
 /**
@@ -163,6 +166,7 @@ async function listen(o: HarnessOptions): Promise<FakeRuntime> {
     socketPath: socketPath(o.dir),
     requestTimeoutMs: MOCK_REQUEST_TIMEOUT_MS,
     syncChunkSize: o.syncChunkSize,
+    nri: o.nri,
     logger: o.logger.child({ side: "runtime" }),
   });
   const { pods, containers } = o.state();
