@@ -37,6 +37,8 @@ export interface SentRecord {
   sync?: { podIds: string[]; containers: Array<{ id: string; state: number }> };
   /** Container state the request carried. */
   state?: number;
+  /** The container's pid in the request was > 0. */
+  pid?: boolean;
   /** Whether the current plugin was subscribed (and so actually received it). */
   delivered: boolean;
 }
@@ -248,7 +250,7 @@ export class FakeRuntime extends EventEmitter {
       method,
       event: NriEvent[event] ?? String(event),
       podId: pod.id,
-      ...(c ? { containerId: c.id, state: c.state } : {}),
+      ...(c ? { containerId: c.id, state: c.state, pid: c.pid > 0 } : {}),
       delivered: subscribed,
     };
     this.journal.push(record);

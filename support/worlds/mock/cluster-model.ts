@@ -126,7 +126,7 @@ export class ClusterModel {
   exitContainer(c: ContainerModel): void {
     c.exited = true;
     this.#exit(c);
-    c.nri = { ...c.nri, state: NriContainerState.STOPPED };
+    c.nri = { ...c.nri, state: NriContainerState.STOPPED, pid: 0 };
   }
 
   /** Only the container's threads exit (the runtime has not noticed yet: its view is unchanged). */

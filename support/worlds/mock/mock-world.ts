@@ -20,6 +20,7 @@ import type {
   TaskScript,
 } from "../types.js";
 import { LAST_APPLIED_ANNOTATION } from "../types.js";
+import { NriContainerState } from "../../../src/nri/types.js";
 import { parseNriGeneration, type NriGeneration } from "../../fakes/nri-generations.js";
 import { ClusterModel, type ContainerModel, type PodModel } from "./cluster-model.js";
 import { EventConsumer } from "./event-consumer.js";
@@ -145,8 +146,7 @@ export class MockWorld extends EventLogWorld implements PodWorld {
     // while it synchronizes a plugin). A sync that lists it STOPPED is the resync case.
     this.#model.exitThreads(c);
     await this.startPlugin();
-    this.#model.exitContainer(c);
-    await this.#h().runtime.stopContainer(p.nri, c.nri);
+    await this.#stop(p, c);
   }
 
   async restartRuntime(): Promise<void> {
@@ -169,10 +169,16 @@ export class MockWorld extends EventLogWorld implements PodWorld {
     const p = this.#running(pod);
     const c = this.#script(this.#model.addContainer(p, spec));
     const rt = this.#h().runtime;
-    await rt.createContainer(p.nri, c.nri);
-    await rt.postCreateContainer(p.nri, c.nri);
-    await this.#h().deliver("START_CONTAINER", `${pod}/${spec.name}`, rt.startContainer(p.nri, c.nri));
-    await rt.postStartContainer(p.nri, c.nri);
+    // The states and pids containerd puts in each request (support/fakes/traces/*.json):
+    // CreateContainer UNKNOWN without a pid, POST_CREATE and START CREATED, POST_START RUNNING.
+    const running = c.nri;
+    const created = { ...running, state: NriContainerState.CREATED, pid: 0 };
+    await rt.createContainer(p.nri, { ...created, state: NriContainerState.UNKNOWN });
+    await rt.postCreateContainer(p.nri, created);
+    const starting = { ...created, pid: running.pid };
+    await this.#h().deliver("START_CONTAINER", `${pod}/${spec.name}`, rt.startContainer(p.nri, starting));
+    rt.addContainer(running);
+    await rt.postStartContainer(p.nri, running);
   }
 
   async exitContainer(pod: string, container: string, how: "crash" | "complete"): Promise<void> {
@@ -406,8 +412,38 @@ export class MockWorld extends EventLogWorld implements PodWorld {
   async #stop(p: PodModel, c: ContainerModel): Promise<void> {
     if (c.removed || c.exited)
       throw new Error(`failed to stop container ${c.name} of pod ${p.name}: it is not running`);
+    const before = c.nri; // containerd's StopContainer carries the state before the stop (RUNNING)
     this.#model.exitContainer(c);
-    await this.#h().runtime.stopContainer(p.nri, c.nri);
+    const rt = this.#h().runtime;
+    await rt.stopContainer(p.nri, before);
+    rt.addContainer(c.nri); // from now on listed STOPPED
+  }
+
+  /**
+   * What the fake runtime(s) sent so far, with scenario names: `Method EVENT container#attempt
+   * STATE pid` lines, "(connection closed)" where a runtime restarted, and `Synchronize [...]`
+   * with the containers it listed. For the conformance test against real containerd's traces.
+   */
+  sentLines(): string[] {
+    const names = new Map<string, string>();
+    for (const p of this.#model.pods.values())
+      for (const c of [...p.history, ...p.containers.values()]) names.set(c.nri.id, `${c.name}#${c.attempt}`);
+    const state = (s: number | undefined): string =>
+      s === undefined ? "" : (NriContainerState[s] ?? String(s));
+    return this.#h()
+      .journal()
+      .map((r) => {
+        if (r.method === "(connection closed)") return r.method;
+        if (r.method === "Synchronize") {
+          const listed = (r.sync?.containers ?? []).map((c) => `${names.get(c.id) ?? "?"} ${state(c.state)}`);
+          return `Synchronize [${listed.sort().join(", ")}]`;
+        }
+        const c =
+          r.containerId === undefined
+            ? ""
+            : ` ${names.get(r.containerId) ?? "?"} ${state(r.state)}${r.pid ? " pid" : ""}`;
+        return `${r.method} ${r.event}${c}`;
+      });
   }
 
   #snapshotNow(): PodView[] {

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { NriStub } from "../../../src/nri/index.js";
 import type { NriContainer, NriPod } from "../../../src/nri/types.js";
 import type { ResctrlPlugin } from "../../../src/plugin/plugin.js";
-import { FakeRuntime } from "../../fakes/fake-runtime.js";
+import { FakeRuntime, type SentRecord } from "../../fakes/fake-runtime.js";
 import type { NriGeneration } from "../../fakes/nri-generations.js";
 
 /** NRI request timeout of the fake runtime (containerd's default). */
@@ -39,6 +39,8 @@ export interface HarnessOptions {
 export class PluginHarness {
   #runtime: FakeRuntime | undefined;
   #syncs = 0;
+  /** Journals of runtimes that were restarted, each followed by a "(connection closed)" record. */
+  readonly #pastJournals: SentRecord[] = [];
 
   private constructor(
     private readonly o: HarnessOptions,
@@ -107,8 +109,18 @@ export class PluginHarness {
   }
 
   /** Closes the runtime (the plugin sees EOF), listens again with the current state, waits for re-registration and a new Synchronize. */
+  /** Every request the runtime(s) sent so far, oldest first (see FakeRuntime.journal). */
+  journal(): SentRecord[] {
+    return [...this.#pastJournals, ...(this.#runtime?.journal ?? [])];
+  }
+
   async restartRuntime(): Promise<void> {
     const before = this.#syncs;
+    this.#pastJournals.push(...this.runtime.journal, {
+      method: "(connection closed)",
+      podId: "",
+      delivered: false,
+    });
     await this.runtime.close();
     this.#runtime = await listen(this.o);
     await this.#runtime.waitForPlugin(this.o.timeoutMs);
