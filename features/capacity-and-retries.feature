@@ -13,7 +13,7 @@ Feature: Running out of RMIDs, and caller-driven retries
 
   Scenario: Retrying while RMIDs are still exhausted fails quietly
     When the operator retries group creation for pod "web"
-    Then the retry fails with a capacity error
+    Then the retry fails with a capacity error saying the RMIDs are exhausted
     And pod "web" reports no further event within 300 ms
     And pod "web" has no group on disk
 

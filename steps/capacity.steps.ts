@@ -1,6 +1,7 @@
 import { Given, Then, When } from "@cucumber/cucumber";
 import { expect } from "chai";
 import type { ScenarioWorld } from "../support/world.js";
+import { CapabilityMissingError } from "../support/worlds/types.js";
 
 Given("no monitoring group can be created for lack of RMIDs", async function (this: ScenarioWorld) {
   await this.port.injectCapacityExhaustion();
@@ -42,5 +43,48 @@ Then(
   "the retry sweep attempted exactly {int} group creation(s)",
   async function (this: ScenarioWorld, n: number) {
     expect(await this.port.groupCreationAttemptsDuringLastRetry()).to.equal(n);
+  },
+);
+
+// ---- RMID limbo (@rmid-limbo) ------------------------------------------------------------------
+
+/** The optional limbo ports of the scenario's world, or CapabilityMissingError. */
+function limbo(w: ScenarioWorld): { freeIntoLimbo: () => Promise<void>; drain: () => Promise<void> } {
+  const { freeCapacityIntoLimbo, drainRmidLimbo } = w.port;
+  if (!freeCapacityIntoLimbo || !drainRmidLimbo)
+    throw new CapabilityMissingError(w.port.name, "rmid-limbo", "hold freed RMIDs in limbo");
+  return { freeIntoLimbo: freeCapacityIntoLimbo.bind(w.port), drain: drainRmidLimbo.bind(w.port) };
+}
+
+Given("RMIDs are freed but still in limbo", async function (this: ScenarioWorld) {
+  await limbo(this).freeIntoLimbo();
+});
+
+Given("the freed RMIDs have drained from limbo", async function (this: ScenarioWorld) {
+  await limbo(this).drain();
+});
+
+Then("the retry fails with a capacity error saying the RMIDs are in limbo", function (this: ScenarioWorld) {
+  expect(this.lastRetry, "outcome of the last retry").to.deep.include({
+    ok: false,
+    error: "capacity",
+    limbo: true,
+  });
+});
+
+Then("the retry fails with a capacity error saying the RMIDs are exhausted", function (this: ScenarioWorld) {
+  expect(this.lastRetry, "outcome of the last retry").to.deep.include({ ok: false, error: "capacity" });
+  expect(this.lastRetry, "outcome of the last retry").to.not.have.property("limbo");
+});
+
+Then(
+  "the plugin reported that pod {string} waits for RMIDs in limbo",
+  async function (this: ScenarioWorld, pod: string) {
+    const lines = await this.port.logLines({ msgIncludes: "failed to create group" });
+    const reasons = lines.map((l) => String(l.reason ?? ""));
+    expect(
+      reasons.some((r) => r.startsWith("RMIDs in limbo")),
+      `reasons logged for ${pod}: ${reasons.join(" | ")}`,
+    ).to.equal(true);
   },
 );

@@ -98,6 +98,7 @@ export function toPodState(p: PodSnapshot, tasks: number[], tasksError = ""): Po
     tasks,
     sandboxIds: p.sandboxIds,
     tasksError,
+    groupError: p.groupError ?? "",
   };
 }
 

@@ -3,7 +3,8 @@ import { Metadata } from "@grpc/grpc-js";
 
 /**
  * Maps a plugin/resctrl error to a gRPC status (by class name, so it works across module copies):
- * unknown pod/container → NOT_FOUND, CapacityError → RESOURCE_EXHAUSTED, gone cgroup / not
+ * unknown pod/container → NOT_FOUND, CapacityError (RMIDs exhausted) → RESOURCE_EXHAUSTED,
+ * RmidLimboError (no RMID free yet, freed ones still in limbo: busy, retry later) → UNAVAILABLE, gone cgroup / not
  * mounted / unsupported → FAILED_PRECONDITION, NoPermissionError → PERMISSION_DENIED, bad
  * arguments → INVALID_ARGUMENT, anything else → INTERNAL. Pure.
  */
@@ -15,6 +16,8 @@ export function grpcCodeOf(err: unknown): status {
       return status.NOT_FOUND;
     case "CapacityError":
       return status.RESOURCE_EXHAUSTED;
+    case "RmidLimboError":
+      return status.UNAVAILABLE;
     case "CgroupGoneError":
     case "NotMountedError":
     case "UnsupportedError":

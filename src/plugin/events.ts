@@ -55,6 +55,8 @@ export interface PodSnapshot {
   /** Sandbox ids currently known for this pod UID (normally one; two while a sandbox is recreated). */
   sandboxIds: string[];
   groupState: ResctrlGroupState;
+  /** Why the group is Failed (e.g. "RMIDs in limbo: …", "RMIDs exhausted …"); absent while it exists. */
+  groupError?: string;
   totalContainers: number;
   reconciledContainers: number;
   containers: ContainerSnapshot[];

@@ -37,7 +37,7 @@ import type { RetryReport } from "./retry-report.js";
 import { interleaveByPod, mapLimit, raceTimeout } from "./async-work.js";
 import { retryAllOnce } from "./retry-all.js";
 import { runStartup } from "./startup.js";
-import { PodLifecycle } from "./pod-lifecycle.js";
+import { PodLifecycle, groupFailureReason } from "./pod-lifecycle.js";
 
 /** RUN_POD_SANDBOX | REMOVE_POD_SANDBOX | START_CONTAINER | STOP_CONTAINER | REMOVE_CONTAINER = 0x625. */
 export const RESCTRL_PLUGIN_EVENT_MASK =
@@ -299,10 +299,7 @@ export class ResctrlPlugin
     const key = this.#reg.uidOfSandbox(sandboxId) ?? pod.uid;
     await this.#lock.run(key, async () => {
       if (this.#reg.knows(container.id)) {
-        this.#log.debug(
-          { containerId: container.id },
-          "duplicate START_CONTAINER ignored",
-        );
+        this.#log.debug({ containerId: container.id }, "duplicate START_CONTAINER ignored");
         return;
       }
       const uid = this.#reg.uidOfSandbox(sandboxId);
@@ -364,8 +361,15 @@ export class ResctrlPlugin
       const entry = this.#reg.pods.get(podUid);
       if (!entry) throw new PodNotFoundError(podUid);
       if (entry.groupState.kind === "Exists") return { ...entry.groupState };
-      const path = await this.#life.createGroup(podUid);
+      let path: string;
+      try {
+        path = await this.#life.createGroup(podUid);
+      } catch (err) {
+        if (this.#reg.pods.get(podUid) === entry) entry.groupError = groupFailureReason(err);
+        throw err;
+      }
       entry.groupState = { kind: "Exists", path };
+      entry.groupError = undefined;
       this.#log.info({ podUid, group: path }, "group created on retry");
       this.#life.emitIfChanged(entry);
       return { ...entry.groupState };

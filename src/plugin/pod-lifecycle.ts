@@ -5,7 +5,19 @@ import { GroupNameCollisionError, errorName } from "./errors.js";
 import type { PodResctrlEvent, ResctrlGroupState } from "./events.js";
 import type { CgroupPidSource } from "./pid-source.js";
 import type { ContainerEntry, PodEntry, PodRegistry } from "./pod-registry.js";
-import { isCapacityError, type ResctrlPort } from "./resctrl-port.js";
+import { isCapacityError, isRmidLimboError, type ResctrlPort } from "./resctrl-port.js";
+
+/**
+ * Why a pod's group could not be created, for its state: "RMIDs in limbo …" (busy, retry later),
+ * "RMIDs exhausted …", or the error's message.
+ */
+export function groupFailureReason(err: unknown): string {
+  if (isRmidLimboError(err))
+    return "RMIDs in limbo: no RMID is free yet, freed ones wait until their cache occupancy drains; retry later";
+  if (isCapacityError(err))
+    return "RMIDs exhausted (ENOSPC): free RMIDs (remove monitoring groups), then retry";
+  return err instanceof Error ? err.message : String(err);
+}
 
 /** Outcome of one container reconcile: converged, or not (with the error, if one was thrown). */
 export interface ReconcileResult {
@@ -44,14 +56,20 @@ export class PodLifecycle {
       return this.reg.promoteNoPod(existing, pod.id);
     }
     let state: ResctrlGroupState;
+    let groupError: string | undefined;
     try {
       state = { kind: "Exists", path: await this.createGroup(pod.uid) };
     } catch (err) {
       state = { kind: "Failed" };
+      groupError = groupFailureReason(err);
       const level = isCapacityError(err) ? "warn" : "error";
-      this.log[level]({ err, podUid: pod.uid }, "failed to create group; pod marked Failed");
+      this.log[level](
+        { err, podUid: pod.uid, reason: groupError },
+        "failed to create group; pod marked Failed",
+      );
     }
     const entry = this.reg.addPod(pod, state);
+    entry.groupError = groupError;
     this.emitIfChanged(entry);
     return this.reg.promoteNoPod(entry, pod.id);
   }

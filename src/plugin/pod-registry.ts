@@ -18,6 +18,8 @@ export interface PodEntry {
   /** Sandboxes of this UID, newest description of each. */
   readonly sandboxes: Map<string, NriPod>;
   groupState: ResctrlGroupState;
+  /** Why the group is Failed (the last creation error); undefined while it exists. */
+  groupError?: string;
   readonly containers: Map<string, ContainerEntry>;
   /** True once any container was tracked in this pod (a retry sweep prunes only such pods). Stopped ones count. */
   hadContainers: boolean;
@@ -189,6 +191,9 @@ export class PodRegistry {
       podUid: entry.uid,
       sandboxIds: [...entry.sandboxes.keys()],
       groupState: { ...entry.groupState },
+      ...(entry.groupError !== undefined && entry.groupState.kind === "Failed"
+        ? { groupError: entry.groupError }
+        : {}),
       totalContainers: total,
       reconciledContainers: reconciled,
       containers: [...entry.containers.values()].sort((a, b) => a.seq - b.seq).map(containerSnapshot),

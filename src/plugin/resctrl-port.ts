@@ -40,8 +40,16 @@ export interface ResctrlPort {
   ): Promise<ReconcileOutcomeLike>;
 }
 
-/** True for the resctrl layer's `CapacityError` (ENOSPC: RMIDs exhausted), matched by name so the
- * check also works across duplicated module instances. */
+/**
+ * True for the resctrl layer's capacity errors, matched by name so the check also works across
+ * duplicated module instances: `CapacityError` (ENOSPC: RMIDs exhausted) and `RmidLimboError`
+ * (EBUSY: no RMID free while freed ones wait in limbo; transient).
+ */
 export function isCapacityError(e: unknown): boolean {
-  return e instanceof Error && e.name === "CapacityError";
+  return e instanceof Error && (e.name === "CapacityError" || e.name === "RmidLimboError");
+}
+
+/** True for `RmidLimboError`: capacity that frees itself once the limbo drains. */
+export function isRmidLimboError(e: unknown): boolean {
+  return e instanceof Error && e.name === "RmidLimboError";
 }

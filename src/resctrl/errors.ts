@@ -46,6 +46,13 @@ export class NotMountedError extends ResctrlError {}
 export class NoPermissionError extends ResctrlError {}
 /** ENOSPC: the kernel ran out of RMIDs (monitor groups) or CLOSIDs. Retrying later may succeed. */
 export class CapacityError extends ResctrlError {}
+/**
+ * EBUSY from a monitoring-group mkdir: no RMID is free, but some are in "limbo" (freed by a
+ * removed group, waiting until their cache occupancy falls below
+ * `info/L3_MON/max_threshold_occupancy`; the kernel rechecks about once a second). A capacity
+ * error that goes away by itself: retry later.
+ */
+export class RmidLimboError extends CapacityError {}
 /** Any other failure of a filesystem operation, including unparsable kernel files. */
 export class IoError extends ResctrlError {}
 /** The kernel has no resctrl support (not in /proc/filesystems, or mount said ENODEV/EINVAL/ENOSYS/ENOTSUP). */

@@ -1,7 +1,14 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { MemFs } from "../testing/mem-fs.js";
-import { CapacityError, IoError, NoPermissionError, NotMountedError, OutsideRootError } from "./errors.js";
+import {
+  CapacityError,
+  IoError,
+  NoPermissionError,
+  NotMountedError,
+  OutsideRootError,
+  RmidLimboError,
+} from "./errors.js";
 import { Resctrl } from "./resctrl.js";
 
 const ROOT = "/sys/fs/resctrl";
@@ -26,6 +33,28 @@ describe("Resctrl.createGroup", () => {
     const b = await rc.createGroup("u1");
     assert.equal(a, b);
     assert.equal(fs.calls("mkdir", a), 2);
+  });
+
+  it("EBUSY (no free RMID, some in limbo) → RmidLimboError, a CapacityError; ENOSPC once none is in limbo", async () => {
+    const fs = MemFs.withResctrl({ rmidCapacity: 3, rmidLimboMs: Infinity });
+    const rc = Resctrl.withProvider(fs, { groupPrefix: "pod_" });
+    await rc.createGroup("a");
+    await rc.createGroup("b");
+    await rc.deleteGroup(`${ROOT}/mon_groups/pod_a`);
+    const busy = await rc.createGroup("c").then(
+      () => assert.fail("created"),
+      (e: unknown) => e,
+    );
+    assert.ok(busy instanceof RmidLimboError && busy instanceof CapacityError);
+    assert.equal(busy.code, "EBUSY");
+    assert.equal(busy.kernelStatus, "Out of RMIDs");
+    assert.match(busy.message, /no free RMID while freed ones are in limbo.*retry later/);
+    fs.drainRmidLimbo();
+    await rc.createGroup("c");
+    await assert.rejects(
+      rc.createGroup("d"),
+      (e: unknown) => e instanceof CapacityError && !(e instanceof RmidLimboError) && e.code === "ENOSPC",
+    );
   });
 
   it("works with any configured prefix", async () => {

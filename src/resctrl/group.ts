@@ -1,4 +1,11 @@
-import { NotMountedError, OutsideRootError, errnoCode, mapFsError } from "./errors.js";
+import {
+  NotMountedError,
+  OutsideRootError,
+  RmidLimboError,
+  errnoCode,
+  errnoNumber,
+  mapFsError,
+} from "./errors.js";
 import { readKernelStatus, type ResctrlContext } from "./context.js";
 import { sanitizeUid } from "./sanitize.js";
 
@@ -79,13 +86,15 @@ export async function createGroupInFs(ctx: ResctrlContext, podUid: string): Prom
     ctx.logger.debug({ path, podUid }, "created monitor group");
   } catch (err) {
     if (errnoCode(err) === "EEXIST") return path;
-    throw mapFsError(err, {
-      verb: "create",
-      object: "monitor group",
-      id: path,
-      path,
-      kernelStatus: await readKernelStatus(ctx),
-    });
+    const kernelStatus = await readKernelStatus(ctx);
+    if (errnoCode(err) === "EBUSY") {
+      // resctrl_find_free_rmid(): EBUSY = no free RMID while freed ones are still in limbo.
+      throw new RmidLimboError(
+        `failed to create monitor group ${path}: EBUSY, no free RMID while freed ones are in limbo (their cache occupancy has not drained yet); retry later${kernelStatus ? ` (kernel: ${kernelStatus})` : ""}`,
+        { path, code: "EBUSY", errno: errnoNumber(err), kernelStatus, cause: err },
+      );
+    }
+    throw mapFsError(err, { verb: "create", object: "monitor group", id: path, path, kernelStatus });
   }
   return path;
 }

@@ -6,6 +6,7 @@ export {
   NotMountedError,
   NoPermissionError,
   CapacityError,
+  RmidLimboError,
   IoError,
   UnsupportedError,
   EmptyPidSetError,

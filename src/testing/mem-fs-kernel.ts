@@ -4,6 +4,8 @@ import { encodeMountField, MEMFS_BASE_FILESYSTEMS, MEMFS_BASE_MOUNTS, type MemTr
 
 /** RMIDs reported in `info/L3_MON/num_rmids` when no capacity is configured. */
 export const MEMFS_DEFAULT_NUM_RMIDS = 256;
+/** `info/L3_MON/max_threshold_occupancy` at mount (bytes; the kernel derives its own from the L3 size). */
+export const MEMFS_DEFAULT_MAX_THRESHOLD_OCCUPANCY = 1_441_792;
 /** L3 domains seeded under every `mon_data` when none are configured. */
 export const MEMFS_DEFAULT_L3_DOMAINS: readonly string[] = ["mon_L3_00"];
 
@@ -82,9 +84,23 @@ export class ResctrlModel {
 
   /** Groups (root included) plus freed RMIDs still in limbo; drops expired limbo entries. */
   rmidsInUse(): number {
+    return this.groups.size + this.rmidsInLimbo();
+  }
+
+  /**
+   * Freed RMIDs not reusable yet: the kernel keeps a removed group's RMID in limbo until its cache
+   * occupancy falls below `max_threshold_occupancy`. Here that takes `rmidLimboMs` (Infinity:
+   * until {@link drainLimbo}). Drops expired entries.
+   */
+  rmidsInLimbo(): number {
     const now = this.now();
     while (this.limbo.length > 0 && now - (this.limbo[0] ?? 0) >= this.rmidLimboMs) this.limbo.shift();
-    return this.groups.size + this.limbo.length;
+    return this.limbo.length;
+  }
+
+  /** The cache drained: every RMID in limbo is free now. */
+  drainLimbo(): void {
+    this.limbo.length = 0;
   }
 
   /** Known tasks of a group, ascending; a ctrl group lists its mon groups' tasks too. */
@@ -109,8 +125,14 @@ export class ResctrlModel {
     if (!this.mounted) throw errnoError("EPERM", "operation not permitted (sysfs, resctrl not mounted)", p);
     const kind = this.groupKindFor(p);
     if (!kind) throw errnoError("EPERM", "operation not permitted (not a place for a resctrl group)", p);
-    if (enospc || (this.rmidCapacity !== undefined && this.rmidsInUse() >= this.rmidCapacity)) {
+    if (enospc) {
       this.setStatus("Out of RMIDs");
+      throw errnoError("ENOSPC", "no space left on device", p);
+    }
+    if (this.rmidCapacity !== undefined && this.rmidsInUse() >= this.rmidCapacity) {
+      // resctrl_find_free_rmid(): no free RMID → EBUSY while any is in limbo, else ENOSPC.
+      this.setStatus("Out of RMIDs");
+      if (this.rmidsInLimbo() > 0) throw errnoError("EBUSY", "device or resource busy (RMIDs in limbo)", p);
       throw errnoError("ENOSPC", "no space left on device", p);
     }
     this.createGroupNodes(p, kind);
@@ -176,6 +198,10 @@ export class ResctrlModel {
     this.tree.set(`${root}/tasks`, { kind: "tasks" });
     this.tree.addFile(`${root}/info/last_cmd_status`, "ok\n");
     this.tree.addFile(`${root}/info/L3_MON/num_rmids`, `${this.rmidCapacity ?? MEMFS_DEFAULT_NUM_RMIDS}\n`);
+    this.tree.addFile(
+      `${root}/info/L3_MON/max_threshold_occupancy`,
+      `${MEMFS_DEFAULT_MAX_THRESHOLD_OCCUPANCY}\n`,
+    );
     this.tree.addDir(`${root}/mon_groups`);
     for (const d of this.domains) this.tree.addFile(`${root}/mon_data/${d}/llc_occupancy`, "0\n");
     this.writeProcMounts();

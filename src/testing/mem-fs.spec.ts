@@ -276,17 +276,37 @@ describe("MemFs: RMIDs", () => {
     await fs.createDir(`${MG}/b`);
   });
 
-  it("freed RMIDs stay in limbo for rmidLimboMs on the injected clock", async () => {
+  it("freed RMIDs stay in limbo for rmidLimboMs on the injected clock; no free RMID → EBUSY while any is in limbo", async () => {
     let now = 1000;
     const fs = MemFs.withResctrl({ rmidCapacity: 2, rmidLimboMs: 500, now: () => now });
     await fs.createDir(`${MG}/a`);
     await fs.removeDir(`${MG}/a`);
     assert.equal(fs.rmidsInUse(), 2);
-    await assert.rejects(fs.createDir(`${MG}/b`), code("ENOSPC"));
+    assert.equal(fs.rmidsInLimbo(), 1);
+    await assert.rejects(fs.createDir(`${MG}/b`), code("EBUSY"));
+    assert.equal(fs.readFile(`${ROOT}/info/last_cmd_status`), "Out of RMIDs\n");
     now += 499;
-    await assert.rejects(fs.createDir(`${MG}/b`), code("ENOSPC"));
+    await assert.rejects(fs.createDir(`${MG}/b`), code("EBUSY"));
     now += 1;
     await fs.createDir(`${MG}/b`);
+    await assert.rejects(fs.createDir(`${MG}/c`), code("ENOSPC"), "nothing in limbo: exhausted");
+  });
+
+  it("limbo of Infinity lasts until the cache drains (drainRmidLimbo)", async () => {
+    const fs = MemFs.withResctrl({ rmidCapacity: 3, rmidLimboMs: Infinity });
+    await fs.createDir(`${MG}/a`);
+    await fs.createDir(`${MG}/b`);
+    await fs.removeDir(`${MG}/a`);
+    await assert.rejects(fs.createDir(`${MG}/c`), code("EBUSY"));
+    fs.drainRmidLimbo();
+    assert.equal(fs.rmidsInLimbo(), 0);
+    await fs.createDir(`${MG}/c`);
+    await assert.rejects(fs.createDir(`${MG}/d`), code("ENOSPC"));
+  });
+
+  it("info/L3_MON has num_rmids and max_threshold_occupancy", () => {
+    const fs = MemFs.withResctrl({ rmidCapacity: 8 });
+    assert.equal(fs.readFile(`${ROOT}/info/L3_MON/max_threshold_occupancy`), "1441792\n");
   });
 
   it("failMkdirWithEnospc toggles ENOSPC on group mkdir", async () => {

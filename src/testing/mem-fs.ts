@@ -12,7 +12,11 @@ export { MEMFS_DEFAULT_L3_DOMAINS, MEMFS_DEFAULT_NUM_RMIDS } from "./mem-fs-kern
 export interface MemFsOptions extends ResctrlModelOptions {
   /** ENOSPC on group mkdir once this many RMIDs are in use (root counts as one; limbo RMIDs too). */
   rmidCapacity?: number;
-  /** How long a freed RMID stays unusable ("limbo"), measured with `now`. Default 0. */
+  /**
+   * How long a freed RMID stays unusable ("limbo"), measured with `now`. Default 0; `Infinity`:
+   * until {@link MemFs.drainRmidLimbo}. While no RMID is free, mkdir of a group fails with EBUSY if
+   * any RMID is in limbo and with ENOSPC otherwise, as the kernel does.
+   */
   rmidLimboMs?: number;
   /** Clock for limbo. Default `Date.now`. */
   now?: () => number;
@@ -245,6 +249,16 @@ export class MemFs implements FsProvider {
   /** RMIDs in use: groups (root included) plus freed RMIDs still in limbo. */
   rmidsInUse(): number {
     return this.kernel.rmidsInUse();
+  }
+
+  /** Freed RMIDs still in limbo (see {@link MemFsOptions.rmidLimboMs}). */
+  rmidsInLimbo(): number {
+    return this.kernel.rmidsInLimbo();
+  }
+
+  /** The cache occupancy of every RMID in limbo fell below the threshold: they are free now. */
+  drainRmidLimbo(): void {
+    this.kernel.drainLimbo();
   }
 
   /** Number of calls of `op` (on exactly `path`, if given). */

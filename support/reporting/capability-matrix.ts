@@ -25,6 +25,7 @@ export const CAPABILITY_DESCRIPTIONS: Readonly<Record<Capability, string>> = {
   "chosen-pod-uids":
     "start a pod with a UID the scenario chooses (hostile input); Kubernetes assigns its own",
   "late-runtime": "start the plugin while the runtime is down, and bring the runtime up later",
+  "rmid-limbo": "hold freed RMIDs in limbo (EBUSY) and drain them on demand",
 };
 
 /**

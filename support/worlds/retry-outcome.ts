@@ -5,6 +5,7 @@ export function classifyRetryError(err: unknown): RetryOutcome {
   const name = err instanceof Error ? err.name : "Error";
   const message = err instanceof Error ? err.message : String(err);
   if (name === "CapacityError") return { ok: false, error: "capacity", message };
+  if (name === "RmidLimboError") return { ok: false, error: "capacity", limbo: true, message };
   if (name === "PodNotFoundError") return { ok: false, error: "pod-not-found", message };
   if (name === "ContainerNotFoundError") return { ok: false, error: "container-not-found", message };
   return { ok: false, error: "other", message };

@@ -42,6 +42,8 @@ export const CAPABILITIES = [
   "chosen-pod-uids",
   /** The plugin can be started while the runtime is down (node boot, runtime upgrade), and the runtime brought up later. */
   "late-runtime",
+  /** Freed RMIDs can be held in limbo (the kernel's EBUSY) and then drained, on demand. */
+  "rmid-limbo",
 ] as const;
 
 /** One entry of {@link CAPABILITIES}. */
@@ -126,7 +128,13 @@ export interface GroupObservation {
 /** Result of a caller-driven retry, classified. */
 export type RetryOutcome =
   | { ok: true; group?: GroupReport }
-  | { ok: false; error: "capacity" | "pod-not-found" | "container-not-found" | "other"; message: string };
+  | {
+      ok: false;
+      error: "capacity" | "pod-not-found" | "container-not-found" | "other";
+      /** For "capacity": true when RMIDs are busy in limbo (retry later), not exhausted. */
+      limbo?: boolean;
+      message: string;
+    };
 
 /** Where a pre-existing group sits in the resctrl tree. */
 export type SeedLocation =
@@ -186,7 +194,10 @@ export interface PodWorld {
   ): Promise<void>;
   /** From now on, creating a monitoring group fails for lack of RMIDs (ENOSPC) (needs @fault-injection). */
   injectCapacityExhaustion(): Promise<void>;
-  /** Ends {@link injectCapacityExhaustion}: group creation succeeds again. */
+  /**
+   * Ends {@link injectCapacityExhaustion}: RMIDs are freed and usable again; a world whose kernel
+   * keeps freed RMIDs in limbo waits until they drained.
+   */
   freeCapacity(): Promise<void>;
   /** Changes how a container's tasks behave (needs @scripted-pids); may precede the container's start. */
   scriptTasks(pod: string, container: string, script: TaskScript): Promise<void>;
@@ -303,6 +314,15 @@ export interface PodWorld {
   restartRuntime?(): Promise<void>;
   /** How many times the runtime has synchronized the plugin so far: 1 after startPlugin, +1 per re-registration. */
   runtimeSyncCount?(): Promise<number>;
+
+  // ---- RMID limbo (needs @rmid-limbo; optional: absent = capability missing) ---------------
+  /**
+   * Ends {@link injectCapacityExhaustion} the way removing groups does on a busy cache: the freed
+   * RMIDs wait in limbo, so group creation answers EBUSY (not ENOSPC) until {@link drainRmidLimbo}.
+   */
+  freeCapacityIntoLimbo?(): Promise<void>;
+  /** The cache occupancy of the RMIDs in limbo fell below the threshold: they are free now. */
+  drainRmidLimbo?(): Promise<void>;
 
   // ---- a runtime that is not there yet (needs @late-runtime; optional: absent = capability missing) ---
   /**

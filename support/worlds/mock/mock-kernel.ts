@@ -7,6 +7,8 @@ import { FsAudit } from "./fs-audit.js";
 
 /** Where the mock world's in-memory resctrl lives (the real default, so paths in logs look familiar). */
 export const MOCK_RESCTRL_ROOT = "/sys/fs/resctrl";
+/** Prefix of the helper groups that take the last RMIDs (another tenant's, so cleanup keeps them). */
+export const RMID_FILLER_PREFIX = "rmidfill_";
 /** Prefix of seeded groups owned by "other". */
 export const FOREIGN_GROUP_PREFIX = "other_";
 
@@ -21,15 +23,47 @@ export class MockKernel {
   readonly resctrl: Resctrl;
   readonly audit: FsAudit;
   readonly #seeded = new Map<string, string>();
+  readonly #fillers: string[] = [];
 
   constructor(
     private readonly groupPrefix: string,
     logger: Logger,
     private readonly alive: (tid: number) => boolean,
   ) {
-    this.fs = MemFs.withResctrl({ root: MOCK_RESCTRL_ROOT, pidExists: alive });
+    // Freed RMIDs wait in limbo until drained, as on a kernel that monitors LLC occupancy; with no
+    // RMID limit (the default) that never matters.
+    this.fs = MemFs.withResctrl({ root: MOCK_RESCTRL_ROOT, pidExists: alive, rmidLimboMs: Infinity });
     this.resctrl = Resctrl.withProvider(this.fs, { root: MOCK_RESCTRL_ROOT, groupPrefix, logger });
     this.audit = new FsAudit(this.fs.log, MOCK_RESCTRL_ROOT);
+  }
+
+  /**
+   * Exhausts RMIDs the way the hardware world does: the limit becomes what is in use plus one, and
+   * one more helper monitoring group (another tenant's prefix) takes the last RMID. From then on a
+   * group mkdir answers ENOSPC, or EBUSY while freed RMIDs are in limbo, as the kernel does.
+   */
+  async exhaustRmids(): Promise<void> {
+    this.fs.rmidCapacity = this.fs.rmidsInUse() + 1;
+    const path = `${MOCK_RESCTRL_ROOT}/mon_groups/${RMID_FILLER_PREFIX}${this.#fillers.length}`;
+    await this.fs.createDir(path);
+    this.#fillers.push(path);
+  }
+
+  /** Removes the helper groups: their RMIDs go into limbo (the limit stays). */
+  async freeRmidsIntoLimbo(): Promise<void> {
+    for (const p of this.#fillers.splice(0)) await this.fs.removeDir(p);
+  }
+
+  /** The RMIDs in limbo drained: free now. */
+  drainRmidLimbo(): void {
+    this.fs.drainRmidLimbo();
+  }
+
+  /** Frees the helper groups' RMIDs for good: removed, drained, and no limit any more. */
+  async freeRmids(): Promise<void> {
+    await this.freeRmidsIntoLimbo();
+    this.drainRmidLimbo();
+    this.fs.rmidCapacity = undefined;
   }
 
   /** mkdir of a pre-existing group, like an earlier run or another tenant would have done. */

@@ -42,6 +42,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "runtime-restart",
   "chosen-pod-uids",
   "late-runtime",
+  "rmid-limbo",
 ]);
 
 /**
@@ -113,11 +114,19 @@ export class MockWorld extends EventLogWorld implements PodWorld {
   }
 
   async injectCapacityExhaustion(): Promise<void> {
-    this.#kernel.fs.failMkdirWithEnospc(true);
+    await this.#kernel.exhaustRmids();
   }
 
   async freeCapacity(): Promise<void> {
-    this.#kernel.fs.failMkdirWithEnospc(false);
+    await this.#kernel.freeRmids();
+  }
+
+  async freeCapacityIntoLimbo(): Promise<void> {
+    await this.#kernel.freeRmidsIntoLimbo();
+  }
+
+  async drainRmidLimbo(): Promise<void> {
+    this.#kernel.drainRmidLimbo();
   }
 
   async scriptTasks(pod: string, container: string, script: TaskScript): Promise<void> {

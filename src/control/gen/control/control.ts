@@ -93,6 +93,8 @@ export interface PodState {
   sandboxIds: string[];
   /** Set when the tasks file could not be read. */
   tasksError: string;
+  /** Why the group is FAILED: "RMIDs in limbo: …" (busy, retry later), "RMIDs exhausted …", or the error. */
+  groupError: string;
 }
 
 export interface State {
@@ -474,6 +476,7 @@ function createBasePodState(): PodState {
     tasks: [],
     sandboxIds: [],
     tasksError: "",
+    groupError: "",
   };
 }
 
@@ -509,6 +512,9 @@ export const PodState: MessageFns<PodState> = {
     }
     if (message.tasksError !== "") {
       writer.uint32(74).string(message.tasksError);
+    }
+    if (message.groupError !== "") {
+      writer.uint32(82).string(message.groupError);
     }
     return writer;
   },
@@ -608,6 +614,14 @@ export const PodState: MessageFns<PodState> = {
             message.tasksError = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.groupError = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -634,6 +648,7 @@ export const PodState: MessageFns<PodState> = {
     message.tasks = object.tasks?.map((e) => e) || [];
     message.sandboxIds = object.sandboxIds?.map((e) => e) || [];
     message.tasksError = object.tasksError ?? "";
+    message.groupError = object.groupError ?? "";
     return message;
   },
 };
@@ -1204,7 +1219,10 @@ export const ControlService = {
     responseSerialize: (value: State): Buffer => Buffer.from(State.encode(value).finish()),
     responseDeserialize: (value: Buffer): State => State.decode(value),
   },
-  /** NOT_FOUND for an unknown pod; RESOURCE_EXHAUSTED while RMIDs are exhausted. */
+  /**
+   * NOT_FOUND for an unknown pod; RESOURCE_EXHAUSTED while RMIDs are exhausted; UNAVAILABLE while
+   * no RMID is free but freed ones are still in limbo (busy: retry later).
+   */
   retryGroupCreation: {
     path: "/nri_resctrl.control.v1.Control/RetryGroupCreation" as const,
     requestStream: false as const,
@@ -1248,7 +1266,10 @@ export interface ControlServer extends UntypedServiceImplementation {
   watchEvents: handleServerStreamingCall<WatchEventsRequest, PodEvent>;
   /** Every pod with its group, counters, containers and the group's current tasks. */
   getState: handleUnaryCall<GetStateRequest, State>;
-  /** NOT_FOUND for an unknown pod; RESOURCE_EXHAUSTED while RMIDs are exhausted. */
+  /**
+   * NOT_FOUND for an unknown pod; RESOURCE_EXHAUSTED while RMIDs are exhausted; UNAVAILABLE while
+   * no RMID is free but freed ones are still in limbo (busy: retry later).
+   */
   retryGroupCreation: handleUnaryCall<RetryGroupCreationRequest, PodState>;
   /** NOT_FOUND for an unknown container; FAILED_PRECONDITION when the cgroup is gone. */
   retryContainerReconcile: handleUnaryCall<RetryContainerReconcileRequest, ContainerState>;
@@ -1281,7 +1302,10 @@ export interface ControlClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: State) => void,
   ): ClientUnaryCall;
-  /** NOT_FOUND for an unknown pod; RESOURCE_EXHAUSTED while RMIDs are exhausted. */
+  /**
+   * NOT_FOUND for an unknown pod; RESOURCE_EXHAUSTED while RMIDs are exhausted; UNAVAILABLE while
+   * no RMID is free but freed ones are still in limbo (busy: retry later).
+   */
   retryGroupCreation(
     request: RetryGroupCreationRequest,
     callback: (error: ServiceError | null, response: PodState) => void,
