@@ -2,6 +2,10 @@
 /**
  * `nri-resctrl-plugin`: the daemon. Connects to the runtime's NRI socket, runs `ResctrlPlugin`
  * and serves the control API. Every flag has an environment variable (flag wins); see `--help`.
+ *
+ * With reconnect (the default) it waits for a runtime that is not up yet (the plugin often starts
+ * before containerd), with backoff and one info line per attempt, and reconnects after the runtime
+ * goes away; it runs until SIGTERM/SIGINT, with or without `--control-socket`.
  */
 import { existsSync, realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -9,6 +13,8 @@ import { parseArgs } from "node:util";
 import { pino, type Logger } from "pino";
 import { ControlApiServer } from "./control/index.js";
 import { DEFAULT_NRI_SOCKET, NRI_PLUGIN_SOCKET_ENV, NriStub } from "./nri/index.js";
+import { DEFAULT_BACKOFF_INITIAL_MS, DEFAULT_BACKOFF_MAX_MS, formatDelay } from "./nri/backoff.js";
+import { RuntimeUnavailableError } from "./nri/stub-socket.js";
 import { DEFAULT_CGROUP_ROOT } from "./plugin/cgroup-path.js";
 import { DEFAULT_PLUGIN_CONFIG, validateConfig, type ResctrlPluginConfig } from "./plugin/config.js";
 import { ResctrlPlugin } from "./plugin/plugin.js";
@@ -79,7 +85,11 @@ const FLAGS = {
   ],
   "cgroup-root": ["NRI_RESCTRL_CGROUP_ROOT", "cgroup filesystem root", DEFAULT_CGROUP_ROOT],
   "proc-root": ["NRI_RESCTRL_PROC_ROOT", "procfs root", DEFAULT_PROC_ROOT],
-  reconnect: ["NRI_RESCTRL_RECONNECT", "reconnect with backoff when the runtime goes away", "true"],
+  reconnect: [
+    "NRI_RESCTRL_RECONNECT",
+    "wait for the runtime's socket and reconnect after it goes away, with backoff (off: exit 1 instead)",
+    "true",
+  ],
   "log-level": ["NRI_RESCTRL_LOG_LEVEL", "trace|debug|info|warn|error|fatal|silent", "info"],
 } as const;
 type Flag = keyof typeof FLAGS;
@@ -99,7 +109,11 @@ export function usage(): string {
   lines.push(
     `  ${"--help".padEnd(32)} show this help`,
     "",
-    "SIGTERM/SIGINT: clean shutdown. Logs: JSON lines on stdout.",
+    "While nothing listens on the NRI socket (the runtime is not up yet, or restarts), the daemon",
+    `waits and retries with backoff (${formatDelay(DEFAULT_BACKOFF_INITIAL_MS)} doubling up to ${formatDelay(DEFAULT_BACKOFF_MAX_MS)}), logging once per attempt`,
+    '"waiting for the runtime at <socket>, next attempt in <delay>", and registers as soon as the',
+    "runtime listens; with --no-reconnect it exits 1 instead.",
+    "SIGTERM/SIGINT: clean shutdown (exit 0), also while waiting. Logs: JSON lines on stdout.",
   );
   return lines.join("\n");
 }
@@ -177,15 +191,20 @@ export interface Daemon {
   plugin: ResctrlPlugin;
   stub: NriStub;
   control: ControlApiServer | undefined;
-  /** Settles when the first registration succeeded, or failed (without reconnect) or was stopped. */
+  /**
+   * Settles when the first registration succeeded, or failed (without reconnect; a
+   * RuntimeUnavailableError when nothing listened on the socket) or was stopped.
+   */
   registered: Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
  * Wires resctrl, PID source, plugin, control API and NRI stub, and starts them. Resolves once the
- * control API listens; registration with the runtime continues in the background (`registered`),
- * retrying with backoff when `reconnect` is on. Rejects if a component cannot be built or bound.
+ * control API listens; registration with the runtime continues in the background (`registered`).
+ * With `reconnect` the stub waits for an absent runtime and reconnects after a drop, retrying with
+ * backoff, and a pending retry holds the process open (so the daemon keeps waiting even without a
+ * control API); `stop()` releases it. Rejects if a component cannot be built or bound.
  */
 export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
   const procRoot = o.procRoot;
@@ -208,7 +227,7 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
     idx: o.pluginIdx,
     socketPath: o.nriSocket,
     logger: log,
-    reconnect: o.reconnect ? {} : false,
+    reconnect: o.reconnect ? { keepAlive: true } : false,
   });
   const control = o.controlSocket
     ? await ControlApiServer.listen({ socketPath: o.controlSocket, plugin, logger: log })
@@ -226,7 +245,7 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
     ),
   );
   stub.on("closed", (reason?: Error) => log.warn({ reason: reason?.message }, "nri connection closed"));
-  stub.on("reconnecting", (info: unknown) => log.info({ info }, "reconnecting to runtime"));
+  // "reconnecting"/"waiting": the stub logs one line per attempt itself.
   stub.on("synchronized", (s: { pods: unknown[]; containers: unknown[] }) =>
     log.info({ pods: s.pods.length, containers: s.containers.length }, "runtime synchronized"),
   );
@@ -241,9 +260,11 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
 }
 
 /**
- * Entry point: parse, start, run until SIGTERM/SIGINT (exit 0), a failed registration or, without
- * reconnect, a closed runtime connection (exit 1). Bad options exit 2. Signals are handled from
- * the moment the control API listens, also while still waiting for the runtime.
+ * Entry point: parse, start, run until SIGTERM/SIGINT (exit 0). With reconnect (default) the daemon
+ * waits as long as it takes for the runtime's socket and outlives runtime restarts. Without it, a
+ * failed first registration (one fatal line, e.g. nothing listens on the socket) or a closed runtime
+ * connection exits 1. A start failure exits 1, bad options exit 2. Signals are handled from the
+ * moment the control API listens (or would), also while still waiting for the runtime.
  */
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   let o: CliOptions;
@@ -281,7 +302,12 @@ export async function main(argv: string[], env: Record<string, string | undefine
     process.once("SIGINT", () => finish(0, "SIGINT"));
     daemon.registered.catch((err: unknown) => {
       if (finishing) return;
-      log.fatal({ err }, "failed to register with the runtime");
+      if (err instanceof RuntimeUnavailableError) {
+        log.fatal(
+          { socket: err.socket, code: err.code },
+          `failed to register with the runtime: nothing listens at ${err.socket} (${err.code}) and reconnect is disabled`,
+        );
+      } else log.fatal({ err }, "failed to register with the runtime");
       finish(1, "registration failed");
     });
     if (!o.reconnect)

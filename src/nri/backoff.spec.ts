@@ -5,6 +5,7 @@ import {
   DEFAULT_BACKOFF_INITIAL_MS,
   DEFAULT_BACKOFF_MAX_MS,
   DEFAULT_BACKOFF_MULTIPLIER,
+  formatDelay,
 } from "./backoff.js";
 
 describe("Backoff", () => {
@@ -57,5 +58,37 @@ describe("Backoff", () => {
     assert.equal(b.baseDelay(1), DEFAULT_BACKOFF_INITIAL_MS);
     assert.equal(b.baseDelay(2), DEFAULT_BACKOFF_INITIAL_MS * DEFAULT_BACKOFF_MULTIPLIER);
     assert.equal(b.baseDelay(100), DEFAULT_BACKOFF_MAX_MS);
+  });
+
+  it("keeps the process alive only with keepAlive, and only while a retry is pending", () => {
+    const refdTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const base = refdTimers();
+    const quiet = new Backoff({ initialMs: 60_000 });
+    quiet.schedule(() => undefined);
+    assert.equal(refdTimers(), base, "default: the pending timer is unref'd");
+    quiet.stop();
+    const held = new Backoff({ initialMs: 60_000, keepAlive: true });
+    held.schedule(() => undefined);
+    assert.equal(refdTimers(), base + 1, "keepAlive: the pending timer holds the loop");
+    held.schedule(() => undefined);
+    assert.equal(refdTimers(), base + 1, "a new schedule replaces the pending one");
+    held.stop();
+    assert.equal(refdTimers(), base, "stop() releases it");
+  });
+
+  it("formats delays for humans", () => {
+    assert.deepEqual([0, 5, 50, 194, 500, 1000, 1539, 2000, 9999, 12_800, 30_000].map(formatDelay), [
+      "0 s",
+      "0.005 s",
+      "0.05 s",
+      "0.19 s",
+      "0.5 s",
+      "1 s",
+      "1.5 s",
+      "2 s",
+      "10 s",
+      "13 s",
+      "30 s",
+    ]);
   });
 });

@@ -18,13 +18,20 @@ export interface BackoffOptions {
   jitter?: number;
   /** Random source in [0, 1) (seam for tests). */
   random?: () => number;
+  /**
+   * Hold the event loop open while a scheduled retry is pending (a ref'd timer), so a process that
+   * has nothing else to do keeps waiting instead of exiting. Default false: the timer is unref'd.
+   * No handle remains once the callback ran or `stop()` cancelled it.
+   */
+  keepAlive?: boolean;
 }
 
 /**
- * Exponential backoff with jitter. `schedule(fn)` runs `fn` once after the next delay on an unref'd
- * timer (so it never keeps the process alive) and returns `{attempt, delayMs}`; a new schedule
- * replaces the pending one. `reset()` returns to the initial delay; `stop()` cancels the pending
- * timer. Delays are clamped to MAX_TIMER_MS (setTimeout's range). Never throws.
+ * Exponential backoff with jitter. `schedule(fn)` runs `fn` once after the next delay on a timer
+ * that is unref'd (never keeps the process alive) unless `keepAlive` is set, and returns
+ * `{attempt, delayMs}`; a new schedule replaces the pending one. `reset()` returns to the initial
+ * delay; `stop()` cancels the pending timer. Delays are clamped to MAX_TIMER_MS (setTimeout's
+ * range). Never throws.
  */
 export class Backoff {
   private readonly initialMs: number;
@@ -32,6 +39,7 @@ export class Backoff {
   private readonly multiplier: number;
   private readonly jitter: number;
   private readonly random: () => number;
+  private readonly keepAlive: boolean;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -42,6 +50,7 @@ export class Backoff {
     this.multiplier = Math.max(1, opts.multiplier ?? DEFAULT_BACKOFF_MULTIPLIER);
     this.jitter = Math.min(1, Math.max(0, opts.jitter ?? DEFAULT_BACKOFF_JITTER));
     this.random = opts.random ?? Math.random;
+    this.keepAlive = opts.keepAlive === true;
   }
 
   /** The delay the next `schedule()` will use for attempt `n` (1-based), before jitter. Pure. */
@@ -60,7 +69,7 @@ export class Backoff {
       this.timer = undefined;
       fn();
     }, delayMs);
-    this.timer.unref();
+    if (!this.keepAlive) this.timer.unref();
     return { attempt: this.attempt, delayMs };
   }
 
@@ -74,4 +83,13 @@ export class Backoff {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
+}
+
+/**
+ * A delay for humans: `0.5 s`, `0.05 s`, `1.6 s`, `2 s`, `30 s` (two significant digits below 10 s,
+ * whole seconds above). Pure.
+ */
+export function formatDelay(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  return `${s < 10 ? Number(s.toPrecision(2)) : Math.round(s)} s`;
 }

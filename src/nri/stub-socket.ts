@@ -39,7 +39,7 @@ export function openNriSocket(src: SocketSource, firstUse: boolean): Promise<net
       return Promise.reject(new Error(`failed to open ${NRI_PLUGIN_SOCKET_ENV} fd ${fd}`, { cause: err }));
     }
   }
-  const path = src.socketPath ?? DEFAULT_NRI_SOCKET;
+  const path = nriSocketPath(src);
   return new Promise((resolve, reject) => {
     const s = net.createConnection(path);
     s.once("connect", () => {
@@ -48,4 +48,41 @@ export function openNriSocket(src: SocketSource, firstUse: boolean): Promise<net
     });
     s.once("error", reject);
   });
+}
+
+/**
+ * Connect error codes that mean "the runtime is not listening there (yet)": no socket file
+ * (ENOENT: not started, or its directory not created yet) or a socket file nobody accepts on
+ * (ECONNREFUSED: a stale socket of a stopped runtime, or one that is starting). A node routinely
+ * starts the plugin before the runtime, so these are expected while waiting; anything else
+ * (EACCES, ENOTDIR, ...) is a real error. (Linux also answers ECONNREFUSED for a regular file at
+ * the path, so that reads as waiting too; the line names the path.)
+ */
+export const RUNTIME_ABSENT_CODES: readonly string[] = ["ENOENT", "ECONNREFUSED"];
+
+/** The code of `err` when it is one of {@link RUNTIME_ABSENT_CODES}, else undefined. Pure. */
+export function runtimeAbsentCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && RUNTIME_ABSENT_CODES.includes(code) ? code : undefined;
+}
+
+/** The socket path `openNriSocket` dials for `src` (when it dials one). Pure. */
+export function nriSocketPath(src: Pick<SocketSource, "socketPath">): string {
+  return src.socketPath ?? DEFAULT_NRI_SOCKET;
+}
+
+/**
+ * Nothing listens on the runtime's socket (`code` is one of {@link RUNTIME_ABSENT_CODES}). Raised
+ * by a connect attempt that will not be retried (no reconnect); `cause` is the socket error.
+ */
+export class RuntimeUnavailableError extends Error {
+  override readonly name = "RuntimeUnavailableError";
+  constructor(
+    readonly socket: string,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }

@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, it } from "node:test";
+import { pino } from "pino";
 import { FakeRuntime } from "../../support/fakes/fake-runtime.js";
 import { fakeContainer, fakePod, tempSocket } from "../../support/fakes/fake-runtime-fixtures.js";
 import { until } from "../../support/fakes/fake-runtime-wire.js";
 import type { PluginHandler } from "./handler.js";
 import { Code, type TtrpcError } from "./errors.js";
-import { NriStub } from "./stub.js";
+import { RuntimeUnavailableError } from "./stub-socket.js";
+import { NriStub, type WaitingInfo } from "./stub.js";
 import { openTrunk, type Trunk } from "./trunk.js";
 import { NriEvent, type NriContainer, type NriPod } from "./types.js";
 
@@ -412,5 +414,224 @@ describe("NriStub as a runtime-launched plugin (NRI_PLUGIN_SOCKET=3)", () => {
       await rt.close();
       sock.cleanup();
     }
+  });
+});
+
+/** A pino logger that keeps its JSON lines (raw and parsed). */
+function capturedLogger(): {
+  logger: pino.Logger;
+  raw: string[];
+  lines: Array<Record<string, unknown> & { level: number; msg: string }>;
+} {
+  const raw: string[] = [];
+  const lines: Array<Record<string, unknown> & { level: number; msg: string }> = [];
+  const logger = pino(
+    { level: "debug" },
+    {
+      write: (l: string) => {
+        raw.push(l);
+        lines.push(JSON.parse(l) as Record<string, unknown> & { level: number; msg: string });
+      },
+    },
+  );
+  return { logger, raw, lines };
+}
+
+describe("NriStub waiting for a runtime that is not there yet", { timeout: 90_000 }, () => {
+  let sock: ReturnType<typeof tempSocket>;
+  let rt: FakeRuntime | undefined;
+  let stub: NriStub | undefined;
+  beforeEach(() => {
+    sock = tempSocket("stub-wait-");
+  });
+  afterEach(async () => {
+    await stub?.stop();
+    await rt?.close();
+    stub = undefined;
+    rt = undefined;
+    sock.cleanup();
+  });
+
+  it("no socket yet (ENOENT): one info line per attempt saying where it waits, no error, then registers", async () => {
+    const log = capturedLogger();
+    stub = new NriStub(recorder(), {
+      name: "test",
+      idx: "10",
+      socketPath: sock.path,
+      logger: log.logger,
+      reconnect: { initialMs: 10, maxMs: 40, jitter: 0 },
+    });
+    const waiting: WaitingInfo[] = [];
+    const errors: unknown[] = [];
+    let reconnecting = 0;
+    stub.on("waiting", (w: WaitingInfo) => waiting.push(w));
+    stub.on("reconnecting", () => reconnecting++);
+    stub.on("error", (e: unknown) => errors.push(e));
+    const started = stub.start();
+    await until(() => waiting.length >= 3);
+    assert.deepEqual(waiting.slice(0, 3), [
+      { socket: sock.path, attempt: 1, delayMs: 10, code: "ENOENT" },
+      { socket: sock.path, attempt: 2, delayMs: 20, code: "ENOENT" },
+      { socket: sock.path, attempt: 3, delayMs: 40, code: "ENOENT" },
+    ]);
+    const lines = log.lines.filter((l) => l.msg.startsWith("waiting for the runtime"));
+    assert.deepEqual(
+      lines.slice(0, 3).map((l) => l.msg),
+      [
+        `waiting for the runtime at ${sock.path}, next attempt in 0.01 s`,
+        `waiting for the runtime at ${sock.path}, next attempt in 0.02 s`,
+        `waiting for the runtime at ${sock.path}, next attempt in 0.04 s`,
+      ],
+    );
+    const first = lines[0]!;
+    assert.equal(first.level, 30);
+    assert.deepEqual(
+      { socket: first.socket, attempt: first.attempt, delayMs: first.delayMs, code: first.code },
+      { socket: sock.path, attempt: 1, delayMs: 10, code: "ENOENT" },
+    );
+    assert.equal(first.plugin, "10-test");
+    rt = await FakeRuntime.listen({ socketPath: sock.path });
+    await started;
+    await stub.waitSynchronized(3000);
+    assert.deepEqual(errors, [], "no error event for an expected wait");
+    assert.deepEqual(
+      log.lines.filter((l) => l.level >= 40 || l.msg === "nri stub: reconnecting").map((l) => l.msg),
+      [],
+      "neither an error/warn line nor a second line per attempt",
+    );
+    assert.deepEqual(
+      log.raw.filter((l) => l.includes('"err"') || l.includes("    at ")),
+      [],
+      "no error object, no stack",
+    );
+    assert.equal(reconnecting, waiting.length, '"reconnecting" is still emitted for every retry');
+    assert.equal(lines.length, waiting.length, "one line per attempt");
+    assert.ok(
+      log.lines.some((l) => l.msg === "nri stub: registered"),
+      "registered line",
+    );
+    assert.ok(
+      log.lines.some((l) => l.msg === "nri stub: synchronized"),
+      "synchronized line",
+    );
+  });
+
+  it("a stale socket nobody listens on (ECONNREFUSED) is waited on the same way", async () => {
+    // A runtime killed while listening leaves its socket file behind.
+    const child = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))",
+        sock.path,
+      ],
+      { timeout: 10_000 },
+    );
+    assert.equal(child.signal, "SIGKILL");
+    const log = capturedLogger();
+    stub = new NriStub(recorder(), {
+      name: "test",
+      idx: "10",
+      socketPath: sock.path,
+      logger: log.logger,
+      reconnect: { initialMs: 10, maxMs: 10, jitter: 0 },
+    });
+    const waiting: WaitingInfo[] = [];
+    stub.on("waiting", (w: WaitingInfo) => waiting.push(w));
+    const started = stub.start();
+    await until(() => waiting.length >= 2);
+    assert.equal(waiting[0]!.code, "ECONNREFUSED");
+    assert.deepEqual(
+      log.lines.filter((l) => l.level >= 40),
+      [],
+    );
+    rt = await FakeRuntime.listen({ socketPath: sock.path }); // replaces the stale file
+    await started;
+    await rt.waitForPlugin(3000);
+  });
+
+  it("an unexpected connect error keeps the error-level 'nri stub: failure' line with the error", async () => {
+    const log = capturedLogger();
+    stub = new NriStub(recorder(), {
+      name: "test",
+      idx: "10",
+      socketPath: "/etc/passwd/nri.sock", // ENOTDIR: a misconfiguration, not a runtime that is late
+      logger: log.logger,
+      reconnect: { initialMs: 10, maxMs: 10, jitter: 0 },
+    });
+    const errors: Error[] = [];
+    stub.on("error", (e: Error) => errors.push(e));
+    const started = stub.start();
+    await until(() => errors.length >= 2);
+    const failure = log.lines.find((l) => l.msg === "nri stub: failure");
+    assert.equal(failure?.level, 50);
+    assert.match(JSON.stringify(failure?.err), /ENOTDIR/);
+    assert.ok(
+      log.lines.some((l) => l.msg === "nri stub: reconnecting" && l.attempt === 1),
+      "reconnecting line",
+    );
+    assert.equal(
+      log.lines.filter((l) => l.msg.startsWith("waiting for the runtime")).length,
+      0,
+      "not reported as waiting",
+    );
+    await stub.stop();
+    await assert.rejects(started, /stopped before registration/);
+  });
+
+  it("without reconnect, start() rejects with RuntimeUnavailableError and logs no error", async () => {
+    const log = capturedLogger();
+    stub = new NriStub(recorder(), { name: "test", idx: "10", socketPath: sock.path, logger: log.logger });
+    await assert.rejects(stub.start(), (e: unknown) => {
+      assert.ok(e instanceof RuntimeUnavailableError, `a RuntimeUnavailableError: ${String(e)}`);
+      assert.equal(e.socket, sock.path);
+      assert.equal(e.code, "ENOENT");
+      assert.equal(
+        e.message,
+        `failed to connect nri stub 10-test: no runtime listening at ${sock.path} (ENOENT)`,
+      );
+      assert.equal((e.cause as { code?: string }).code, "ENOENT");
+      return true;
+    });
+    assert.equal(stub.state, "closed");
+    assert.deepEqual(
+      log.lines.filter((l) => l.level >= 40),
+      [],
+    );
+  });
+
+  it("reconnect.keepAlive holds the process open while waiting; stop() lets it exit; default does not hold it", () => {
+    const run = (keepAlive: boolean): { status: number | null; stdout: string; stderr: string } => {
+      const script = [
+        `import { NriStub } from ${JSON.stringify(new URL("./stub.ts", import.meta.url).href)};`,
+        "const stub = new NriStub({ runPodSandbox() {} }, {",
+        `  name: "alive", idx: "10", socketPath: ${JSON.stringify(sock.path)},`,
+        `  reconnect: { initialMs: 20, maxMs: 20, jitter: 0, keepAlive: ${keepAlive} },`,
+        "});",
+        "let n = 0;",
+        'stub.on("waiting", () => { if (++n === 5) { console.log("waited 5 times"); void stub.stop(); } });',
+        'stub.start().catch((e) => console.log("start: " + e.message));',
+        'process.on("exit", (code) => console.log("exit " + code + " after " + n));',
+      ].join("\n");
+      return spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+        encoding: "utf8",
+        timeout: 20_000,
+        cwd: fileURLToPath(new URL("../..", import.meta.url)),
+      });
+    };
+    const held = run(true);
+    assert.equal(held.status, 0, held.stderr);
+    assert.deepEqual(held.stdout.trim().split("\n"), [
+      "waited 5 times",
+      "start: failed to start nri stub 10-alive: stopped before registration",
+      "exit 0 after 5",
+    ]);
+    const loose = run(false);
+    assert.equal(loose.status, 0, loose.stderr);
+    assert.deepEqual(
+      loose.stdout.trim().split("\n"),
+      ["exit 0 after 1"],
+      "the unref'd retry does not hold it",
+    );
   });
 });

@@ -2,11 +2,11 @@ import { EventEmitter } from "node:events";
 import type net from "node:net";
 import { pino, type Logger } from "pino";
 import { Empty, RegisterPluginRequest } from "./gen/nri/api.js";
-import { Backoff, type BackoffOptions } from "./backoff.js";
+import { Backoff, formatDelay, type BackoffOptions } from "./backoff.js";
 import { PLUGIN_SERVICE_CONN, RUNTIME_SERVICE, RUNTIME_SERVICE_CONN } from "./constants.js";
 import type { PluginHandler } from "./handler.js";
 import { deriveEventMask } from "./stub-mask.js";
-import { openNriSocket } from "./stub-socket.js";
+import { nriSocketPath, openNriSocket, RuntimeUnavailableError, runtimeAbsentCode } from "./stub-socket.js";
 import { registerPluginService } from "./stub-service.js";
 import { openTrunk, type Trunk } from "./trunk.js";
 import type { NriConfigureRequest, NriContainer, NriPod } from "./types.js";
@@ -26,10 +26,25 @@ export interface StubOptions {
   socket?: net.Socket;
   logger?: Logger;
   registrationTimeoutMs?: number;
-  /** Reconnect with backoff after the trunk closes (default false: stay closed). */
+  /**
+   * Retry with backoff: while nothing listens on the runtime's socket yet, and after the trunk
+   * closes (default false: one connect attempt, then stay closed). With `keepAlive: true` a pending
+   * retry holds the process open (what a daemon wants); by default it does not.
+   */
   reconnect?: false | BackoffOptions;
   /** Environment seam (default process.env): only NRI_PLUGIN_SOCKET is read. */
   env?: Record<string, string | undefined>;
+}
+
+/** Payload of the stub's "waiting" event: the runtime is not listening yet, a retry is scheduled. */
+export interface WaitingInfo {
+  /** The socket path dialled. */
+  socket: string;
+  /** 1-based attempt number of the scheduled retry. */
+  attempt: number;
+  delayMs: number;
+  /** The connect error code, one of RUNTIME_ABSENT_CODES (ENOENT, ECONNREFUSED). */
+  code: string;
 }
 
 /** Lifecycle state of the stub. */
@@ -42,12 +57,18 @@ export type StubState = "idle" | "connecting" | "registered" | "synchronized" | 
  *
  * Events: "registered"; "configured" (req, mask); "synchronized" ({pods, containers}: the NriPod[] and
  * NriContainer[] given to the handler); "closed" (reason?: Error) once per connection;
- * "reconnecting" ({attempt, delayMs}) when reconnect is enabled; "error" (only emitted when someone
- * listens, otherwise logged).
+ * "reconnecting" ({attempt, delayMs}) for each retry scheduled when reconnect is enabled; "waiting"
+ * ({@link WaitingInfo}) in addition when that retry is because nothing listens on the socket yet;
+ * "error" for unexpected failures (only emitted when someone listens; always logged).
  *
- * Failure behaviour: a trunk EOF/error closes the connection (pending calls fail); with `reconnect`
- * the stub reconnects with backoff, registers again and is reconfigured/resynchronized. Never throws
- * from socket callbacks.
+ * Failure behaviour: with `reconnect`, a connect that finds no runtime (ENOENT, ECONNREFUSED: the
+ * plugin started before the runtime, or the runtime restarts) is expected: one info line per
+ * attempt, `waiting for the runtime at <socket>, next attempt in <delay>`, with {socket, attempt,
+ * delayMs, code} and no error; other failures log `nri stub: failure` at error level with the
+ * error. A trunk EOF/error closes the connection (pending calls fail); with `reconnect` the stub
+ * reconnects with backoff, registers again and is reconfigured/resynchronized. Without `reconnect`
+ * a failed first connect rejects `start()` (a {@link RuntimeUnavailableError} when no runtime
+ * listens, not logged by the stub). Never throws from socket callbacks.
  */
 export class NriStub extends EventEmitter {
   /** Mask derived from the handler's event methods (Configure may override it per connection). */
@@ -181,10 +202,22 @@ export class NriStub extends EventEmitter {
     try {
       socket = await this.openSocket();
     } catch (err) {
-      const e = new Error(`failed to connect nri stub ${this.id}`, { cause: err });
-      this.fail(e);
-      this.scheduleReconnect();
-      throw e;
+      const code = runtimeAbsentCode(err);
+      if (code === undefined) {
+        const e = new Error(`failed to connect nri stub ${this.id}`, { cause: err });
+        this.fail(e);
+        this.scheduleReconnect();
+        throw e;
+      }
+      // Expected while the runtime is not up (yet): no error, no stack; wait and retry.
+      const socket = nriSocketPath(this.opts);
+      this.scheduleReconnect({ socket, code });
+      throw new RuntimeUnavailableError(
+        socket,
+        code,
+        `failed to connect nri stub ${this.id}: no runtime listening at ${socket} (${code})`,
+        { cause: err },
+      );
     }
     if (this.stopped) {
       socket.destroy();
@@ -263,14 +296,22 @@ export class NriStub extends EventEmitter {
     this.scheduleReconnect();
   }
 
-  private scheduleReconnect(): void {
+  /** Schedules the next attempt (with reconnect); `absent` when nothing listened on the socket. */
+  private scheduleReconnect(absent?: { socket: string; code: string }): void {
     if (!this.backoff || this.stopped) {
       this.phase = "closed";
       return;
     }
     this.phase = "connecting";
     const info = this.backoff.schedule(() => void this.attempt().catch(() => undefined));
-    this.log.info(info, "nri stub: reconnecting");
+    if (absent) {
+      const waiting: WaitingInfo = { socket: absent.socket, ...info, code: absent.code };
+      this.log.info(
+        waiting,
+        `waiting for the runtime at ${absent.socket}, next attempt in ${formatDelay(info.delayMs)}`,
+      );
+      this.emit("waiting", waiting);
+    } else this.log.info(info, "nri stub: reconnecting");
     this.emit("reconnecting", info);
   }
 
