@@ -18,9 +18,12 @@ import {
 } from "../support/worlds/hardware/cgroup-tasks.js";
 import { daemonArgs, parseLogLine } from "../support/worlds/hardware/daemon-process.js";
 import {
+  INIT_COMMAND,
   PLACEHOLDER_IMAGE,
   WORKLOAD_IMAGE,
+  WORKLOAD_SCRIPT,
   kubeName,
+  parseCrictlInspect,
   parsePodStatus,
   podManifest,
   workloadCommand,
@@ -191,8 +194,87 @@ describe("Kubernetes manifests", () => {
     assert.ok(m.spec.containers.every((c) => c.imagePullPolicy === "Never"));
     assert.deepEqual(m.spec.containers[2]!.command, workloadCommand("/cfg/c2"));
     assert.equal(m.spec.volumes[0]!.hostPath.path, "/run/x");
-    assert.equal(m.spec.restartPolicy, "Never");
+    // OnFailure: the kubelet restarts a crashed container, leaves a completed one exited.
+    assert.equal(m.spec.restartPolicy, "OnFailure");
     assert.equal(m.metadata.labels["nri-resctrl-e2e/run"], "hw-a");
+    assert.equal("initContainers" in m.spec, false);
+  });
+
+  it("puts init containers that exit 0 before the slots, never pulled", () => {
+    const m = podManifest({
+      name: "hw-a-web",
+      run: "hw-a",
+      slots: 1,
+      started: new Set([0]),
+      hostConfigDir: "/run/x",
+      inits: ["init-setup", "init-migrate"],
+    }) as {
+      spec: { initContainers: { name: string; image: string; imagePullPolicy: string; command: string[] }[] };
+    };
+    assert.deepEqual(
+      m.spec.initContainers.map((c) => [c.name, c.image, c.imagePullPolicy, c.command]),
+      [
+        ["init-setup", WORKLOAD_IMAGE, "Never", [...INIT_COMMAND]],
+        ["init-migrate", WORKLOAD_IMAGE, "Never", [...INIT_COMMAND]],
+      ],
+    );
+  });
+
+  it("the workload exits 0 by itself on SIGTERM (a completion, the end of a debug session)", () => {
+    assert.match(WORKLOAD_SCRIPT, /^import os, signal, sys, threading, time\n/);
+    assert.ok(WORKLOAD_SCRIPT.includes("signal.signal(signal.SIGTERM, lambda *_: os._exit(0))"));
+  });
+
+  it("reads init containers, restart counts and exit codes", () => {
+    const s = parsePodStatus(
+      JSON.stringify({
+        metadata: { uid: "u-2" },
+        status: {
+          phase: "Running",
+          initContainerStatuses: [
+            { name: "init-setup", containerID: "containerd://iii", state: { terminated: { exitCode: 0 } } },
+          ],
+          containerStatuses: [
+            { name: "c0", containerID: "containerd://bbb", restartCount: 2, state: { running: {} } },
+            { name: "c1", containerID: "containerd://ccc", state: { terminated: { exitCode: 0 } } },
+          ],
+        },
+      }),
+    );
+    assert.deepEqual(
+      [...s.terminated],
+      [
+        ["init-setup", "iii"],
+        ["c1", "ccc"],
+      ],
+    );
+    assert.deepEqual(
+      [...s.exitCodes],
+      [
+        ["init-setup", 0],
+        ["c1", 0],
+      ],
+    );
+    assert.equal(s.restarts.get("c0"), 2);
+    assert.equal(s.restarts.get("c1"), 0);
+  });
+
+  it("parses crictl inspect: state, exit code, attempt and the host pid", () => {
+    assert.deepEqual(
+      parseCrictlInspect(
+        JSON.stringify({
+          status: { id: "x", state: "CONTAINER_RUNNING", exitCode: 0, metadata: { name: "c0", attempt: 3 } },
+          info: { pid: 4242, sandboxID: "s" },
+        }),
+      ),
+      { state: "CONTAINER_RUNNING", exitCode: 0, attempt: 3, pid: 4242 },
+    );
+    assert.deepEqual(
+      parseCrictlInspect(JSON.stringify({ status: { state: "CONTAINER_EXITED", exitCode: 137 }, info: {} })),
+      { state: "CONTAINER_EXITED", exitCode: 137, attempt: 0, pid: 0 },
+    );
+    assert.throws(() => parseCrictlInspect("{}"), /no status.state/);
+    assert.throws(() => parseCrictlInspect("not json"));
   });
 
   it("reads running, waiting and terminated containers, ephemeral ones included", () => {

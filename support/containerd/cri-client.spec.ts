@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import {
+  ContainerState,
   NamespaceMode,
   RuntimeServiceService,
   type CreateContainerRequest,
@@ -72,6 +73,78 @@ describe("CriClient", () => {
     assert.deepEqual(create?.config?.image?.image, "localhost/busybox:1");
     assert.deepEqual(create?.config?.command, ["sleep", "3600"]);
     assert.deepEqual(create?.sandboxConfig, podSandboxConfig(pod));
+  });
+
+  it("sends the attempt and the mounts of a restarted container; attempt 0 and no mounts by default", async () => {
+    const seen: CreateContainerRequest[] = [];
+    server = await serve(join(dir, "s"), {
+      createContainer: (call, cb) => {
+        seen.push(call.request);
+        cb(null, { containerId: `c${seen.length}` });
+      },
+    });
+    client = new CriClient({ socketPath: join(dir, "s") });
+    const pod = { name: "p", uid: "u-1" };
+    await client.createContainer("sb1", pod, { name: "w" });
+    await client.createContainer("sb1", pod, {
+      name: "w",
+      attempt: 2,
+      command: ["true"],
+      mounts: [{ containerPath: "/usr", hostPath: "/usr", readonly: true }],
+    });
+    assert.deepEqual(seen[0]?.config?.metadata, { name: "w", attempt: 0 });
+    assert.deepEqual(seen[0]?.config?.mounts, []);
+    assert.deepEqual(seen[1]?.config?.metadata, { name: "w", attempt: 2 });
+    assert.deepEqual(seen[1]?.config?.command, ["true"]);
+    assert.deepEqual(
+      seen[1]?.config?.mounts?.map((m) => [m.containerPath, m.hostPath, m.readonly]),
+      [["/usr", "/usr", true]],
+    );
+  });
+
+  it("maps ContainerStatus to name, attempt, state and exit code, and waits for a state", async () => {
+    let polls = 0;
+    server = await serve(join(dir, "s"), {
+      containerStatus: (call, cb) => {
+        polls += 1;
+        const exited = call.request.containerId === "done" || polls >= 3;
+        cb(null, {
+          status: {
+            id: call.request.containerId,
+            metadata: { name: "app", attempt: 1 },
+            state: exited ? ContainerState.CONTAINER_EXITED : ContainerState.CONTAINER_RUNNING,
+            exitCode: exited ? 137 : 0,
+            reason: exited ? "Error" : "",
+            image: undefined,
+            imageRef: "",
+            message: "",
+            labels: {},
+            annotations: {},
+            mounts: [],
+            logPath: "",
+          },
+          info: {},
+        });
+      },
+    });
+    client = new CriClient({ socketPath: join(dir, "s") });
+    assert.deepEqual(await client.containerStatus("done"), {
+      id: "done",
+      name: "app",
+      attempt: 1,
+      state: "exited",
+      exitCode: 137,
+      reason: "Error",
+    });
+    polls = 0;
+    const s = await client.waitForContainerState("c1", "exited", 5000);
+    assert.equal(s.state, "exited");
+    assert.equal(polls, 3);
+    polls = -1_000_000;
+    await assert.rejects(
+      client.waitForContainerState("c1", "exited", 100),
+      /failed to wait for container c1 to be exited: still running after 100 ms/,
+    );
   });
 
   it("reads the pid from ContainerStatus verbose info, and rejects a missing one", async () => {

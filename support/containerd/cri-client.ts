@@ -9,6 +9,7 @@ import { pino, type Logger } from "pino";
 import type { Container, PodSandbox } from "../cri/gen/cri/api.js";
 import {
   ContainerConfig,
+  ContainerState,
   ContainerStatusRequest,
   CreateContainerRequest,
   ExecSyncRequest,
@@ -34,6 +35,8 @@ export const DEFAULT_CRI_CALL_TIMEOUT_MS = 15_000;
 export const DEFAULT_CONTAINER_IMAGE = "localhost/busybox:1";
 /** Command of containers created without an explicit command. */
 export const DEFAULT_CONTAINER_COMMAND: readonly string[] = ["sleep", "3600"];
+/** Poll interval of {@link CriClient.waitForContainerState}. */
+export const CONTAINER_STATE_POLL_MS = 20;
 
 /** What a test says about a pod; turned into a kubelet-like `PodSandboxConfig` by {@link podSandboxConfig}. */
 export interface PodSpec {
@@ -57,6 +60,41 @@ export interface ContainerSpec {
   command?: readonly string[];
   args?: readonly string[];
   labels?: Record<string, string>;
+  /** `metadata.attempt`: 0 for a new container, previous + 1 when the kubelet restarts one of the same name. */
+  attempt?: number;
+  /** Host paths bind-mounted into the container. */
+  mounts?: readonly { containerPath: string; hostPath: string; readonly?: boolean }[];
+}
+
+/** A container's state in CRI terms, lower-cased; `"unknown"` also for values this client does not know. */
+export type CriContainerState = "created" | "running" | "exited" | "unknown";
+
+/** What ContainerStatus says about a container (the parts tests use). */
+export interface CriContainerStatus {
+  id: string;
+  /** `metadata.name`: the name the kubelet gave it (the same for every attempt). */
+  name: string;
+  /** `metadata.attempt`. */
+  attempt: number;
+  state: CriContainerState;
+  /** The process's exit status once exited (128 + signal when a signal ended it), else 0. */
+  exitCode: number;
+  /** Why it exited as the runtime saw it ("Completed", "Error", "OOMKilled", …), "" while it runs. */
+  reason: string;
+}
+
+/** CRI ContainerState → {@link CriContainerState}. Pure. */
+export function criContainerState(s: ContainerState): CriContainerState {
+  switch (s) {
+    case ContainerState.CONTAINER_CREATED:
+      return "created";
+    case ContainerState.CONTAINER_RUNNING:
+      return "running";
+    case ContainerState.CONTAINER_EXITED:
+      return "exited";
+    default:
+      return "unknown";
+  }
 }
 
 /** Options of {@link CriClient}. */
@@ -120,14 +158,23 @@ export class CriClient {
     return res.podSandboxId;
   }
 
-  /** CreateContainer in a running sandbox (also how an ephemeral `kubectl debug` container starts); resolves to its id. */
+  /**
+   * CreateContainer in a running sandbox (also how an ephemeral `kubectl debug` container starts);
+   * resolves to its id. A restart by the kubelet is a CreateContainer with the same name and
+   * `attempt` + 1 (containerd refuses a second container with the same name and attempt).
+   */
   async createContainer(sandboxId: string, pod: PodSpec, c: ContainerSpec): Promise<string> {
     const config = ContainerConfig.fromPartial({
-      metadata: { name: c.name, attempt: 0 },
+      metadata: { name: c.name, attempt: c.attempt ?? 0 },
       image: { image: c.image ?? DEFAULT_CONTAINER_IMAGE },
       command: [...(c.command ?? DEFAULT_CONTAINER_COMMAND)],
       args: [...(c.args ?? [])],
       labels: c.labels ?? {},
+      mounts: (c.mounts ?? []).map((m) => ({
+        containerPath: m.containerPath,
+        hostPath: m.hostPath,
+        readonly: m.readonly ?? false,
+      })),
       linux: {
         securityContext: { namespaceOptions: { network: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER } },
       },
@@ -170,6 +217,45 @@ export class CriClient {
   async removePod(sandboxId: string): Promise<void> {
     const req = RemovePodSandboxRequest.fromPartial({ podSandboxId: sandboxId });
     await this.#call("remove", "pod sandbox", sandboxId, this.#client.removePodSandbox, req);
+  }
+
+  /** ContainerStatus: name, attempt, state and exit code of one container. Rejects for an unknown id. */
+  async containerStatus(id: string): Promise<CriContainerStatus> {
+    const req = ContainerStatusRequest.fromPartial({ containerId: id, verbose: false });
+    const res = await this.#call("get", "status of container", id, this.#client.containerStatus, req);
+    const s = res.status;
+    if (!s) throw new Error(`failed to get status of container ${id}: the runtime sent no status`);
+    return {
+      id: s.id || id,
+      name: s.metadata?.name ?? "",
+      attempt: s.metadata?.attempt ?? 0,
+      state: criContainerState(s.state),
+      exitCode: s.exitCode,
+      reason: s.reason,
+    };
+  }
+
+  /**
+   * Polls ContainerStatus until the container is in `state` (e.g. "exited" once its process ended
+   * and containerd processed the exit: by then containerd 1.7/2.x has delivered NRI StopContainer,
+   * which it sends while deleting the task, before it records the exit). Resolves with that status;
+   * rejects after `timeoutMs` with the last state seen, or with the CRI error.
+   */
+  async waitForContainerState(
+    id: string,
+    state: CriContainerState,
+    timeoutMs: number,
+  ): Promise<CriContainerStatus> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.containerStatus(id);
+      if (s.state === state) return s;
+      if (Date.now() >= deadline)
+        throw new Error(
+          `failed to wait for container ${id} to be ${state}: still ${s.state} after ${timeoutMs} ms`,
+        );
+      await new Promise((r) => setTimeout(r, CONTAINER_STATE_POLL_MS));
+    }
   }
 
   /** The container's init PID on the host (ContainerStatus verbose → info JSON `pid`); rejects if absent or 0. */

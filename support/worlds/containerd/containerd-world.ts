@@ -19,11 +19,16 @@ import {
   type SeededGroup,
 } from "../types.js";
 import { bootTicksNow } from "./clone-inheritance.js";
-import { CriPods, threadAlive } from "./cri-pods.js";
+import { CREATE_CONTAINER_TIMEOUT_MS, CriPods, EXIT_SIGNAL, threadAlive } from "./cri-pods.js";
 import { DaemonPlugin } from "./daemon-plugin.js";
 import { InProcessPlugin } from "./inproc-plugin.js";
-import { CONTAINERD_WORLD_RESCTRL_ROOT, FOREIGN_GROUP_PREFIX, type PluginDriver } from "./plugin-driver.js";
-import { sharedContainerd } from "./shared-containerd.js";
+import {
+  CONTAINERD_WORLD_RESCTRL_ROOT,
+  FOREIGN_GROUP_PREFIX,
+  type DriverStartOptions,
+  type PluginDriver,
+} from "./plugin-driver.js";
+import { sharedContainerd, stopContainerdDaemon } from "./shared-containerd.js";
 
 /** Tags whose scenarios run the plugin in-process (they need MemFs's switches, its audit log or an in-process consumer). */
 export const IN_PROCESS_TAGS: readonly string[] = [
@@ -43,6 +48,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "event-backpressure",
   "runtime-restart",
   "chosen-pod-uids",
+  "late-runtime",
 ]);
 
 /**
@@ -62,6 +68,8 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
   #inproc: InProcessPlugin | undefined;
   #driver: PluginDriver | undefined;
   #started = false;
+  /** The world stopped the containerd daemon (late-runtime) and has not started it again. */
+  #runtimeDown = false;
   /** Clock ticks since boot when the plugin was started. */
   #pluginStartTicks = 0;
   readonly #seeded = new Map<string, string>();
@@ -74,12 +82,11 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
   async init(ctx: ScenarioContext): Promise<void> {
     this.#ctx = ctx;
     this.#ctrd = await sharedContainerd(pino({ level: "silent" }));
-    this.#cri = new CriClient({ socketPath: this.#ctrd.criSocket });
-    this.#pods = new CriPods(
-      this.#cri,
-      this.#ctrd.criSocket,
-      `scn-${ctx.id}`.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
-    );
+    this.#cri = new CriClient({
+      socketPath: this.#ctrd.criSocket,
+      callTimeoutMs: CREATE_CONTAINER_TIMEOUT_MS,
+    });
+    this.#pods = new CriPods(this.#cri, `scn-${ctx.id}`.toLowerCase().replace(/[^a-z0-9-]/g, "-"));
     if ((ctx.tags ?? []).some((t) => IN_PROCESS_TAGS.includes(t))) this.#inProcess("the scenario's tags");
     this.#note.push({
       level: 30,
@@ -92,6 +99,11 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
   async dispose(): Promise<void> {
     this.eventLog.close();
     await this.#driver?.stop().catch(() => undefined);
+    // A scenario that stopped containerd and failed before starting it: later scenarios need it.
+    if (this.#runtimeDown)
+      await this.startRuntime().catch((err: unknown) =>
+        console.warn(`[containerd world] ${this.#ctx.id}: failed to start containerd again: ${String(err)}`),
+      );
     const failures = this.#pods ? await this.#pods.removeAll() : [];
     this.#cri?.close();
     const left = this.#pods?.leftoverPodCgroups() ?? [];
@@ -144,6 +156,51 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
   // ---- act -------------------------------------------------------------------------------
 
   async startPlugin(o: PluginStartOptions = {}): Promise<void> {
+    await this.#startPlugin(o, {});
+  }
+
+  /**
+   * Stops the containerd daemon (pods and shims keep running, its NRI socket is gone), then
+   * starts the plugin; resolves once the plugin logged that it waits for the runtime.
+   */
+  async startPluginBeforeRuntime(o: PluginStartOptions = {}): Promise<void> {
+    if (this.#started) throw new Error("failed to start the plugin: it already runs");
+    if (this.#runtimeDown) throw new Error("failed to stop the runtime: it is already down");
+    await stopContainerdDaemon(this.#ctrd);
+    this.#runtimeDown = true;
+    this.#note.push({
+      level: 30,
+      msg: "containerd world: containerd daemon stopped (pods and shims keep running)",
+    });
+    await this.#startPlugin(o, { until: "waiting-for-runtime" });
+  }
+
+  /** Starts the containerd daemon the world stopped, on the same state; resolves once CRI answers. */
+  async startRuntime(): Promise<void> {
+    if (!this.#runtimeDown) throw new Error("failed to start the runtime: it was not stopped");
+    await this.#ctrd.restart(); // nothing to stop: it launches the daemon on the same state
+    this.#runtimeDown = false;
+    this.#note.push({ level: 30, msg: "containerd world: containerd daemon started again" });
+    await this.#cri?.version();
+  }
+
+  /**
+   * The container's process exits by itself (completes) right before the plugin can first reach
+   * the runtime's NRI socket, so containerd processes the exit while the plugin connects,
+   * registers and is synchronized (which of the two comes first is a real race). Resolves once
+   * the plugin was synchronized and CRI reports the container exited (the stop delivered).
+   */
+  async startPluginWhileContainerExits(pod: string, container: string): Promise<void> {
+    const c = this.#pods.live(pod, container);
+    const pid = await this.#cri!.containerPid(c.id);
+    await this.#startPlugin({}, { beforeConnect: () => process.kill(pid, EXIT_SIGNAL.complete) });
+    await this.#pods.awaitExit(pod, container, "complete", this.#ctx.timeoutMs);
+  }
+
+  async #startPlugin(
+    o: PluginStartOptions,
+    how: Pick<DriverStartOptions, "until" | "beforeConnect">,
+  ): Promise<void> {
     if (this.#started) throw new Error("failed to start the plugin: it already runs");
     if (o.syncChunkSize !== undefined)
       throw new CapabilityMissingError(
@@ -156,15 +213,16 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
     this.#pluginStartTicks = await bootTicksNow();
     const sink = (e: PodResctrlEvent): void => void this.eventLog.record(this.#translate(e));
     this.#driver = this.#inproc ?? new DaemonPlugin(this.#ctx.tmpDir, sink);
-    await this.#driver.start({
-      ...o,
-      nriSocket: this.#ctrd.nriSocket,
-      groupPrefix: this.#ctx.groupPrefix,
-      timeoutMs: this.#ctx.timeoutMs,
-    });
     this.#note.push({
       level: 30,
       msg: `containerd world: plugin runs ${this.#driver.mode === "daemon" ? "as the real daemon (child process, --resctrl-provider memory)" : "in-process (MemFs resctrl)"}`,
+    });
+    await this.#driver.start({
+      ...o,
+      ...how,
+      nriSocket: this.#ctrd.nriSocket,
+      groupPrefix: this.#ctx.groupPrefix,
+      timeoutMs: this.#ctx.timeoutMs,
     });
   }
 
@@ -199,6 +257,29 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
   async addEphemeralContainer(pod: string, container: ContainerSpec): Promise<void> {
     // What the kubelet does for `kubectl debug`: CreateContainer + StartContainer in the running sandbox.
     await this.#pods.startContainer(pod, container);
+  }
+
+  async exitContainer(pod: string, container: string, how: "crash" | "complete"): Promise<void> {
+    await this.#pods.exitContainer(pod, container, how, this.#ctx.timeoutMs);
+  }
+
+  async restartContainer(pod: string, container: string): Promise<void> {
+    await this.#pods.restartContainer(pod, container);
+  }
+
+  async stopContainer(pod: string, container: string): Promise<void> {
+    await this.#pods.stopContainer(pod, container, this.#ctx.timeoutMs);
+  }
+
+  /** RunPodSandbox, each init container run to completion (exit 0, kept), then the containers. */
+  async runPodWithInitContainers(
+    pod: string,
+    inits: readonly string[],
+    containers: readonly ContainerSpec[],
+  ): Promise<void> {
+    await this.#pods.runPod(pod);
+    for (const i of inits) await this.#pods.runInitContainer(pod, i, this.#ctx.timeoutMs);
+    for (const c of containers) await this.#pods.startContainer(pod, c);
   }
 
   async removeContainer(pod: string, container: string): Promise<void> {

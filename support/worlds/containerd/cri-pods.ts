@@ -1,24 +1,34 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile, rmdir } from "node:fs/promises";
-import { credentials, Metadata } from "@grpc/grpc-js";
-import type { CriClient } from "../../containerd/cri-client.js";
-import { DEFAULT_CONTAINER_IMAGE, podSandboxConfig, type PodSpec } from "../../containerd/cri-client.js";
-import {
-  ContainerConfig,
-  CreateContainerRequest,
-  NamespaceMode,
-  RuntimeServiceClient,
-} from "../../cri/gen/cri/api.js";
+import type { CriClient, CriContainerStatus, PodSpec } from "../../containerd/cri-client.js";
 import type { ContainerSpec } from "../types.js";
 import { bootTicksNow, kernelMembers } from "./clone-inheritance.js";
 
-/** Deadline of the CreateContainer calls this module makes itself. */
+/** Deadline of every CRI call of the world (CreateContainer can be slow on a loaded machine). */
 export const CREATE_CONTAINER_TIMEOUT_MS = 20_000;
-/** How long a scenario container sleeps (it is killed long before). */
+/** How long a multi-threaded scenario container sleeps (it is stopped long before). */
 export const CONTAINER_SLEEP_SECONDS = 3600;
 /** Where cgroup hierarchies are mounted. */
 export const CGROUP_FS_ROOT = "/sys/fs/cgroup";
+/** A FIFO inside a one-thread container, held open read-write so its shell blocks reading it. */
+export const HOLD_FIFO = "/tmp/scenario-hold";
+/** Grace of the world's CRI StopContainer (SIGTERM, then SIGKILL after it), like the kubelet's termination grace. */
+export const STOP_GRACE_SECONDS = 2;
+/** Command of an init container: it exits 0 at once, by itself. */
+export const INIT_COMMAND: readonly string[] = ["true"];
+
+/** How a container's main process ends by itself. */
+export type ExitHow = "crash" | "complete";
+/**
+ * The signal the world sends a container's main process from the host. `crash`: SIGKILL, an
+ * exit by signal (status 137). `complete`: SIGTERM, which every scenario container handles by
+ * exiting 0 itself (as PID 1 of its PID namespace it would ignore an unhandled SIGTERM).
+ */
+export const EXIT_SIGNAL: Readonly<Record<ExitHow, NodeJS.Signals>> = {
+  crash: "SIGKILL",
+  complete: "SIGTERM",
+};
 
 /** A pod this world created through CRI. */
 export interface CriPod {
@@ -30,52 +40,82 @@ export interface CriPod {
   spec: PodSpec;
   sandboxId: string;
   removed: boolean;
+  /** The latest attempt of each container name (init containers included). */
   containers: Map<string, CriContainer>;
+  /** Earlier attempts of restarted containers: exited and kept, as the kubelet keeps them; oldest first. */
+  earlier: CriContainer[];
 }
 
-/** A container this world created through CRI. */
+/** One attempt of a container this world created through CRI. */
 export interface CriContainer {
   name: string;
   id: string;
   threads: number;
+  /** CRI `metadata.attempt`: 0, then +1 per restart. */
+  attempt: number;
+  /** An init container (runs to completion before the pod's containers start). */
+  init: boolean;
+  /** Its process ended (crashed, completed or stopped); the container is kept until removed. */
+  exited: boolean;
   removed: boolean;
   /** Clock ticks since boot just before StartContainer: tasks created later may inherit the group. */
   startTicks: number;
 }
 
 /**
- * The command of a container with `threads` threads. One thread: busybox `sleep`. More: busybox sh
- * cannot make threads, so the host's perl (with ithreads) runs from a read-only bind mount of the
- * host's /usr, through the dynamic loader (the busybox image has no /lib64): one main thread plus
- * `threads - 1` perl threads, all sleeping.
+ * The command of a container with `threads` threads; every one exits 0 by itself on SIGTERM
+ * (so a scenario can make it complete) and stays until then. One thread: busybox `sh` blocked
+ * reading a FIFO it holds open, with a TERM trap (one process, one thread, like busybox `sleep`,
+ * which could not be asked to exit 0). More: busybox sh cannot make threads, so the host's perl
+ * (with ithreads) runs from a read-only bind mount of the host's /usr, through the dynamic loader
+ * (the busybox image has no /lib64): one main thread plus `threads - 1` perl threads, all sleeping,
+ * and a TERM handler in the main thread that exits 0.
  */
 export function threadedCommand(threads: number): { command: string[]; mountHostUsr: boolean } {
-  if (threads <= 1) return { command: ["sleep", String(CONTAINER_SLEEP_SECONDS)], mountHostUsr: false };
-  const perl = `threads->create(sub { sleep ${CONTAINER_SLEEP_SECONDS} }) for 1..${threads - 1}; sleep ${CONTAINER_SLEEP_SECONDS}`;
+  if (threads <= 1)
+    return {
+      command: ["sh", "-c", `trap "exit 0" TERM; mkfifo ${HOLD_FIFO}; read x <>${HOLD_FIFO}`],
+      mountHostUsr: false,
+    };
+  const perl = `$SIG{TERM} = sub { POSIX::_exit(0) }; threads->create(sub { sleep ${CONTAINER_SLEEP_SECONDS} }) for 1..${threads - 1}; sleep ${CONTAINER_SLEEP_SECONDS}`;
   const ld = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
   return {
-    command: [ld, "--library-path", "/usr/lib/x86_64-linux-gnu", "/usr/bin/perl", "-Mthreads", "-e", perl],
+    command: [
+      ld,
+      "--library-path",
+      "/usr/lib/x86_64-linux-gnu",
+      "/usr/bin/perl",
+      "-MPOSIX",
+      "-Mthreads",
+      "-e",
+      perl,
+    ],
     mountHostUsr: true,
   };
 }
 
 /**
+ * Whether an exit status matches how the scenario made the process end: a crash is any non-zero
+ * status, a completion exactly 0. Pure.
+ */
+export function exitMatches(how: ExitHow, exitCode: number): boolean {
+  return how === "complete" ? exitCode === 0 : exitCode !== 0;
+}
+
+/**
  * Pods and containers of one scenario, driven through containerd's CRI like the kubelet would:
  * host network, cgroupfs parent `/kubepods/burstable/pod<uid>`, busybox containers. Keeps the
- * scenario-name ↔ id mapping and removes everything it created in {@link removeAll}.
- * Every method rejects with the CRI error ("failed to <verb> …") and changes nothing it did not report.
+ * scenario-name ↔ id mapping (every attempt of a restarted container) and removes everything it
+ * created in {@link removeAll}. Every method rejects with the CRI error ("failed to <verb> …") and
+ * changes nothing it did not report.
  */
 export class CriPods {
   readonly pods = new Map<string, CriPod>();
-  readonly #raw: RuntimeServiceClient;
 
   constructor(
     private readonly cri: CriClient,
-    criSocket: string,
     private readonly namespace: string,
-  ) {
-    this.#raw = new RuntimeServiceClient(`unix://${criSocket}`, credentials.createInsecure());
-  }
+  ) {}
 
   /** RunPodSandbox; resolves once containerd answered (NRI RUN_POD_SANDBOX was delivered). */
   async runPod(name: string, uid?: string): Promise<CriPod> {
@@ -99,6 +139,7 @@ export class CriPods {
       sandboxId: "",
       removed: false,
       containers: new Map(),
+      earlier: [],
     };
     this.pods.set(name, pod);
     try {
@@ -116,49 +157,144 @@ export class CriPods {
     const pod = this.running(podName);
     const existing = pod.containers.get(c.name);
     if (existing && !existing.removed)
-      throw new Error(`failed to start container ${c.name} of pod ${podName}: it already runs`);
-    const threads = c.threads ?? 1;
-    const id = await this.#create(pod, c.name, threads);
-    const container: CriContainer = {
-      name: c.name,
+      throw new Error(
+        `failed to start container ${c.name} of pod ${podName}: it exists (${existing.exited ? "exited: restart it" : "running"})`,
+      );
+    return this.#startAttempt(pod, c.name, c.threads ?? 1, undefined);
+  }
+
+  /**
+   * What the kubelet does with an exited container of a pod that restarts it: CreateContainer with
+   * the same name and attempt + 1, StartContainer. The exited attempt stays (not removed).
+   */
+  async restartContainer(podName: string, name: string): Promise<CriContainer> {
+    const pod = this.running(podName);
+    const prev = pod.containers.get(name);
+    if (!prev || prev.removed)
+      throw new Error(`failed to restart container ${name} of pod ${podName}: the scenario never started it`);
+    if (!prev.exited)
+      throw new Error(
+        `failed to restart container ${name} of pod ${podName}: it still runs (the kubelet restarts only an exited container)`,
+      );
+    return this.#startAttempt(pod, name, prev.threads, prev);
+  }
+
+  /**
+   * An init container: CreateContainer + StartContainer of a command that exits 0 by itself, then
+   * waits (at most `timeoutMs`) until CRI reports it exited. Rejects if it exited non-zero.
+   */
+  async runInitContainer(podName: string, name: string, timeoutMs: number): Promise<CriContainer> {
+    const pod = this.running(podName);
+    if (pod.containers.has(name))
+      throw new Error(`failed to run init container ${name} of pod ${podName}: the name is taken`);
+    const id = await this.cri.createContainer(pod.sandboxId, pod.spec, {
+      name,
+      command: INIT_COMMAND,
+      labels: { "scenario/container": name, "scenario/init": "true" },
+    });
+    const c: CriContainer = {
+      name,
       id,
-      threads,
+      threads: 1,
+      attempt: 0,
+      init: true,
+      exited: false,
       removed: false,
       startTicks: await bootTicksNow(),
     };
-    pod.containers.set(c.name, container);
+    pod.containers.set(name, c);
     await this.cri.startContainer(id);
-    if (threads > 1) await settleThreads(`${pod.spec.cgroupParent ?? ""}/${id}`, threads);
-    return container;
-  }
-
-  /** StopContainer (SIGKILL at once) + RemoveContainer. */
-  async removeContainer(podName: string, name: string): Promise<CriContainer> {
-    const c = this.container(podName, name);
-    await this.cri.stopContainer(c.id);
-    await this.cri.removeContainer(c.id);
-    c.removed = true;
+    await this.#awaitExit(pod, c, "complete", timeoutMs);
     return c;
   }
 
-  /** StopPodSandbox + RemovePodSandbox (containerd removes the pod's containers first). */
+  /**
+   * Makes a running container's main process end by itself (see {@link EXIT_SIGNAL}) without
+   * waiting; {@link awaitExit} waits for the runtime to process it. Resolves with the container.
+   */
+  async signalExit(podName: string, name: string, how: ExitHow): Promise<CriContainer> {
+    const c = this.live(podName, name);
+    const pid = await this.cri.containerPid(c.id);
+    process.kill(pid, EXIT_SIGNAL[how]);
+    return c;
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) until CRI reports the container EXITED, i.e. containerd processed
+   * the exit — containerd sends NRI StopContainer while it deletes the task, before it records the
+   * exit, so the stop was delivered by then. Rejects if the exit status does not match `how`.
+   */
+  async awaitExit(
+    podName: string,
+    name: string,
+    how: ExitHow,
+    timeoutMs: number,
+  ): Promise<CriContainerStatus> {
+    const pod = this.running(podName);
+    const c = pod.containers.get(name);
+    if (!c || c.removed)
+      throw new Error(`failed to find container ${JSON.stringify(name)} of pod ${podName}`);
+    return this.#awaitExit(pod, c, how, timeoutMs);
+  }
+
+  /** {@link signalExit} + {@link awaitExit}: the container crashes or completes; it is kept, exited. */
+  async exitContainer(
+    podName: string,
+    name: string,
+    how: ExitHow,
+    timeoutMs: number,
+  ): Promise<CriContainerStatus> {
+    await this.signalExit(podName, name, how);
+    return this.awaitExit(podName, name, how, timeoutMs);
+  }
+
+  /**
+   * CRI StopContainer with a grace of {@link STOP_GRACE_SECONDS} (SIGTERM, which the scenario
+   * containers answer by exiting 0); the container is kept, exited. Resolves once CRI reports it
+   * exited (StopContainer returns only then).
+   */
+  async stopContainer(podName: string, name: string, timeoutMs: number): Promise<CriContainerStatus> {
+    const c = this.live(podName, name);
+    await this.cri.stopContainer(c.id, STOP_GRACE_SECONDS);
+    const s = await this.cri.waitForContainerState(c.id, "exited", timeoutMs);
+    c.exited = true;
+    return s;
+  }
+
+  /**
+   * Removes every attempt of a container name: the latest is stopped at once (SIGKILL) if it still
+   * runs, then each is removed (RemoveContainer), latest first.
+   */
+  async removeContainer(podName: string, name: string): Promise<CriContainer> {
+    const c = this.container(podName, name);
+    if (!c.exited) await this.cri.stopContainer(c.id);
+    const pod = this.running(podName);
+    for (const attempt of [c, ...pod.earlier.filter((e) => e.name === name).reverse()]) {
+      if (attempt.removed) continue;
+      await this.cri.removeContainer(attempt.id);
+      attempt.exited = true;
+      attempt.removed = true;
+    }
+    return c;
+  }
+
+  /** StopPodSandbox + RemovePodSandbox (containerd removes the pod's containers, every attempt, first). */
   async removePod(name: string): Promise<CriPod> {
     const pod = this.running(name);
     await this.cri.stopPod(pod.sandboxId);
     await this.cri.removePod(pod.sandboxId);
     pod.removed = true;
-    for (const c of pod.containers.values()) c.removed = true;
+    for (const c of [...pod.containers.values(), ...pod.earlier]) c.removed = true;
     await removePodCgroups(pod.spec.cgroupParent ?? "");
     return pod;
   }
 
-  /** Every thread of every process in the cgroups of the pod's live containers, read from /proc, ascending. */
+  /** Every thread of every process in the cgroups of the pod's live (not exited) containers, read from /proc, ascending. */
   async liveThreadsOf(podName: string): Promise<number[]> {
     const pod = this.existing(podName);
     const all: number[] = [];
-    for (const c of pod.containers.values()) {
-      if (!c.removed) all.push(...(await threadsOfCgroup(`${pod.spec.cgroupParent ?? ""}/${c.id}`)));
-    }
+    for (const c of liveContainers(pod))
+      all.push(...(await threadsOfCgroup(`${pod.spec.cgroupParent ?? ""}/${c.id}`)));
     return all.sort((a, b) => a - b);
   }
 
@@ -173,8 +309,7 @@ export class CriPods {
   ): Promise<number[]> {
     const pod = this.existing(podName);
     const all: number[] = [];
-    for (const c of pod.containers.values()) {
-      if (c.removed) continue;
+    for (const c of liveContainers(pod)) {
       const procs = await procsOfCgroup(`${pod.spec.cgroupParent ?? ""}/${c.id}`);
       all.push(...(await kernelMembers(procs, listed, Math.max(c.startTicks, notBeforeTicks))));
     }
@@ -199,10 +334,23 @@ export class CriPods {
     return p;
   }
 
+  /** The latest attempt of a container that is not removed (running or exited). */
   container(podName: string, name: string): CriContainer {
     const c = this.running(podName).containers.get(name);
     if (!c || c.removed)
-      throw new Error(`failed to find running container ${JSON.stringify(name)} of pod ${podName}`);
+      throw new Error(
+        `failed to find container ${JSON.stringify(name)} of pod ${podName}: never started or removed`,
+      );
+    return c;
+  }
+
+  /** The latest attempt of a container whose process still runs. */
+  live(podName: string, name: string): CriContainer {
+    const c = this.container(podName, name);
+    if (c.exited)
+      throw new Error(
+        `failed to find running container ${JSON.stringify(name)} of pod ${podName}: it exited`,
+      );
     return c;
   }
 
@@ -213,7 +361,6 @@ export class CriPods {
       if (p.removed) continue;
       await this.removePod(p.name).catch((err: unknown) => failures.push(`${p.name}: ${String(err)}`));
     }
-    this.#raw.close();
     return failures;
   }
 
@@ -229,41 +376,58 @@ export class CriPods {
     return dirs;
   }
 
-  #create(pod: CriPod, name: string, threads: number): Promise<string> {
+  /** CreateContainer + StartContainer of one attempt; `prev` is the exited attempt it replaces. */
+  async #startAttempt(
+    pod: CriPod,
+    name: string,
+    threads: number,
+    prev: CriContainer | undefined,
+  ): Promise<CriContainer> {
     const { command, mountHostUsr } = threadedCommand(threads);
-    const config = ContainerConfig.fromPartial({
-      metadata: { name, attempt: 0 },
-      image: { image: DEFAULT_CONTAINER_IMAGE },
+    const attempt = prev ? prev.attempt + 1 : 0;
+    const id = await this.cri.createContainer(pod.sandboxId, pod.spec, {
+      name,
+      attempt,
       command,
       labels: { "scenario/container": name },
       mounts: mountHostUsr ? [{ containerPath: "/usr", hostPath: "/usr", readonly: true }] : [],
-      linux: {
-        securityContext: { namespaceOptions: { network: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER } },
-      },
     });
-    const req = CreateContainerRequest.fromPartial({
-      podSandboxId: pod.sandboxId,
-      config,
-      sandboxConfig: podSandboxConfig(pod.spec),
-    });
-    return new Promise((resolve, reject) => {
-      this.#raw.createContainer(
-        req,
-        new Metadata(),
-        { deadline: Date.now() + CREATE_CONTAINER_TIMEOUT_MS },
-        (err, res) => {
-          if (err)
-            reject(
-              new Error(
-                `failed to create container ${name} of pod ${pod.name}: ${err.details || err.message}`,
-                { cause: err },
-              ),
-            );
-          else resolve(res.containerId);
-        },
-      );
-    });
+    const container: CriContainer = {
+      name,
+      id,
+      threads,
+      attempt,
+      init: false,
+      exited: false,
+      removed: false,
+      startTicks: await bootTicksNow(),
+    };
+    if (prev) pod.earlier.push(prev);
+    pod.containers.set(name, container);
+    await this.cri.startContainer(id);
+    if (threads > 1) await settleThreads(`${pod.spec.cgroupParent ?? ""}/${id}`, threads);
+    return container;
   }
+
+  async #awaitExit(
+    pod: CriPod,
+    c: CriContainer,
+    how: ExitHow,
+    timeoutMs: number,
+  ): Promise<CriContainerStatus> {
+    const s = await this.cri.waitForContainerState(c.id, "exited", timeoutMs);
+    c.exited = true;
+    if (!exitMatches(how, s.exitCode))
+      throw new Error(
+        `failed to make container ${c.name} of pod ${pod.name} ${how === "crash" ? "crash" : "complete"}: it exited with status ${s.exitCode} (${s.reason || "no reason"})`,
+      );
+    return s;
+  }
+}
+
+/** The containers of a pod whose processes run: the latest attempts, neither exited nor removed. */
+function liveContainers(pod: CriPod): CriContainer[] {
+  return [...pod.containers.values()].filter((c) => !c.removed && !c.exited);
 }
 
 /**

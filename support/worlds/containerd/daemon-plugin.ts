@@ -10,6 +10,7 @@ import type { LogRecord, RetryOutcome } from "../types.js";
 import { daemonCommand, REPO_ROOT } from "./daemon-build.js";
 import {
   CONTAINERD_WORLD_RESCTRL_ROOT,
+  isWaitingForRuntime,
   PLUGIN_IDX,
   PLUGIN_NAME,
   type DriverStartOptions,
@@ -24,13 +25,21 @@ export const SYNCHRONIZED_MSG = "runtime synchronized";
 export const DAEMON_POLL_MS = 20;
 /** Grace between SIGTERM and SIGKILL when stopping the daemon. */
 export const DAEMON_STOP_GRACE_MS = 5000;
+/**
+ * RMIDs of the emulated resctrl (`--memory-rmids`): as many as one L3 domain of the hardware
+ * world's m7i.metal-24xl has, so a scenario with a busy node's 150 pods fits as it would there.
+ */
+export const EMULATED_RMIDS = 448;
 
 /**
  * The real `nri-resctrl-plugin` daemon in a child process: `--resctrl-provider memory` (no
  * resctrl on these VMs), the real cgroup PID source, a private control socket. Its pod events
  * come from WatchEvents, subscribed BEFORE the daemon can reach the runtime: the daemon is pointed
  * at a symlink in the scenario dir that is created only once the watch is up (the daemon's
- * reconnect backoff retries until then), so even the first Synchronize's events are seen.
+ * reconnect backoff retries until then), so even the first Synchronize's events are seen. When
+ * the runtime is down at start (`until: "waiting-for-runtime"`) the link is created before the
+ * daemon starts: nothing can reach it before the runtime comes up, and every failed connect in its
+ * log is then the daemon's own.
  * Ownership: the child, the control channel and the watch; {@link stop} ends all three.
  */
 export class DaemonPlugin implements PluginDriver {
@@ -53,6 +62,12 @@ export class DaemonPlugin implements PluginDriver {
   async start(o: DriverStartOptions): Promise<void> {
     const controlSocket = join(this.tmpDir, "control.sock");
     const link = join(this.tmpDir, "nri.sock");
+    const runtimeDown = o.until === "waiting-for-runtime";
+    if (runtimeDown) {
+      o.beforeConnect?.();
+      await symlink(o.nriSocket, link);
+      this.#link = link;
+    }
     const flags = [
       `--nri-socket=${link}`,
       `--plugin-name=${PLUGIN_NAME}`,
@@ -62,6 +77,7 @@ export class DaemonPlugin implements PluginDriver {
       o.autoMount === false ? "--no-auto-mount" : "--auto-mount",
       `--resctrl-root=${CONTAINERD_WORLD_RESCTRL_ROOT}`,
       "--resctrl-provider=memory",
+      `--memory-rmids=${EMULATED_RMIDS}`,
       `--control-socket=${controlSocket}`,
       "--log-level=debug",
     ];
@@ -84,6 +100,15 @@ export class DaemonPlugin implements PluginDriver {
       if (ev) this.onEvent(ev);
     });
     await this.#control.getState(); // answered after the watch's subscription on the same channel
+    if (runtimeDown) {
+      await this.#until(
+        () => this.#records.some(isWaitingForRuntime),
+        deadline,
+        `"waiting for the runtime …" in its log while the runtime is down`,
+      );
+      return;
+    }
+    o.beforeConnect?.();
     this.#link = link;
     this.#linkedAt = this.#records.length;
     await symlink(o.nriSocket, link);

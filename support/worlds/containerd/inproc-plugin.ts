@@ -12,6 +12,7 @@ import { auditedRetry } from "../retry-outcome.js";
 import type { LogRecord, RetryOutcome } from "../types.js";
 import {
   CONTAINERD_WORLD_RESCTRL_ROOT,
+  isWaitingForRuntime,
   PLUGIN_IDX,
   PLUGIN_NAME,
   type DriverStartOptions,
@@ -22,6 +23,8 @@ import {
 
 /** Reconnect backoff of the in-process stub (short: scenarios wait for it). */
 export const INPROC_RECONNECT = { initialMs: 100, maxMs: 2000 } as const;
+/** Poll interval while waiting for a log line of the in-process plugin. */
+export const INPROC_POLL_MS = 20;
 
 /**
  * The plugin's own classes in this process, on the real NRI socket of the real containerd, with
@@ -82,7 +85,22 @@ export class InProcessPlugin implements PluginDriver {
     this.#stub = stub;
     stub.on("synchronized", () => (this.#syncs += 1));
     stub.on("error", (err: unknown) => this.#logger.warn({ err }, "nri stub error"));
-    await stub.start();
+    o.beforeConnect?.();
+    const registered = stub.start();
+    if (o.until === "waiting-for-runtime") {
+      // Registration completes once the runtime comes up (or fails when stop() comes first).
+      registered.catch(() => undefined);
+      const deadline = Date.now() + o.timeoutMs;
+      while (!this.#records.some(isWaitingForRuntime)) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `failed to start the plugin: no "waiting for the runtime …" in its log within ${o.timeoutMs} ms while the runtime is down`,
+          );
+        await new Promise((r) => setTimeout(r, INPROC_POLL_MS));
+      }
+      return;
+    }
+    await registered;
     await stub.waitSynchronized(o.timeoutMs);
   }
 

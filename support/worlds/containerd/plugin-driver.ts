@@ -19,6 +19,17 @@ export interface PluginPodState {
   tasks: number[] | undefined;
 }
 
+/**
+ * The start of the message the daemon logs (info level) each time it finds the runtime's socket
+ * absent: `waiting for the runtime at <socket>, next attempt in …`.
+ */
+export const WAITING_FOR_RUNTIME_MSG = "waiting for the runtime";
+
+/** Whether a log record says the plugin waits for the runtime ({@link WAITING_FOR_RUNTIME_MSG}). Pure. */
+export function isWaitingForRuntime(r: LogRecord): boolean {
+  return typeof r.msg === "string" && r.msg.startsWith(WAITING_FOR_RUNTIME_MSG);
+}
+
 /** How the plugin is configured for one scenario. */
 export interface DriverStartOptions {
   nriSocket: string;
@@ -27,6 +38,18 @@ export interface DriverStartOptions {
   autoMount?: boolean;
   eventQueueCapacity?: number;
   timeoutMs: number;
+  /**
+   * Called once, right before the plugin can first reach the runtime's NRI socket (the daemon:
+   * before its socket link is created; in-process: before the stub starts). Scenarios use it to
+   * make a container exit while the plugin registers.
+   */
+  beforeConnect?: () => void;
+  /**
+   * When {@link PluginDriver.start} resolves: "synchronized" (default) once the runtime's
+   * Synchronize was answered; "waiting-for-runtime" once the plugin logged that it waits for the
+   * runtime (the runtime is down; see {@link WAITING_FOR_RUNTIME_MSG}), still running.
+   */
+  until?: "synchronized" | "waiting-for-runtime";
 }
 
 /**
@@ -37,7 +60,11 @@ export interface DriverStartOptions {
  */
 export interface PluginDriver {
   readonly mode: "daemon" | "in-process";
-  /** Starts the plugin; resolves once it registered and the runtime's Synchronize was answered. */
+  /**
+   * Starts the plugin; resolves once it registered and the runtime's Synchronize was answered, or
+   * with `until: "waiting-for-runtime"` once it logged that it waits for the runtime. Rejects if
+   * the plugin ended or did not get there within `timeoutMs`.
+   */
   start(o: DriverStartOptions): Promise<void>;
   /** Stops it (idempotent, never rejects). */
   stop(): Promise<void>;

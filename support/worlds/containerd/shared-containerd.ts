@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { pino, type Logger } from "pino";
 import { LocalContainerd, SETUP_SCRIPT, type Availability } from "../../containerd/local-containerd.js";
 
@@ -60,6 +62,54 @@ export async function shutdownSharedContainerd(): Promise<void> {
     .catch((err: unknown) =>
       console.warn(`[containerd world] failed to stop containerd ${c.dir}: ${String(err)}`),
     );
+}
+
+/** How long {@link stopContainerdDaemon} waits after SIGTERM before SIGKILL (as setup.sh's stop_daemon). */
+export const DAEMON_STOP_GRACE_MS = 10_000;
+
+/**
+ * Stops only the daemon of a local containerd — pods and shims keep running, as `setup.sh restart`
+ * does before it starts it again — and removes its NRI socket if the daemon left it behind (so
+ * the runtime is down the way a node sees it: no socket). SIGTERM, then SIGKILL after
+ * {@link DAEMON_STOP_GRACE_MS}. Brought back with `LocalContainerd.restart()` (which finds no
+ * daemon to stop and launches one on the same state). Rejects if the daemon is not running or its
+ * pid is not the daemon of `c` (its command line must name `c`'s directory).
+ */
+export async function stopContainerdDaemon(c: LocalContainerd): Promise<void> {
+  const pid = c.pid;
+  if (!(pid > 0) || !processAlive(pid) || !commandLine(pid).includes(c.dir))
+    throw new Error(`failed to stop the containerd daemon of ${c.dir}: pid ${pid} is not running it`);
+  process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + DAEMON_STOP_GRACE_MS;
+  let killed = false;
+  while (processAlive(pid)) {
+    if (Date.now() > deadline + (killed ? DAEMON_STOP_GRACE_MS : 0)) {
+      if (killed)
+        throw new Error(`failed to stop the containerd daemon of ${c.dir}: pid ${pid} survives SIGKILL`);
+      process.kill(pid, "SIGKILL");
+      killed = true;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await rm(c.nriSocket, { force: true });
+}
+
+/** The process exists and is not a zombie. */
+function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+  } catch {
+    return "";
+  }
 }
 
 /** Synchronous last-resort cleanup when the process exits or is interrupted before AfterAll ran. */

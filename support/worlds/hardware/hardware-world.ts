@@ -18,7 +18,7 @@ import { findContainerCgroup, parseTaskList, threadsOfCgroup } from "./cgroup-ta
 import { nodeHost, type HostPort } from "./host.js";
 import { Kube, WORKLOAD_IMAGE } from "./kube.js";
 import { PluginHandle } from "./plugin-handle.js";
-import { PodDriver, type HwPod } from "./pod-driver.js";
+import { PodDriver, type HwContainer, type HwPod } from "./pod-driver.js";
 import { DEFAULT_NRI_SOCKET, DEFAULT_RESCTRL_ROOT, parseMounts } from "./preflight.js";
 import { hardwarePrefixes } from "./retry.js";
 import { RmidFiller } from "./rmid-filler.js";
@@ -237,6 +237,46 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
     await this.#driver.addEphemeral(this.#pod(pod), container);
   }
 
+  /** A signal from the host to the container's main process (crash: SIGKILL; complete: SIGTERM, answered by exit 0). */
+  async exitContainer(pod: string, container: string, how: "crash" | "complete"): Promise<void> {
+    const p = this.#pod(pod);
+    await this.#driver.exit(p, this.#container(p, container), how);
+  }
+
+  /** Waits for the kubelet's own replacement of the crashed container (attempt + 1); creates nothing. */
+  async restartContainer(pod: string, container: string): Promise<void> {
+    const p = this.#pod(pod);
+    await this.#driver.awaitRestart(p, this.#container(p, container));
+  }
+
+  /** The kubelet's CRI StopContainer (slot image patched to the placeholder), or `crictl stop` for an ephemeral container. */
+  async stopContainer(pod: string, container: string): Promise<void> {
+    const p = this.#pod(pod);
+    await this.#driver.stop(p, this.#container(p, container));
+  }
+
+  /** A pod spec with `initContainers` (each exits 0); resolves once they completed and the containers run. */
+  async runPodWithInitContainers(
+    pod: string,
+    inits: readonly string[],
+    containers: readonly ContainerSpec[],
+  ): Promise<void> {
+    this.#track(await this.#driver.create(pod, containers, inits));
+  }
+
+  /**
+   * The container completes (SIGTERM from the host, exit 0: restartPolicy OnFailure keeps it
+   * exited) right before the daemon starts; resolves once the daemon was synchronized and the
+   * runtime reports the container exited.
+   */
+  async startPluginWhileContainerExits(pod: string, container: string): Promise<void> {
+    const p = this.#pod(pod);
+    const c = this.#container(p, container);
+    await this.#driver.signalExit(p, c, "complete");
+    await this.startPlugin();
+    await this.#driver.awaitExit(p, c, "complete");
+  }
+
   async removeContainer(pod: string, container: string): Promise<void> {
     const p = this.#pod(pod);
     const c = p.containers.get(container);
@@ -292,7 +332,7 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
   async expectedTasksOf(pod: string): Promise<number[]> {
     const tids = new Set<number>();
     for (const c of this.#pod(pod, true).containers.values()) {
-      if (c.removed || !c.id) continue;
+      if (c.removed || c.exited || !c.id) continue;
       const dir = await findContainerCgroup(c.id);
       if (!dir) throw new Error(`failed to find the cgroup of container ${c.name} (${c.id}) of pod ${pod}`);
       for (const t of await threadsOfCgroup(dir)) tids.add(t);
@@ -394,6 +434,13 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
     for (const n of await readdir(dir).catch(() => [] as string[])) {
       if (n.startsWith(this.#prefix.plugin)) await rmdir(join(dir, n)).catch(() => undefined);
     }
+  }
+
+  #container(p: HwPod, name: string): HwContainer {
+    const c = p.containers.get(name);
+    if (!c || c.removed)
+      throw new Error(`failed to find container ${name} of ${p.name}: never started or removed`);
+    return c;
   }
 
   #pod(name: string, allowRemoved = false): HwPod {

@@ -12,13 +12,26 @@ export const SPARE_SLOTS = 3;
 export const SLOT_CONFIG_MOUNT = "/cfg";
 /** Label carrying the scenario nonce, so a sweep can find everything a run created. */
 export const RUN_LABEL = "nri-resctrl-e2e/run";
+/**
+ * Restart policy of every test pod. OnFailure, as a Job's pods: the kubelet restarts a container
+ * that crashed (non-zero exit) with attempt + 1 and keeps the exited one, and leaves a container
+ * that completed (exit 0) exited. The policy is immutable, so every pod gets it.
+ */
+export const POD_RESTART_POLICY = "OnFailure";
+/** Command of an init container: it exits 0 by itself at once (alpine's busybox `true`). */
+export const INIT_COMMAND: readonly string[] = ["true"];
+/** Prefix of init container names (slots are `c<i>`, so they never collide). */
+export const INIT_PREFIX = "init-";
 
 /**
  * The workload: `python3 -c WORKLOAD_SCRIPT <n | path>` runs n threads in total (main + n-1
- * sleepers); given a path it reads n from that file (default 1 when the file is missing).
+ * sleepers); given a path it reads n from that file (default 1 when the file is missing). SIGTERM
+ * makes it exit 0 at once by itself (as PID 1 of its PID namespace it would ignore an unhandled
+ * SIGTERM): that is how a scenario makes a container complete or a debug session end.
  */
 export const WORKLOAD_SCRIPT = [
-  "import os, sys, threading, time",
+  "import os, signal, sys, threading, time",
+  "signal.signal(signal.SIGTERM, lambda *_: os._exit(0))",
   "a = sys.argv[1] if len(sys.argv) > 1 else '1'",
   "n = int(a) if a.isdigit() else (int(open(a).read().strip() or 1) if os.path.exists(a) else 1)",
   "[threading.Thread(target=time.sleep, args=(10**9,), daemon=True).start() for _ in range(max(n, 1) - 1)]",
@@ -58,13 +71,16 @@ export interface PodManifestOptions {
   started: ReadonlySet<number>;
   /** Host directory with one `<slot>` file per slot holding its thread count (mounted at {@link SLOT_CONFIG_MOUNT}). */
   hostConfigDir: string;
+  /** Init containers (Kubernetes names), run in order to completion before the slots start. */
+  inits?: readonly string[];
 }
 
 /**
  * The pod of one scenario pod: `slots` containers, each `python3 -c WORKLOAD_SCRIPT /cfg/<slot>`.
  * Containers not yet started use a never-present image with pull policy Never, so the sandbox runs
  * (RUN_POD_SANDBOX) while they wait; starting one later = patching its image (the only mutable
- * container field), which the kubelet answers with CREATE + START_CONTAINER. Pure.
+ * container field), which the kubelet answers with CREATE + START_CONTAINER. Init containers run
+ * {@link INIT_COMMAND}, which exits 0. Restart policy {@link POD_RESTART_POLICY}. Pure.
  */
 export function podManifest(o: PodManifestOptions): Record<string, unknown> {
   const containers = Array.from({ length: o.slots }, (_, i) => ({
@@ -76,6 +92,12 @@ export function podManifest(o: PodManifestOptions): Record<string, unknown> {
     command: workloadCommand(`${SLOT_CONFIG_MOUNT}/${slotName(i)}`),
     volumeMounts: [{ name: "cfg", mountPath: SLOT_CONFIG_MOUNT, readOnly: true }],
   }));
+  const initContainers = (o.inits ?? []).map((name) => ({
+    name,
+    image: WORKLOAD_IMAGE,
+    imagePullPolicy: "Never",
+    command: [...INIT_COMMAND],
+  }));
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -85,11 +107,12 @@ export function podManifest(o: PodManifestOptions): Record<string, unknown> {
       labels: { "app.kubernetes.io/part-of": "nri-resctrl-e2e", [RUN_LABEL]: o.run },
     },
     spec: {
-      restartPolicy: "Never",
+      restartPolicy: POD_RESTART_POLICY,
       terminationGracePeriodSeconds: 1,
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       tolerations: [{ operator: "Exists" }],
+      ...(initContainers.length > 0 ? { initContainers } : {}),
       containers,
       volumes: [{ name: "cfg", hostPath: { path: o.hostConfigDir, type: "DirectoryOrCreate" } }],
     },
@@ -106,19 +129,32 @@ export interface PodStatusView {
   waiting: Map<string, string>;
   /** Container name → last runtime id of a terminated container. */
   terminated: Map<string, string>;
+  /** Container name → exit code of a terminated container. */
+  exitCodes: Map<string, number>;
+  /** Container name → how often the kubelet restarted it (`restartCount`; the current attempt). */
+  restarts: Map<string, number>;
 }
 
 interface RawStatus {
   name: string;
   containerID?: string;
-  state?: { running?: unknown; waiting?: { reason?: string }; terminated?: unknown };
+  restartCount?: number;
+  state?: { running?: unknown; waiting?: { reason?: string }; terminated?: { exitCode?: number } };
 }
 
-/** Extracts {@link PodStatusView} from `kubectl get pod -o json` output (regular and ephemeral containers). Pure. */
+/**
+ * Extracts {@link PodStatusView} from `kubectl get pod -o json` output (init, regular and
+ * ephemeral containers; their names never collide). Pure.
+ */
 export function parsePodStatus(json: string): PodStatusView {
   const pod = JSON.parse(json) as {
     metadata?: { uid?: string };
-    status?: { phase?: string; containerStatuses?: RawStatus[]; ephemeralContainerStatuses?: RawStatus[] };
+    status?: {
+      phase?: string;
+      initContainerStatuses?: RawStatus[];
+      containerStatuses?: RawStatus[];
+      ephemeralContainerStatuses?: RawStatus[];
+    };
   };
   const view: PodStatusView = {
     uid: pod.metadata?.uid ?? "",
@@ -126,17 +162,54 @@ export function parsePodStatus(json: string): PodStatusView {
     running: new Map(),
     waiting: new Map(),
     terminated: new Map(),
+    exitCodes: new Map(),
+    restarts: new Map(),
   };
   for (const s of [
+    ...(pod.status?.initContainerStatuses ?? []),
     ...(pod.status?.containerStatuses ?? []),
     ...(pod.status?.ephemeralContainerStatuses ?? []),
   ]) {
     const id = (s.containerID ?? "").replace(/^[a-z]+:\/\//, "");
+    view.restarts.set(s.name, s.restartCount ?? 0);
     if (s.state?.running !== undefined && id) view.running.set(s.name, id);
     else if (s.state?.waiting !== undefined) view.waiting.set(s.name, s.state.waiting.reason ?? "Waiting");
-    else if (s.state?.terminated !== undefined && id) view.terminated.set(s.name, id);
+    else if (s.state?.terminated !== undefined && id) {
+      view.terminated.set(s.name, id);
+      view.exitCodes.set(s.name, s.state.terminated.exitCode ?? -1);
+    }
   }
   return view;
+}
+
+/** What `crictl inspect -o json <id>` says about one container (the parts the world reads). */
+export interface RuntimeContainerView {
+  /** CRI state name: CONTAINER_CREATED, CONTAINER_RUNNING, CONTAINER_EXITED, CONTAINER_UNKNOWN. */
+  state: string;
+  /** Exit status once exited (128 + signal when a signal ended it). */
+  exitCode: number;
+  /** CRI `metadata.attempt`. */
+  attempt: number;
+  /** Host PID of the container's main process; 0 once it exited. */
+  pid: number;
+}
+
+/** Parses `crictl inspect -o json` output into {@link RuntimeContainerView}. Throws on other input. Pure. */
+export function parseCrictlInspect(json: string): RuntimeContainerView {
+  const raw = JSON.parse(json) as {
+    status?: { state?: unknown; exitCode?: unknown; metadata?: { attempt?: unknown } };
+    info?: { pid?: unknown };
+  };
+  const state = raw.status?.state;
+  if (typeof state !== "string")
+    throw new Error(`failed to parse crictl inspect output: no status.state in ${json.slice(0, 200)}`);
+  const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+  return {
+    state,
+    exitCode: num(raw.status?.exitCode),
+    attempt: num(raw.status?.metadata?.attempt),
+    pid: num(raw.info?.pid),
+  };
 }
 
 /**
@@ -314,5 +387,51 @@ export class Kube {
   /** Stops and removes a container now (REMOVE_CONTAINER). */
   async removeContainer(id: string): Promise<void> {
     await this.crictl(`remove container ${id}`, ["rm", "--force", id]);
+  }
+
+  /** The runtime's view of one container (`crictl inspect`). */
+  async inspectContainer(id: string): Promise<RuntimeContainerView> {
+    return parseCrictlInspect(await this.crictl(`inspect container ${id}`, ["inspect", "-o", "json", id]));
+  }
+
+  /** CRI StopContainer (`crictl stop`): SIGTERM, SIGKILL after `graceSeconds`; the container is kept. */
+  async stopContainer(id: string, graceSeconds: number): Promise<void> {
+    await this.crictl(`stop container ${id}`, ["stop", "--timeout", String(graceSeconds), id]);
+  }
+
+  /**
+   * Sends `signal` (KILL, TERM, …) to the container's main process from the host (`kill`), as a
+   * crash or the process's own end would come, not through the runtime.
+   */
+  async signalContainer(id: string, signal: string): Promise<void> {
+    const { pid, state } = await this.inspectContainer(id);
+    if (state !== "CONTAINER_RUNNING" || pid <= 0)
+      throw new Error(`failed to signal container ${id}: it is ${state} (pid ${pid})`);
+    const r = await this.host.run("kill", ["-s", signal, String(pid)], { timeoutMs: 10_000 });
+    if (r.exitCode !== 0)
+      throw new Error(`failed to send SIG${signal} to container ${id} (pid ${pid}): ${r.stderr.trim()}`);
+  }
+
+  /**
+   * Polls `crictl inspect` until the runtime reports the container exited (containerd has then
+   * delivered NRI StopContainer, which it sends while it deletes the task, before it records the
+   * exit); a container that is gone altogether counts as exited (exit code -1). Rejects after
+   * `timeoutMs` with the last state.
+   */
+  async waitContainerExited(id: string, timeoutMs: number, pollMs = 250): Promise<RuntimeContainerView> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await this.inspectContainer(id).catch((e: Error) =>
+        /not found|NotFound/i.test(e.message)
+          ? { state: "GONE", exitCode: -1, attempt: 0, pid: 0 }
+          : Promise.reject(e),
+      );
+      if (v.state === "CONTAINER_EXITED" || v.state === "GONE") return v;
+      if (Date.now() >= deadline)
+        throw new Error(
+          `failed to wait for container ${id} to exit within ${timeoutMs} ms: it is ${v.state}`,
+        );
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
   }
 }
