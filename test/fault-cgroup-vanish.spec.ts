@@ -49,10 +49,12 @@ const cgroupfsCtr = (id: string) => ({ ...ctr(id, "sb-U"), cgroupsPath: `/kubepo
 describe("fault: cgroup vanishes between listing and reading", () => {
   it("real PID source: cgroup directory gone before START → Partial; back again → retry Reconciled", async () => {
     const t = tree("c1", [500], { 500: [500, 501] });
+    // Its init process 500 still lives in that cgroup, so a missing directory is doubt, not an exit.
+    writeFileSync(join(t.proc, "500", "cgroup"), "0::/kubepods/podU/c1\n");
     const { fs, plugin } = realWorld(t, () => true);
     rmSync(t.dir, { recursive: true });
     await plugin.runPodSandbox(pod("U"));
-    await plugin.startContainer(pod("U"), cgroupfsCtr("c1"));
+    await plugin.startContainer(pod("U"), { ...cgroupfsCtr("c1"), pid: 500 });
     assert.equal(plugin.snapshot()[0]?.containers[0]?.state, "Partial");
     await assert.rejects(plugin.retryContainerReconcile("c1"), (e: Error) => e.message.includes("c1"));
     mkdirSync(t.dir, { recursive: true });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { NriContainerState } from "../nri/types.js";
 import { ctr, harness, pod } from "../../test/plugin-harness.js";
+import { CgroupGoneError } from "./errors.js";
 
 const STOPPED = NriContainerState.STOPPED;
 
@@ -146,5 +147,30 @@ describe("counting rule: stopped containers leave the count", () => {
     await h.plugin.stopContainer(pod("u1"), ctr("a", "sb-u1", STOPPED));
     assert.equal((await h.plugin.retryAllOnce()).podsPruned, 0);
     assert.equal(h.plugin.snapshot().length, 1);
+  });
+
+  it("a container listed RUNNING whose cgroup and process are gone leaves the count without a STOP (containerd 1.7 drops it)", async () => {
+    const h = harness();
+    h.pids
+      .setPids("a", [11])
+      .setError("gone", new CgroupGoneError("gone", ["/x"]))
+      .setContainerGone("gone", true);
+    await h.plugin.synchronize([pod("u1")], [ctr("a", "sb-u1"), ctr("gone", "sb-u1")]);
+    await h.plugin.idle();
+    const s = h.plugin.snapshot()[0];
+    assert.equal(`${s?.reconciledContainers}/${s?.totalContainers}`, "1/1");
+    assert.equal(s?.containers.find((c) => c.id === "gone")?.state, "Stopped");
+    assert.ok(h.logs.some((l) => l.msg.startsWith("container exited without a stop from the runtime")));
+  });
+
+  it("a gone cgroup whose process may live (doubt) stays Partial, and a retry of a positively gone one answers Stopped", async () => {
+    const h = harness();
+    h.pids.setError("x", new CgroupGoneError("x", ["/x"]));
+    await h.plugin.runPodSandbox(pod("u1"));
+    await h.plugin.startContainer(pod("u1"), ctr("x", "sb-u1"));
+    assert.equal(h.plugin.snapshot()[0]?.containers[0]?.state, "Partial");
+    h.pids.setContainerGone("x", true);
+    assert.equal(await h.plugin.retryContainerReconcile("x"), "Stopped");
+    assert.equal(h.trace().at(-1), "u1 Exists 0/0");
   });
 });

@@ -22,4 +22,11 @@ export interface CgroupPidSource {
    * rejects; a few small async reads.
    */
   sandboxGone(pod: NriPod): Promise<boolean>;
+  /**
+   * True only when the container is positively known to have exited: its cgroup no longer exists
+   * and, if `container.pid > 0`, that process is gone or the PID now belongs to another process.
+   * The runtime does not always say so: containerd before 2.0.3 drops the StopContainer of a
+   * container that exits while a plugin registers. Same doubt rule as {@link sandboxGone}.
+   */
+  containerGone(container: NriContainer, pod: NriPod | undefined): Promise<boolean>;
 }

@@ -396,6 +396,7 @@ export class ResctrlPlugin
       if (c.state === "Stopped") return c.state; // nothing runs in it; no I/O
       // A Failed pod's container: `reconcile` answers "not converged" without I/O → Partial.
       const r = await this.#life.reconcile(pod, c, "retry");
+      if (!r.converged && (await this.#life.exitedUnannounced(pod, c, r.error, "retry"))) return c.state;
       if (r.converged) c.state = "Reconciled";
       else if (c.state === "Pending") c.state = "Partial";
       this.#life.emitIfChanged(pod);

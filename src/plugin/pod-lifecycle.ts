@@ -79,9 +79,50 @@ export class PodLifecycle {
     const pod = this.reg.pods.get(uid);
     if (!pod || pod.containers.get(c.id) !== c || c.state !== "Pending") return;
     const r = await this.reconcile(pod, c, reason); // not converged, without I/O, unless Exists
-    if (this.reg.pods.get(uid) !== pod || pod.containers.get(c.id) !== c) return;
+    if (this.reg.pods.get(uid) !== pod || pod.containers.get(c.id) !== c || c.state !== "Pending") return;
+    if (!r.converged && (await this.exitedUnannounced(pod, c, r.error, reason))) return;
     c.state = r.converged ? "Reconciled" : "Partial";
     this.emitIfChanged(pod);
+  }
+
+  /**
+   * Under the pod lock, after a reconcile that failed with CgroupGoneError: if the PID source
+   * positively knows the container exited (cgroup and process gone), marks it Stopped as its
+   * STOP_CONTAINER would have (the runtime may never send it: containerd before 2.0.3 drops the
+   * stop of a container that exits while a plugin registers). Returns true if it did.
+   */
+  async exitedUnannounced(
+    pod: PodEntry,
+    c: ContainerEntry,
+    error: unknown,
+    reason: string,
+  ): Promise<boolean> {
+    if (errorName(error) !== "CgroupGoneError") return false;
+    let gone: boolean;
+    try {
+      gone = await this.pids.containerGone(c.container, pod.sandboxes.get(c.sandboxId));
+    } catch (err) {
+      this.log.warn(
+        { err, podUid: pod.uid, containerId: c.id },
+        "failed to check whether the container exited; Partial",
+      );
+      return false;
+    }
+    if (
+      !gone ||
+      this.reg.pods.get(pod.uid) !== pod ||
+      pod.containers.get(c.id) !== c ||
+      c.state === "Stopped"
+    )
+      return false;
+    const before = c.state;
+    c.state = "Stopped";
+    this.log.info(
+      { podUid: pod.uid, containerId: c.id, reason, before },
+      "container exited without a stop from the runtime (cgroup and process gone); no longer counted",
+    );
+    this.emitIfChanged(pod);
+    return true;
   }
 
   async reconcile(pod: PodEntry, c: ContainerEntry, reason: string): Promise<ReconcileResult> {

@@ -103,6 +103,18 @@ export class RealCgroupPidSource implements CgroupPidSource {
     return proc === "gone";
   }
 
+  async containerGone(container: NriContainer, pod: NriPod | undefined): Promise<boolean> {
+    let rel: string;
+    try {
+      rel = containerCgroupPath(container, pod);
+    } catch {
+      return false;
+    }
+    if ((await this.#cgroupAbsent(rel)) !== "absent") return false;
+    if (container.pid <= 0) return true;
+    return (await this.#pidGone(container.pid, rel)) === "gone";
+  }
+
   /** "absent" only if no existing hierarchy holds `rel` and at least one hierarchy was checked. */
   async #cgroupAbsent(rel: string): Promise<"absent" | "present" | "unknown"> {
     const v2 = await statKind(posix.join(this.cgroupRoot, "cgroup.controllers"));

@@ -19,6 +19,7 @@ export type MockPidAnswer =
  * pod UID or sandbox id (a sandbox-id script wins over a UID script); calls are counted.
  */
 export class MockPidSource implements CgroupPidSource {
+  readonly #containerGone = new Map<string, boolean | Error | (() => boolean)>();
   readonly #answers = new Map<string, MockPidAnswer>();
   readonly #calls = new Map<string, number>();
   readonly #unknown: "empty" | "error";
@@ -91,6 +92,21 @@ export class MockPidSource implements CgroupPidSource {
 
   cgroupPathOf(container: NriContainer): string {
     return `/mock-cgroup/${container.id}`;
+  }
+
+  /**
+   * Script `containerGone` for a container id: `true` (exited), `false` (alive or unknown, the
+   * default), a function asked on each call, or an Error to reject with.
+   */
+  setContainerGone(containerId: string, gone: boolean | Error | (() => boolean)): this {
+    this.#containerGone.set(containerId, gone);
+    return this;
+  }
+
+  async containerGone(container: NriContainer): Promise<boolean> {
+    const a = this.#containerGone.get(container.id) ?? false;
+    if (a instanceof Error) throw a;
+    return typeof a === "function" ? a() : a;
   }
 
   async sandboxGone(pod: NriPod): Promise<boolean> {

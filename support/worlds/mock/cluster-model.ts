@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { NriContainerState, type NriContainer, type NriPod } from "../../../src/nri/types.js";
+import { CgroupGoneError } from "../../../src/plugin/errors.js";
 import type { ContainerSpec, TaskScript } from "../types.js";
 
 /** First thread id handed out; far from real host PIDs so a mix-up is visible in logs. */
@@ -28,6 +29,8 @@ export interface ContainerModel {
   attempt: number;
   /** Its process exited (crashed, completed, or stopped); the runtime lists it STOPPED until removal. */
   exited: boolean;
+  /** Its process is gone and its cgroup removed (also before the runtime noticed: {@link ClusterModel.exitThreads}). */
+  processGone: boolean;
   removed: boolean;
 }
 
@@ -105,6 +108,7 @@ export class ClusterModel {
       tids,
       attempt: existing ? existing.attempt + 1 : 0,
       exited: false,
+      processGone: false,
       removed: false,
     };
     pod.containers.set(spec.name, c);
@@ -125,12 +129,14 @@ export class ClusterModel {
    */
   exitContainer(c: ContainerModel): void {
     c.exited = true;
+    c.processGone = true;
     this.#exit(c);
     c.nri = { ...c.nri, state: NriContainerState.STOPPED, pid: 0 };
   }
 
   /** Only the container's threads exit (the runtime has not noticed yet: its view is unchanged). */
   exitThreads(c: ContainerModel): void {
+    c.processGone = true;
     this.#exit(c);
   }
 
@@ -172,8 +178,9 @@ export class ClusterModel {
     return this.#scripts.get(`${pod}/${container}`) ?? "steady";
   }
 
-  /** What the PID source answers for a container right now. */
+  /** What the PID source answers for a container right now; its cgroup is gone once its process is. */
   pidAnswer(c: ContainerModel): number[] {
+    if (c.processGone) throw new CgroupGoneError(c.nri.id, [`/mock-cgroup/${c.nri.id}/cgroup.procs`]);
     const tids = [...c.tids];
     return this.scriptOf(c.pod, c.name) === "with-zero" ? [0, ...tids] : tids;
   }

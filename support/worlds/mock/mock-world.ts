@@ -151,11 +151,16 @@ export class MockWorld extends EventLogWorld implements PodWorld {
     const p = this.#model.existingPod(pod);
     const c = this.#model.container(pod, container);
     // The process is gone, but the runtime has not processed the exit: its Synchronize still lists
-    // the container RUNNING; the stop follows once the sync is done (containerd holds events
-    // while it synchronizes a plugin). A sync that lists it STOPPED is the resync case.
+    // the container RUNNING. NRI v0.8+ runtimes deliver the stop once the sync is done; containerd
+    // 1.7 (v0.6) drops it, since it adds a plugin to its list only after the sync (seen on
+    // 1.7.24: docs/containerd-world.md). A sync that lists it STOPPED is the resync case.
     this.#model.exitThreads(c);
     await this.startPlugin();
-    await this.#stop(p, c);
+    if (this.#nri !== "v0.6") await this.#stop(p, c);
+    else {
+      this.#model.exitContainer(c);
+      this.#h().runtime.addContainer(c.nri); // the runtime lists it STOPPED from now on, silently
+    }
   }
 
   async restartRuntime(): Promise<void> {
@@ -463,6 +468,7 @@ export class MockWorld extends EventLogWorld implements PodWorld {
 
   #script(c: ContainerModel): ContainerModel {
     this.#pids.setFn(c.nri.id, () => this.#model.pidAnswer(c));
+    this.#pids.setContainerGone(c.nri.id, () => c.processGone);
     return c;
   }
 
