@@ -65,7 +65,8 @@ describe("daemon end to end (memory resctrl, real PID source over a fixture cgro
     mkdirSync(cgroupRoot, { recursive: true });
     writeFileSync(join(cgroupRoot, "cgroup.controllers"), "cpu pids\n");
     cgroupOf(c1, [process.pid]);
-    runtime = await FakeRuntime.listen({ socketPath: nriSock });
+    // A runtime that lists exited containers in Synchronize (containerd does not; the plugin must cope with both).
+    runtime = await FakeRuntime.listen({ socketPath: nriSock, listExitedContainers: true });
     runtime.addPod(p1);
     runtime.addContainer(c1);
     runtime.addContainer(c1stopped);

@@ -16,13 +16,14 @@ const TRACES = new URL("../support/fakes/traces/", import.meta.url);
 interface TraceEntry {
   method: string;
   event?: string;
+  pod?: string;
   container?: string;
   attempt?: number;
   state?: string;
   pid?: boolean;
   late?: boolean;
   unordered?: number | string;
-  containers?: Array<{ container: string; attempt: number; state: string }>;
+  containers?: Array<{ pod: string; container: string; attempt: number; state: string }>;
 }
 interface Trace {
   version: string;
@@ -76,6 +77,19 @@ const PLAYS: Record<string, (w: MockWorld, pod: string) => Promise<void>> = {
     await w.startContainer(p, { name: "sidecar" });
     await w.removePod(p);
   },
+  "container-instant-exit": async (w, p) => {
+    await w.runPod(p);
+    await w.startContainer(p, { name: "job" });
+    await w.exitContainer(p, "job", "complete");
+  },
+  "runtime-restart-exited-and-new": async (w, p) => {
+    await w.runPodWithInitContainers(p, ["init"], [{ name: "app" }]);
+    await w.restartRuntime();
+    await w.runPod(`${p}-new`);
+    await w.startContainer(`${p}-new`, { name: "app" });
+    await w.removePod(p);
+    await w.removePod(`${p}-new`);
+  },
   "runtime-restart": async (w, p) => {
     await w.runPod(p);
     await w.startContainer(p, { name: "app" });
@@ -87,11 +101,11 @@ const PLAYS: Record<string, (w: MockWorld, pod: string) => Promise<void>> = {
 /** A recorded entry as a comparable line (the format of MockWorld.sentLines). */
 function line(e: TraceEntry): string {
   if (e.method === "Synchronize") {
-    const listed = (e.containers ?? []).map((c) => `${c.container}#${c.attempt} ${c.state}`);
+    const listed = (e.containers ?? []).map((c) => `${c.pod}/${c.container}#${c.attempt} ${c.state}`);
     return `Synchronize [${listed.sort().join(", ")}]`;
   }
-  if (e.container === undefined) return `${e.method}${e.event ? ` ${e.event}` : ""}`;
-  return `${e.method} ${e.event} ${e.container}#${e.attempt ?? 0} ${e.state}${e.pid ? " pid" : ""}`;
+  if (e.container === undefined) return `${e.method}${e.event ? ` ${e.event} ${e.pod}` : ""}`;
+  return `${e.method} ${e.event} ${e.pod}/${e.container}#${e.attempt ?? 0} ${e.state}${e.pid ? " pid" : ""}`;
 }
 
 /** Sorts runs of entries the trace marks as arriving in any order (same `unordered` value), in both. */

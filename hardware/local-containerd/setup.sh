@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# A private, throw-away containerd 1.7.24 with NRI enabled, for integration tests on a plain
-# Debian 12 VM (see hardware/local-containerd/README.md and docs/containerd-local.md facts).
+# A private, throw-away containerd with NRI enabled (default 1.7.24 from Debian trixie; 2.x from
+# forky works too), for integration tests on a plain Debian 12 VM (see
+# hardware/local-containerd/README.md and docs/containerd-local.md facts).
 set -euo pipefail
 
 readonly SELF="${BASH_SOURCE[0]}"
-readonly CACHE="${NRI_CONTAINERD_CACHE:-/var/cache/nri-resctrl-plugin/containerd}"
 readonly SUITE="${NRI_CONTAINERD_SUITE:-trixie}"
+[[ $SUITE =~ ^[a-z][a-z0-9-]*$ ]] || {
+  printf 'local-containerd: error: invalid NRI_CONTAINERD_SUITE "%s"\n' "$SUITE" >&2
+  exit 2
+}
+# The cache of suite trixie is NRI_CONTAINERD_CACHE itself (as it always was); any other suite gets
+# its own cache next to it, <cache>-<suite>, so that switching suites never reuses the other's binaries.
+readonly CACHE_BASE="${NRI_CONTAINERD_CACHE:-/var/cache/nri-resctrl-plugin/containerd}"
+if [[ $SUITE == trixie ]]; then CACHE=$CACHE_BASE; else CACHE="$CACHE_BASE-$SUITE"; fi
 readonly WANT_VERSION="${NRI_CONTAINERD_VERSION:-1.7.24}"
 readonly LOG_LEVEL="${NRI_CONTAINERD_LOG_LEVEL:-debug}"
 readonly CGROUP_ROOT="${NRI_CONTAINERD_CGROUP_ROOT:-kubepods}"
 readonly START_TIMEOUT="${NRI_CONTAINERD_START_TIMEOUT:-30}"
 readonly MARKER=".nri-local-containerd"
-readonly BIN="$CACHE/root/usr/bin"
-readonly IMAGES="$CACHE/images"
+# Not readonly: a run dir remembers the cache it was started from (set_paths switches to it).
+BIN="$CACHE/root/usr/bin"
+IMAGES="$CACHE/images"
 # Exit code of `check` when this machine cannot run a local containerd (reason on stdout).
 readonly EXIT_UNAVAILABLE=3
 
@@ -23,6 +32,7 @@ Usage: $SELF <command> [dir]
   fetch          Download containerd $WANT_VERSION from Debian $SUITE into the cache (without touching
                  the system's apt state), install bookworm's runc and busybox-static if missing, and
                  build the local images localhost/pause:1 and localhost/busybox:1. Idempotent.
+                 Cache: $CACHE
   check          Exit 0 if this machine can run a local containerd, else exit $EXIT_UNAVAILABLE and print
                  the reason on stdout (not root, no cgroups, fetch impossible, ...).
   start <dir>    fetch, then start containerd with all its state under <dir> (created if missing,
@@ -30,16 +40,18 @@ Usage: $SELF <command> [dir]
                  KEY=value lines (DIR, CRI_SOCKET, NRI_SOCKET, LOG, PID) on stdout. Idempotent: if
                  the daemon of <dir> runs already, it only prints them. Cleans up if it fails.
   restart <dir>  Stop only the daemon of <dir> (pods and shims keep running) and start it again
-                 with the same state; containerd re-creates the NRI socket.
+                 with the same state; containerd re-creates the NRI socket. restart, status and stop
+                 use the cache (suite) <dir> was started from, whatever NRI_CONTAINERD_SUITE says.
   stop <dir>     Remove every container and pod of <dir>, kill the daemon and its shims, unmount
                  what is mounted under <dir>, remove the pod cgroups created since start, and
                  delete <dir>. Safe to call twice, and on a half-started <dir>.
   status <dir>   Print the KEY=value lines and RUNNING=yes|no.
-  stop-all       stop every run dir of this script on the machine (daemons started from the cache,
+  stop-all       stop every run dir of this script on the machine (daemons started from our caches,
                  and marked nri-ctrd* dirs in \$TMPDIR or /tmp). For CI cleanup; stops other users' runs too.
 
-Environment: NRI_CONTAINERD_CACHE (default /var/cache/nri-resctrl-plugin/containerd),
-NRI_CONTAINERD_SUITE ($SUITE), NRI_CONTAINERD_VERSION (expected version prefix, $WANT_VERSION),
+Environment: NRI_CONTAINERD_CACHE (default /var/cache/nri-resctrl-plugin/containerd; the cache of
+suite trixie, other suites use <cache>-<suite>), NRI_CONTAINERD_SUITE ($SUITE; forky has 2.1.9),
+NRI_CONTAINERD_VERSION (expected version prefix, $WANT_VERSION; e.g. 2.1 with forky),
 NRI_CONTAINERD_LOG_LEVEL ($LOG_LEVEL), NRI_CONTAINERD_CGROUP_ROOT (top cgroup our pods use,
 $CGROUP_ROOT), NRI_CONTAINERD_START_TIMEOUT (seconds, $START_TIMEOUT).
 Progress goes to stderr. Needs root.
@@ -94,6 +106,14 @@ fetch_containerd() {
   mv "$tmp"/containerd_*.deb "$CACHE/"
   rm -rf "$tmp" "$CACHE/root"
   mv "$CACHE/root.new" "$CACHE/root"
+}
+
+# Major version of the cached containerd (1 or 2): chooses the config layout.
+containerd_major() {
+  local v
+  v=$("$BIN/containerd" --version) || die "failed to run $BIN/containerd (glibc too old?)"
+  [[ $v =~ \ v?([0-9]+)\.[0-9]+ ]] || die "failed to parse the version of $BIN/containerd: '$v'"
+  printf '%s\n' "${BASH_REMATCH[1]}"
 }
 
 check_version() {
@@ -225,6 +245,15 @@ set_paths() {
   LOG="$DIR/containerd.log"
   PIDFILE="$DIR/containerd.pid"
   ((${#CRI_SOCKET} < 100)) || die "<dir> is too long for a unix socket path: $CRI_SOCKET"
+  # A run dir keeps using the cache (suite) it was started from, whatever the environment says now.
+  local cache
+  if [[ -e $DIR/$MARKER && -s $DIR/cache ]]; then
+    cache=$(<"$DIR/cache")
+    if [[ $cache == "$CACHE_BASE" || $cache == "$CACHE_BASE"-* ]] && [[ -x $cache/root/usr/bin/containerd ]]; then
+      BIN="$cache/root/usr/bin"
+      IMAGES="$cache/images"
+    fi
+  fi
 }
 
 daemon_pid() {
@@ -242,6 +271,11 @@ print_env() {
 }
 
 write_config() {
+  if (($(containerd_major) >= 2)); then write_config_v3; else write_config_v2; fi
+}
+
+# containerd 1.x (config version 2): exactly the config of docs/containerd-local.md.
+write_config_v2() {
   cat >"$CONFIG" <<EOF
 version = 2
 root = "$DIR/root"
@@ -262,6 +296,49 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
+[plugins."io.containerd.nri.v1.nri"]
+  disable = false
+  disable_connections = false
+  socket_path = "$NRI_SOCKET"
+  plugin_path = "$DIR/plugins"
+  plugin_config_path = "$DIR/conf.d"
+  plugin_registration_timeout = "5s"
+  plugin_request_timeout = "2s"
+EOF
+}
+
+# containerd 2.x (config version 3): CRI runtime and image settings live in their own plugins, the
+# sandbox image is a pinned image, and the transfer service (ctr images import) must unpack into
+# the native snapshotter.
+write_config_v3() {
+  local arch
+  arch=$(dpkg --print-architecture)
+  cat >"$CONFIG" <<EOF
+version = 3
+root = "$DIR/root"
+state = "$DIR/run"
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.snapshotter.v1.devmapper"]
+[grpc]
+  address = "$CRI_SOCKET"
+[debug]
+  level = "$LOG_LEVEL"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$DIR/opt"
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "native"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = "localhost/pause:1"
+[plugins."io.containerd.cri.v1.runtime"]
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.cri.v1.runtime".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+[plugins."io.containerd.transfer.v1.local"]
+  [[plugins."io.containerd.transfer.v1.local".unpack_config]]
+    platform = "linux/$arch"
+    snapshotter = "native"
 [plugins."io.containerd.nri.v1.nri"]
   disable = false
   disable_connections = false
@@ -318,12 +395,16 @@ cmd_start() {
     print_env
     return 0
   fi
+  # Start from this suite's cache, even in a previous <dir> of another suite.
+  BIN="$CACHE/root/usr/bin"
+  IMAGES="$CACHE/images"
   cmd_fetch
   if [[ -e $DIR && ! -e $DIR/$MARKER ]] && [[ -n $(ls -A "$DIR") ]]; then
     die "$DIR is not empty and was not made by this script"
   fi
   mkdir -p "$DIR"
   touch "$DIR/$MARKER"
+  printf '%s\n' "$CACHE" >"$DIR/cache"
   STARTED=no
   trap 'if [[ $STARTED != yes ]]; then start_failed; fi' EXIT
   trap 'exit 130' INT TERM
@@ -450,11 +531,18 @@ remove_our_cgroups() {
   return 0
 }
 
-# Whether a containerd started from our cache runs for another run dir.
+# Whether the executable of process $1 is a containerd from one of our caches (any suite).
+is_our_containerd() {
+  local exe
+  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+  [[ $exe == "$CACHE_BASE/root/usr/bin/containerd" || $exe == "$CACHE_BASE"-*/root/usr/bin/containerd ]]
+}
+
+# Whether a containerd started from our caches runs for another run dir.
 other_daemons_running() {
   local pid
   for pid in $(pgrep -x containerd || true); do
-    [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$BIN/containerd" ]] || continue
+    is_our_containerd "$pid" || continue
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--config $CONFIG " && continue
     return 0
   done
@@ -505,12 +593,12 @@ cmd_stop() {
   log "stopped and removed $DIR"
 }
 
-# Every run dir of this script on the machine: those of running daemons started from our cache,
+# Every run dir of this script on the machine: those of running daemons started from our caches,
 # and marked dirs named nri-ctrd* in the temp dir. For CI cleanup after a failed job.
 cmd_stop_all() {
   local pid cfg d dirs=()
   for pid in $(pgrep -x containerd || true); do
-    [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$BIN/containerd" ]] || continue
+    is_our_containerd "$pid" || continue
     cfg=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | sed -n '/^--config$/{n;p;q}')
     [[ -n $cfg && -e $(dirname "$cfg")/$MARKER ]] && dirs+=("$(dirname "$cfg")")
   done

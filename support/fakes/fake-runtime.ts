@@ -10,7 +10,13 @@ import {
   UpdateContainerRequest,
 } from "../../src/nri/gen/nri/api.js";
 import { fromNriContainer, fromNriPod } from "../../src/nri/convert.js";
-import { NriEvent, eventBit, type NriContainer, type NriPod } from "../../src/nri/types.js";
+import {
+  NriContainerState,
+  NriEvent,
+  eventBit,
+  type NriContainer,
+  type NriPod,
+} from "../../src/nri/types.js";
 import { PluginSession, type FakePluginInfo } from "./fake-runtime-session.js";
 import { nriGeneration, type NriGeneration, type NriGenerationProfile } from "./nri-generations.js";
 import { Code, TtrpcError } from "../../src/nri/errors.js";
@@ -55,6 +61,12 @@ export interface FakeRuntimeOptions {
   nri?: NriGeneration;
   /** Default: the generation's runtime version. */
   runtimeVersion?: string;
+  /**
+   * List exited (STOPPED) and UNKNOWN containers in Synchronize. Default false: containerd's NRI
+   * `ListContainers` skips them (1.7.24 and 2.1.9), so a plugin never learns of an exited
+   * container from a Synchronize. True models a runtime that lists them.
+   */
+  listExitedContainers?: boolean;
 }
 
 /**
@@ -82,7 +94,10 @@ export class FakeRuntime extends EventEmitter {
 
   private constructor(
     private readonly server: net.Server,
-    private readonly opts: Required<Omit<FakeRuntimeOptions, "syncChunkSize" | "nri">> & {
+    private readonly opts: Required<
+      Omit<FakeRuntimeOptions, "syncChunkSize" | "nri" | "listExitedContainers">
+    > & {
+      listExitedContainers: boolean;
       syncChunkSize?: number;
       nri: NriGenerationProfile;
     },
@@ -111,6 +126,7 @@ export class FakeRuntime extends EventEmitter {
       logger: opts.logger ?? pino({ level: "silent" }),
       runtimeVersion: opts.runtimeVersion ?? nri.runtimeVersion,
       nri,
+      listExitedContainers: opts.listExitedContainers ?? false,
       ...(opts.syncChunkSize !== undefined ? { syncChunkSize: opts.syncChunkSize } : {}),
     });
   }
@@ -132,6 +148,13 @@ export class FakeRuntime extends EventEmitter {
   }
   containers(): NriContainer[] {
     return [...this.ctrState.values()];
+  }
+  /** The containers a Synchronize lists (see {@link FakeRuntimeOptions.listExitedContainers}). */
+  syncedContainers(): NriContainer[] {
+    if (this.opts.listExitedContainers) return this.containers();
+    return this.containers().filter(
+      (c) => c.state !== NriContainerState.STOPPED && c.state !== NriContainerState.UNKNOWN,
+    );
   }
 
   /** The most recently registered plugin (kept after it closes, with `closedReason`), or undefined. */
@@ -289,7 +312,7 @@ export class FakeRuntime extends EventEmitter {
       logger: this.opts.logger,
       snapshot: () => ({
         pods: this.pods().map(fromNriPod),
-        containers: this.containers().map(fromNriContainer),
+        containers: this.syncedContainers().map(fromNriContainer),
       }),
     });
     this.sessions.add(session);
@@ -297,7 +320,7 @@ export class FakeRuntime extends EventEmitter {
       this.latest = session;
     });
     session.on("ready", () => {
-      const { pods, containers } = { pods: this.pods(), containers: this.containers() };
+      const { pods, containers } = { pods: this.pods(), containers: this.syncedContainers() };
       this.journal.push({
         method: "Synchronize",
         podId: "",

@@ -29,6 +29,8 @@ export interface ContainerModel {
   attempt: number;
   /** Its process exited (crashed, completed, or stopped); the runtime lists it STOPPED until removal. */
   exited: boolean;
+  /** Exited before a runtime restart: the restarted runtime does not know it (no REMOVE_CONTAINER for it). */
+  forgottenByRuntime?: boolean;
   /** Its process is gone and its cgroup removed (also before the runtime noticed: {@link ClusterModel.exitThreads}). */
   processGone: boolean;
   removed: boolean;

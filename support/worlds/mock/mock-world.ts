@@ -164,6 +164,14 @@ export class MockWorld extends EventLogWorld implements PodWorld {
   }
 
   async restartRuntime(): Promise<void> {
+    // containerd rebuilds its NRI view from its CRI stores: exited containers are not in it (never
+    // listed, never REMOVE_CONTAINER'd later), and the pods it recovers get no pod-level events.
+    for (const p of this.#model.pods.values())
+      for (const c of this.#model.containersOf(p))
+        if (c.exited) {
+          c.forgottenByRuntime = true;
+          this.#h().runtime.removeContainerState(c.nri.id);
+        }
     await this.#h().restartRuntime();
     for (const pod of this.#h().runtime.pods()) this.#recovered.add(pod.id);
   }
@@ -262,6 +270,10 @@ export class MockWorld extends EventLogWorld implements PodWorld {
     if (!c.exited) await this.#stop(p, c);
     const all = this.#model.containersOf(p).filter((x) => x.name === container);
     for (const x of all) {
+      if (x.forgottenByRuntime) {
+        this.#model.removeContainer(x);
+        continue;
+      }
       this.#model.removeContainer(x);
       await this.#h().deliver(
         "REMOVE_CONTAINER",
@@ -281,7 +293,7 @@ export class MockWorld extends EventLogWorld implements PodWorld {
     this.#pids.setSandboxGone(p.nri.id, true);
     // A pod containerd 1.7 recovered after a restart gets no pod-level events (docs/containerd-world.md).
     if (!recovered) await rt.stopPodSandbox(p.nri);
-    const all = this.#model.containersOf(p);
+    const all = this.#model.containersOf(p).filter((c) => !c.forgottenByRuntime);
     this.#model.removePod(p);
     for (const c of all) {
       await this.#h().deliver("REMOVE_CONTAINER", `${pod}/${c.nri.name}`, rt.removeContainer(p.nri, c.nri));
@@ -440,8 +452,11 @@ export class MockWorld extends EventLogWorld implements PodWorld {
    */
   sentLines(): string[] {
     const names = new Map<string, string>();
-    for (const p of this.#model.pods.values())
-      for (const c of [...p.history, ...p.containers.values()]) names.set(c.nri.id, `${c.name}#${c.attempt}`);
+    for (const p of this.#model.pods.values()) {
+      names.set(p.nri.id, p.name);
+      for (const c of [...p.history, ...p.containers.values()])
+        names.set(c.nri.id, `${p.name}/${c.name}#${c.attempt}`);
+    }
     const state = (s: number | undefined): string =>
       s === undefined ? "" : (NriContainerState[s] ?? String(s));
     return this.#h()
@@ -456,7 +471,7 @@ export class MockWorld extends EventLogWorld implements PodWorld {
           r.containerId === undefined
             ? ""
             : ` ${names.get(r.containerId) ?? "?"} ${state(r.state)}${r.pid ? " pid" : ""}`;
-        return `${r.method} ${r.event}${c}`;
+        return `${r.method} ${r.event}${c || ` ${names.get(r.podId) ?? "?"}`}`;
       });
   }
 
