@@ -50,10 +50,25 @@ export const mock = mockProfile;
 // pluginErrors "attach": the real daemons still log a transient "nri stub: failure" (connect ENOENT)
 // while the runtime socket appears; such lines are attached to the report instead of failing the
 // scenario. Switch to "fail" (the default, as in mock) once the daemon logs only real errors.
-export const containerd = profile("containerd", {
-  parallel: 1,
-  worldParameters: { world: "containerd", timeoutMs: 30_000, pluginErrors: "attach" },
-});
+// Which containerd the containerd world runs: NRI_CONTAINERD_SUITE=trixie (default, containerd
+// 1.7.24, NRI v0.6.1) or forky (containerd 2.1.9, NRI v0.8), from Debian's archive. Reports go to
+// reports/containerd-1.7/ or reports/containerd-2.1/ (`npm run scenarios:containerd-2.1`).
+const containerdSuite = process.env.NRI_CONTAINERD_SUITE || "trixie";
+const containerdLabel =
+  { trixie: "containerd-1.7", forky: "containerd-2.1" }[containerdSuite] ?? `containerd-${containerdSuite}`;
+export const containerd = profile(
+  "containerd",
+  {
+    parallel: 1,
+    worldParameters: {
+      world: "containerd",
+      timeoutMs: 30_000,
+      pluginErrors: "attach",
+      suite: containerdSuite,
+    },
+  },
+  containerdLabel,
+);
 export const hardware = profile("hardware", {
   parallel: 1,
   worldParameters: { world: "hardware", timeoutMs: 60_000, pluginErrors: "attach" },

@@ -14,7 +14,13 @@ readonly SUITE="${NRI_CONTAINERD_SUITE:-trixie}"
 # its own cache next to it, <cache>-<suite>, so that switching suites never reuses the other's binaries.
 readonly CACHE_BASE="${NRI_CONTAINERD_CACHE:-/var/cache/nri-resctrl-plugin/containerd}"
 if [[ $SUITE == trixie ]]; then CACHE=$CACHE_BASE; else CACHE="$CACHE_BASE-$SUITE"; fi
-readonly WANT_VERSION="${NRI_CONTAINERD_VERSION:-1.7.24}"
+# The containerd each suite ships (checked after the download): trixie 1.7.24, forky 2.1.x.
+case $SUITE in
+  trixie) DEFAULT_VERSION=1.7.24 ;;
+  forky) DEFAULT_VERSION=2.1 ;;
+  *) DEFAULT_VERSION="" ;;
+esac
+readonly WANT_VERSION="${NRI_CONTAINERD_VERSION:-$DEFAULT_VERSION}"
 readonly LOG_LEVEL="${NRI_CONTAINERD_LOG_LEVEL:-debug}"
 readonly CGROUP_ROOT="${NRI_CONTAINERD_CGROUP_ROOT:-kubepods}"
 readonly START_TIMEOUT="${NRI_CONTAINERD_START_TIMEOUT:-30}"
