@@ -2,7 +2,8 @@
 // Run one scenario: `npx cucumber-js --profile mock features/pod-removal.feature:12` or `--name "<regex>"`.
 // Profiles are combinable (`--profile mock --profile ...`); see docs/writing-scenarios.md.
 
-const humanFormat = process.stdout.isTTY ? "progress-bar" : "progress";
+// `progress` (one character per step, then every failure), ending with the HTML report's path.
+const humanFormat = "./support/reporting/progress-with-report.ts";
 
 /**
  * Settings every profile shares; `world` picks support/worlds/<world>/, `reportDir` (default: the
@@ -26,7 +27,11 @@ function profile(world, overrides = {}, reportDir = world) {
       `junit:reports/${reportDir}/cucumber-junit.xml`,
       `message:reports/${reportDir}/cucumber-messages.ndjson`,
     ],
-    formatOptions: { snippetInterface: "async-await", junit: { suiteName: `scenarios-${reportDir}` } },
+    formatOptions: {
+      snippetInterface: "async-await",
+      junit: { suiteName: `scenarios-${reportDir}` },
+      reportPath: `reports/${reportDir}/cucumber-report.html`,
+    },
     worldParameters: { world, timeoutMs: 10_000 },
     retry: 1,
     retryTagFilter: "@flaky",
@@ -71,5 +76,8 @@ export const containerd = profile(
 );
 export const hardware = profile("hardware", {
   parallel: 1,
+  // support/worlds/hardware/step-timeout.ts raises the step timeout above the world's longest wait
+  // (a runtime restart: 360 s); world parameters reach no code before the step definitions are built.
+  import: [...profile("hardware").import, "support/worlds/hardware/step-timeout.ts"],
   worldParameters: { world: "hardware", timeoutMs: 60_000, pluginErrors: "attach" },
 });

@@ -111,10 +111,19 @@ After(
         const lines = await port
           .logLines()
           .catch((e: unknown) => [{ msg: `failed to read plugin log: ${String(e)}` }]);
+        // The whole log goes to the report only (a non-text media type is not printed on the
+        // terminal); a failed scenario also gets its last lines, printed after the failed step.
         this.attach(lines.map((l) => JSON.stringify(l)).join("\n"), {
-          mediaType: "text/plain",
+          mediaType: "application/x-ndjson",
           fileName: "plugin-log.ndjson",
         });
+        if (result?.status === Status.FAILED && lines.length > 0) {
+          const tail = lines.slice(-PLUGIN_LOG_TAIL_LINES).map(compactLogLine);
+          this.attach(
+            `last ${tail.length} of ${lines.length} plugin log lines (all of them: plugin-log.ndjson in the report)\n${tail.join("\n")}`,
+            { mediaType: "text/plain", fileName: "plugin-log-tail.txt" },
+          );
+        }
         const events = port.allEvents().map(describeEvent);
         this.attach(events.length ? events.join("\n") : "(no pod events)", {
           mediaType: "text/plain",
@@ -128,6 +137,28 @@ After(
     }
   },
 );
+
+/** Plugin log lines a failed scenario prints on the terminal. */
+export const PLUGIN_LOG_TAIL_LINES = 15;
+
+const LEVELS: Readonly<Record<number, string>> = {
+  10: "trace",
+  20: "debug",
+  30: "info",
+  40: "warn",
+  50: "error",
+  60: "fatal",
+};
+
+/** One log record as `level msg key=value …` (no time, pid or hostname), for the terminal. Pure. */
+export function compactLogLine(l: Record<string, unknown>): string {
+  const { level, msg, time: _t, pid: _p, hostname: _h, ...rest } = l;
+  const fields = Object.entries(rest)
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" ");
+  const text = `${LEVELS[Number(level)] ?? String(level ?? "")} ${String(msg ?? "")}${fields ? ` ${fields}` : ""}`;
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+}
 
 AfterAll(
   { name: "release what worlds share (e.g. the containerd world's daemon)", timeout: WORLD_SETUP_TIMEOUT_MS },

@@ -265,7 +265,7 @@ export class PodLifecycle {
     if (!same) return false;
     this.log.info(
       { podUid: uid, sandboxIds: checked.map((sb) => sb.id) },
-      "pod sandbox vanished without REMOVE_POD_SANDBOX; removing pod",
+      "pod sandbox is gone and no live container is left; removing pod (a REMOVE_POD_SANDBOX may follow, or never come after a runtime restart)",
     );
     for (const sb of checked) await this.removeSandbox(uid, sb.id, "sandbox vanished");
     return true;
