@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A private, throw-away containerd with NRI enabled (default 1.7.24 from Debian trixie; 2.x from
 # forky works too), for integration tests on a plain Debian 12 VM (see
-# hardware/local-containerd/README.md and docs/containerd-local.md facts).
+# hardware/local-containerd/README.md).
 set -euo pipefail
 
 readonly SELF="${BASH_SOURCE[0]}"
@@ -280,7 +280,7 @@ write_config() {
   if (($(containerd_major) >= 2)); then write_config_v3; else write_config_v2; fi
 }
 
-# containerd 1.x (config version 2): exactly the config of docs/containerd-local.md.
+# containerd 1.x (config version 2): CRI with a local pause image, no CNI, native snapshotter, NRI on.
 write_config_v2() {
   cat >"$CONFIG" <<EOF
 version = 2
