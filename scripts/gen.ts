@@ -1,13 +1,21 @@
-#!/usr/bin/env node
 // Regenerates TypeScript from proto/ with buf (from npm) + ts-proto, into the committed gen/ folders.
-//   node scripts/gen.mjs          write src/nri/gen, src/control/gen, support/cri/gen
-//   node scripts/gen.mjs --check  generate into a temp dir and fail if it differs from what is committed
+//   node --import tsx scripts/gen.ts          write src/nri/gen, src/control/gen, support/cri/gen
+//   node --import tsx scripts/gen.ts --check  generate into a temp dir and fail if it differs from what
+//                                             is committed
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const root = new URL("..", import.meta.url).pathname;
+/** One generation target: the proto folders (relative to proto/), the output folder, ts-proto options. */
+interface Target {
+  paths: readonly string[];
+  out: string;
+  opts: readonly string[];
+}
+
+const root = fileURLToPath(new URL("..", import.meta.url));
 const plugin = join(root, "node_modules/.bin/protoc-gen-ts_proto");
 const buf = join(root, "node_modules/.bin/buf");
 const common = [
@@ -19,12 +27,25 @@ const common = [
   "useDate=false",
   "useExactTypes=false",
 ];
-/** Each target: the proto folders (relative to proto/) and the output folder. */
-const targets = [
+const targets: readonly Target[] = [
   { paths: ["nri", "ttrpc"], out: "src/nri/gen", opts: [...common, "outputServices=false"] },
   { paths: ["control"], out: "src/control/gen", opts: [...common, "outputServices=grpc-js"] },
   { paths: ["cri"], out: "support/cri/gen", opts: [...common, "outputServices=grpc-js"] },
 ];
+
+/** Every file under `dir`, by its path relative to `dir`, with its text. */
+function listFiles(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else files.set(relative(dir, p), readFileSync(p, "utf8"));
+    }
+  };
+  walk(dir);
+  return files;
+}
 
 const check = process.argv.includes("--check");
 let failed = false;
@@ -45,7 +66,7 @@ for (const t of targets) {
   }
   if (check) {
     const want = listFiles(out);
-    const have = existsSync(join(root, t.out)) ? listFiles(join(root, t.out)) : new Map();
+    const have = existsSync(join(root, t.out)) ? listFiles(join(root, t.out)) : new Map<string, string>();
     for (const [rel, text] of want) {
       if (have.get(rel) !== text) {
         console.error(`gen --check: ${t.out}/${rel} differs from a fresh generation (run npm run gen)`);
@@ -67,16 +88,4 @@ for (const t of targets) {
 if (check) {
   if (failed) process.exit(1);
   console.log("gen --check: generated code is up to date");
-}
-
-function listFiles(dir) {
-  const files = new Map();
-  (function walk(d) {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else files.set(relative(dir, p), readFileSync(p, "utf8"));
-    }
-  })(dir);
-  return files;
 }
