@@ -110,7 +110,7 @@ if [ "${preflight}" = 3 ]; then
   rm -f reports/hardware/cucumber-messages.ndjson
   npx cucumber-js --profile hardware --format summary 2>&1 | tail -n 4
   msgs=reports/hardware/cucumber-messages.ndjson
-  counts="$(node scripts/count-scenarios.mjs "${msgs}")"
+  counts="$(node --import tsx scripts/count-scenarios.ts "${msgs}")"
   echo "hardware profile: ${counts}"
   if ! node --input-type=module - "${msgs}" <<'JS'; then
 import { readFileSync } from "node:fs";

@@ -38,6 +38,10 @@ class FakeCluster implements HostPort {
   readonly log: string[] = [];
   readonly removedContainers: string[] = [];
   readonly removedSandboxes: string[] = [];
+  /** Sandboxes still listed but already removed by the kubelet: `crictl rmp` answers NotFound. */
+  readonly sandboxesGoneFirst = new Set<string>();
+  /** Sandboxes whose removal fails for another reason. */
+  readonly sandboxesBroken = new Set<string>();
   /** Runtime containers by id, kept after exit (as the kubelet keeps them) until `crictl rm`. */
   readonly runtime = new Map<string, FakeRuntimeContainer>();
   /** The kubelet restarts a container that exited non-zero (restartPolicy OnFailure). */
@@ -159,6 +163,12 @@ class FakeCluster implements HostPort {
       return ok(sbs.join("\n"));
     }
     if (a[0] === "rmp") {
+      if (this.sandboxesGoneFirst.has(a[2]!))
+        return err(
+          `getting sandbox status of pod "${a[2]}": rpc error: code = NotFound desc = an error occurred when try to find sandbox: not found`,
+        );
+      if (this.sandboxesBroken.has(a[2]!))
+        return err(`removing the pod sandbox "${a[2]}": permission denied`);
       this.removedSandboxes.push(a[2]!);
       return ok();
     }
@@ -320,6 +330,22 @@ describe("PodDriver over a fake cluster", () => {
       `sandboxes removed: ${cluster.removedSandboxes.join(",")}`,
     );
     assert.ok([...p.containers.values()].every((c) => c.removed));
+  });
+
+  it("removes a pod whose sandbox the kubelet removed first, and still reports other failures", async () => {
+    const p = await driver.create("raced", [{ name: "app" }]);
+    const sandbox = (cluster.pods.get("hw-t-raced")!.sandbox = "sb-raced");
+    cluster.keepSandboxOf("hw-t-raced");
+    cluster.sandboxesGoneFirst.add(sandbox);
+    await driver.removePod(p);
+    assert.equal(p.removed, true);
+    assert.ok(!cluster.removedSandboxes.includes(sandbox));
+
+    const q = await driver.create("stuck-sandbox", [{ name: "app" }]);
+    cluster.sandboxesBroken.add((cluster.pods.get("hw-t-stuck-sandbox")!.sandbox = "sb-broken"));
+    cluster.keepSandboxOf("hw-t-stuck-sandbox");
+    await assert.rejects(driver.removePod(q), /permission denied/);
+    assert.equal(q.removed, false);
   });
 
   it("fails with the pod's state when a container never runs", async () => {

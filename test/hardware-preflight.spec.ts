@@ -12,6 +12,7 @@ import {
   parseMounts,
   runPreflight,
 } from "../support/worlds/hardware/preflight.js";
+import { nriVersionForContainerd, parseCrictlVersion } from "../support/worlds/hardware/runtime-version.js";
 
 const REPO = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
 
@@ -57,6 +58,13 @@ function fakeHost(spec: FakeHostSpec): HostPort & { ran: string[] } {
 }
 
 const OK: CommandResult = { exitCode: 0, stdout: "ok", stderr: "", timedOut: false };
+/** `k3s crictl version` of k3s v1.32.5+k3s1. */
+const CRICTL_VERSION: CommandResult = {
+  exitCode: 0,
+  stdout: "Version:  0.1.0\nRuntimeName:  containerd\nRuntimeVersion:  v2.0.5-k3s1\nRuntimeApiVersion:  v1\n",
+  stderr: "",
+  timedOut: false,
+};
 
 function rdtHost(overrides: Partial<FakeHostSpec> = {}): FakeHostSpec {
   return {
@@ -67,12 +75,17 @@ function rdtHost(overrides: Partial<FakeHostSpec> = {}): FakeHostSpec {
       "/proc/filesystems": "nodev\tsysfs\nnodev\tcgroup2\nnodev\tresctrl\n",
       "/proc/mounts": "sysfs /sys sysfs rw 0 0\nresctrl /sys/fs/resctrl resctrl rw,relatime 0 0\n",
       "/sys/fs/resctrl/info/L3_MON/num_rmids": "448\n",
+      "/sys/fs/resctrl/info/L3_MON/max_threshold_occupancy": "110100480\n",
       "/etc/rancher/k3s/k3s.yaml": "apiVersion: v1\n",
       "/repo/dist/cli.js": "",
     },
     dirs: ["/sys/fs/resctrl/mon_groups"],
     sockets: ["/var/run/nri/nri.sock"],
-    commands: { "kubectl version": OK, "kubectl get --raw /readyz": OK },
+    commands: {
+      "kubectl version": OK,
+      "kubectl get --raw /readyz": OK,
+      "k3s crictl version": CRICTL_VERSION,
+    },
     ...overrides,
   };
 }
@@ -83,7 +96,13 @@ describe("hardware preflight (fake host)", () => {
     const report = await runPreflight({ host, repoRoot: "/repo", env: {} });
     assert.deepEqual(report.missing, []);
     assert.equal(report.ok, true);
-    assert.equal(report.checks.length, 10);
+    assert.equal(report.checks.length, 11);
+    assert.deepEqual(report.runtime, { runtime: "containerd", version: "v2.0.5-k3s1", nri: "v0.8.0" });
+    assert.equal(
+      report.checks.find((c) => c.id === "runtime")!.detail,
+      "containerd v2.0.5-k3s1, NRI v0.8.0 (from the containerd version)",
+    );
+    assert.match(report.checks.find((c) => c.id === "l3-mon")!.detail, /max_threshold_occupancy=110100480/);
     assert.match(
       report.checks.find((c) => c.id === "cluster")!.detail,
       /KUBECONFIG=\/etc\/rancher\/k3s\/k3s\.yaml/,
@@ -104,7 +123,16 @@ describe("hardware preflight (fake host)", () => {
     const report = await runPreflight({ host, repoRoot: "/repo", env: {} });
     assert.deepEqual(
       report.missing.map((c) => c.id),
-      ["cgroup-v2", "cpu-rdt-flags", "resctrl-kernel", "resctrl-mounted", "l3-mon", "cluster", "nri-socket"],
+      [
+        "cgroup-v2",
+        "cpu-rdt-flags",
+        "resctrl-kernel",
+        "resctrl-mounted",
+        "l3-mon",
+        "cluster",
+        "runtime",
+        "nri-socket",
+      ],
     );
     for (const c of report.missing) assert.ok(c.fix && c.fix.length > 10, `${c.id} has a fix`);
     assert.match(report.checks.find((c) => c.id === "daemon")!.detail, /src\/cli\.ts/);
@@ -161,10 +189,56 @@ describe("hardware preflight (fake host)", () => {
     const report = await runPreflight({ host, repoRoot: "/repo", env: {} });
     assert.deepEqual(
       report.missing.map((c) => c.id),
-      ["kubectl", "cluster"],
+      ["kubectl", "cluster", "runtime"],
     );
     assert.match(report.missing[1]!.detail, /not checked/);
+    assert.match(report.missing[2]!.detail, /k3s crictl version failed: spawn k3s ENOENT/);
+    assert.equal(report.runtime, undefined);
     assert.ok(!host.ran.some((r) => r.includes("readyz")));
+  });
+});
+
+describe("hardware preflight: the container runtime", () => {
+  it("reports a runtime other than containerd as missing, still naming it", async () => {
+    const spec = rdtHost();
+    spec.commands!["k3s crictl version"] = {
+      ...CRICTL_VERSION,
+      stdout: "RuntimeName: cri-o\nRuntimeVersion: 1.32.0\n",
+    };
+    const report = await runPreflight({ host: fakeHost(spec), repoRoot: "/repo", env: {} });
+    assert.deepEqual(
+      report.missing.map((c) => c.id),
+      ["runtime"],
+    );
+    assert.match(report.missing[0]!.detail, /^cri-o 1\.32\.0/);
+    assert.equal(report.runtime?.runtime, "cri-o");
+  });
+
+  it("parses crictl version and knows which NRI each containerd embeds", () => {
+    assert.deepEqual(parseCrictlVersion(CRICTL_VERSION.stdout), {
+      runtime: "containerd",
+      version: "v2.0.5-k3s1",
+    });
+    assert.deepEqual(parseCrictlVersion("nothing"), { runtime: undefined, version: undefined });
+    const table: [string, string][] = [
+      ["1.6.33", "none (containerd before 1.7 has no NRI)"],
+      ["1.7.15", "unknown (containerd 1.7.15 is not in the table)"],
+      ["1.7.16", "v0.6.1"],
+      ["v1.7.24", "v0.6.1"],
+      ["1.7.25", "v0.6.1"],
+      ["1.7.26", "v0.8.0"],
+      ["v2.0.2-k3s1", "v0.8.0"],
+      ["v2.0.5-k3s1", "v0.8.0"],
+      ["2.0.5-k3s1.32", "v0.8.0"],
+      ["2.1.9", "v0.8.0"],
+      ["2.2.0", "v0.10.0"],
+      ["2.2.3", "v0.10.0 or v0.11.0 (not recorded for this patch release)"],
+      ["v2.2.7-k3s1", "v0.11.0"],
+      ["2.3.1", "v0.12.0"],
+      ["2.4.0", "unknown (containerd 2.4.0 is not in the table)"],
+      ["garbage", 'unknown (unparsable containerd version "garbage")'],
+    ];
+    for (const [v, nri] of table) assert.equal(nriVersionForContainerd(v), nri, v);
   });
 });
 

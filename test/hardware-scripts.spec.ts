@@ -1,10 +1,20 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseLlcBytes } from "../support/worlds/hardware/rmid-limbo.js";
+import { nriVersionForContainerd } from "../support/worlds/hardware/runtime-version.js";
 
 // The EC2 scripts on THIS machine, in their read-only modes only (provision --check, argument
 // errors, an unmounted resctrl): they must fail loudly with one "FAILED:" line naming the first
@@ -53,8 +63,27 @@ describe("hardware/ec2 scripts on this machine", () => {
     assert.match(bad.stderr, /FAILED: unknown argument: --bogus/);
     const help = run("provision.sh", ["--help"]);
     assert.equal(help.status, 0);
-    for (const o of ["--check", "--skip-k3s", "INSTALL_K3S_VERSION", "NODE_VERSION"])
+    for (const o of [
+      "--check",
+      "--skip-k3s",
+      "INSTALL_K3S_VERSION",
+      "NODE_VERSION",
+      "APT_LOCK_TIMEOUT",
+      "HW_STATE_DIR",
+    ])
       assert.ok(help.stdout.includes(o), o);
+    assert.ok(!help.stdout.includes("set -euo"), "the help is the header comment only");
+  });
+
+  it("provision.sh pins k3s v1.32.5+k3s1 (containerd 2.0.5) and installs no jq", () => {
+    const text = readFileSync(join(REPO, "hardware/ec2/provision.sh"), "utf8");
+    assert.match(text, /^INSTALL_K3S_VERSION="\$\{INSTALL_K3S_VERSION:-v1\.32\.5\+k3s1\}"$/m);
+    assert.match(text, /containerd 2\.0\.5/);
+    assert.ok(!/\bjq\b/.test(text), "jq is not used, so not installed");
+    assert.ok(
+      !/^\s*(DEBIAN_FRONTEND=\S+ )?apt-get /m.test(text),
+      "apt goes through apt_get (waits for the dpkg lock)",
+    );
   });
 
   it("rmid-gc-wait.sh validates its timeout and refuses an unmounted resctrl", () => {
@@ -78,6 +107,7 @@ describe("hardware/ec2 scripts on this machine", () => {
     const help = run("teardown.sh", ["--help"]);
     assert.equal(help.status, 0);
     assert.match(help.stdout, /--uninstall-k3s/);
+    assert.match(help.stdout, /max_threshold_occupancy/);
     const bad = run("teardown.sh", ["--everything"]);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /FAILED: unknown argument: --everything/);
@@ -91,6 +121,93 @@ describe("hardware/ec2 scripts on this machine", () => {
       const files = readdirSync(dir);
       for (const f of ["uname.txt", "mounts.txt", "resctrl-info.txt", "k3s-journal.txt", "pods.txt"])
         assert.ok(files.includes(f), f);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("hardware/ec2/lib.sh helpers", () => {
+  const lib = join(REPO, "hardware/ec2/lib.sh");
+  const bash = (script: string, env: Record<string, string> = {}) =>
+    spawnSync("bash", ["-c", `set -euo pipefail; . ${JSON.stringify(lib)}; ${script}`], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+      timeout: 30_000,
+    });
+
+  it("nri_version_for gives the same NRI version as the TypeScript table", () => {
+    const versions = [
+      "1.6.33",
+      "1.7.0",
+      "1.7.15",
+      "1.7.16",
+      "v1.7.24",
+      "1.7.25",
+      "1.7.26",
+      "v2.0.2-k3s1",
+      "v2.0.5-k3s1",
+      "2.0.5-k3s1.32",
+      "2.1.9",
+      "2.2.0",
+      "2.2.3",
+      "2.2.6",
+      "v2.2.7-k3s1",
+      "2.2.9",
+      "2.3.1",
+      "2.4.0",
+      "3.0.0",
+      "garbage",
+      "1.7",
+      "",
+    ];
+    const r = bash(versions.map((v) => `nri_version_for ${JSON.stringify(v)}`).join("; "));
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trimEnd().split("\n"), versions.map(nriVersionForContainerd));
+  });
+
+  it("llc_bytes reads the same LLC size from /proc/cpuinfo as the world does", () => {
+    const r = bash("llc_bytes");
+    assert.equal(r.status, 0, r.stderr);
+    const cpuinfo = existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8") : "";
+    assert.equal(r.stdout.trim(), String(parseLlcBytes(cpuinfo) ?? ""));
+  });
+
+  it("apt_get waits while another apt holds the lock, and fails at once on anything else", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hw-apt-"));
+    try {
+      const fake = join(dir, "apt-get");
+      // Answers "lock held" as many times as the counter file says, then succeeds (or fails for real).
+      writeFileSync(
+        fake,
+        [
+          "#!/usr/bin/env bash",
+          `n=$(cat ${dir}/locked)`,
+          `echo "$*" >>${dir}/calls`,
+          `if [ "$n" -gt 0 ]; then echo $((n - 1)) >${dir}/locked; echo "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 1234 (apt-get)" >&2; exit 100; fi`,
+          `[ -e ${dir}/broken ] && { echo "E: Unable to locate package nope" >&2; exit 100; }`,
+          "exit 0",
+        ].join("\n"),
+      );
+      chmodSync(fake, 0o755);
+      const env = { PATH: `${dir}:${process.env.PATH ?? "/usr/bin:/bin"}`, APT_LOCK_RETRY_SECONDS: "0" };
+      writeFileSync(join(dir, "locked"), "2");
+      const ok = bash("apt_get update", env);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal(readFileSync(join(dir, "calls"), "utf8").trim().split("\n").length, 3, "two retries");
+      assert.match(ok.stderr, /lock held by another process/);
+      assert.match(readFileSync(join(dir, "calls"), "utf8"), /-o DPkg::Lock::Timeout=\d+ -q update/);
+
+      writeFileSync(join(dir, "locked"), "0");
+      writeFileSync(join(dir, "broken"), "");
+      rmSync(join(dir, "calls"));
+      const bad = bash("apt_get install -y nope || echo rc=$?", env);
+      assert.match(bad.stdout, /rc=100/);
+      assert.equal(readFileSync(join(dir, "calls"), "utf8").trim().split("\n").length, 1, "no retry");
+
+      writeFileSync(join(dir, "locked"), "1000");
+      const stuck = bash("apt_get update || echo rc=$?", { ...env, APT_LOCK_TIMEOUT: "0" });
+      assert.match(stuck.stdout, /rc=100/, "gives up after APT_LOCK_TIMEOUT");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

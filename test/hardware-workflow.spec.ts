@@ -47,15 +47,15 @@ const needs = (j: Job): string[] => (Array.isArray(j.needs) ? j.needs : j.needs 
 const allSteps = Object.values(wf.jobs).flatMap((j) => j.steps);
 
 describe("hardware workflow", () => {
-  it("is triggered by a labelled PR or a manual dispatch only", () => {
-    assert.ok(wf.on.pull_request?.types.includes("labeled"));
+  it("runs only when the label hardware-e2e itself is added, or on a manual dispatch", () => {
+    assert.deepEqual(wf.on.pull_request?.types, ["labeled"], "no run per push, reopen or other event");
     assert.ok("workflow_dispatch" in wf.on);
     assert.deepEqual(Object.keys(wf.on).sort(), ["pull_request", "workflow_dispatch"]);
-    assert.match(job("gate").if ?? "", /workflow_dispatch/);
-    assert.match(
-      job("gate").if ?? "",
-      /contains\(github\.event\.pull_request\.labels\.\*\.name, 'hardware-e2e'\)/,
-    );
+    const gate = job("gate").if ?? "";
+    assert.match(gate, /github\.event_name == 'workflow_dispatch'/);
+    assert.match(gate, /github\.event\.label\.name == 'hardware-e2e'/);
+    // Adding any other label to a PR that carries hardware-e2e must not start another metal run.
+    assert.ok(!/labels\.\*\.name/.test(gate), "not: the PR carries the label");
   });
 
   it("checks the presence of the AWS credentials before starting anything", () => {
@@ -82,6 +82,59 @@ describe("hardware workflow", () => {
       assert.equal(s.with?.mode, "start");
       assert.match(String(s.with?.["aws-resource-tags"]), /GitHubRunId/);
     }
+  });
+
+  it("takes the runner's label and instance id from the start attempt that succeeded", () => {
+    const start = job("start-runner");
+    // The action sets label and instance id before it waits for the runner, so a failed spot
+    // attempt has them too: "spot label, else on-demand label" would pick a runner that never came.
+    for (const out of ["label", "ec2-instance-id"]) {
+      const v = (start.outputs?.[out] ?? "").replace(/\s+/g, " ");
+      assert.match(
+        v,
+        new RegExp(`steps\\.spot\\.outcome == 'success' && steps\\.spot\\.outputs\\.${out}`),
+        v,
+      );
+      assert.match(
+        v,
+        new RegExp(`steps\\.ondemand\\.outcome == 'success' && steps\\.ondemand\\.outputs\\.${out}`),
+        v,
+      );
+    }
+    const steps = start.steps;
+    const kill = steps.findIndex((s) => s.run?.includes("terminate-instances"));
+    assert.ok(
+      kill > steps.findIndex((s) => s.id === "spot") && kill < steps.findIndex((s) => s.id === "ondemand"),
+    );
+    assert.match(
+      steps[kill]!.if ?? "",
+      /steps\.spot\.outcome == 'failure'/,
+      "a failed spot instance goes at once",
+    );
+    for (const attempt of ["spot", "ondemand"]) {
+      assert.match(
+        start.outputs?.[`failed-${attempt}-label`] ?? "",
+        new RegExp(`steps\\.${attempt}\\.outcome == 'failure'`),
+      );
+      const stop = job("stop-runner").steps.find((s) => s.if?.includes(`failed-${attempt}-label`));
+      assert.equal(stop?.with?.mode, "stop", `stop-runner stops a failed ${attempt} attempt`);
+      assert.equal(stop?.["continue-on-error"], true);
+    }
+  });
+
+  it("gives each runner start a timeout that fits the job's", () => {
+    const start = job("start-runner");
+    const attempts = start.steps.filter((s) => s.uses?.startsWith("machulav/ec2-github-runner@"));
+    assert.equal(attempts.length, 2);
+    // Per attempt: until the instance runs (a few minutes) + the action's 30 s quiet period + the timeout.
+    const perAttempt = attempts.map((s) => Number(s.with?.["startup-timeout-minutes"]) + 5);
+    for (const m of perAttempt)
+      assert.ok(m - 5 >= 10, "a metal instance needs 5-10 min to boot and register");
+    const total = perAttempt.reduce((a, b) => a + b, 0);
+    assert.ok(
+      total <= (start["timeout-minutes"] ?? 360),
+      `both attempts (${total} min) fit the job's ${start["timeout-minutes"]} min`,
+    );
   });
 
   it("runs provision, a failing preflight and the hardware profile on the runner, and uploads reports", () => {

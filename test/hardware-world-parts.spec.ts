@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { usage } from "../src/cli.js";
@@ -29,9 +29,27 @@ import {
   workloadCommand,
 } from "../support/worlds/hardware/kube.js";
 import { podEventFromLog } from "../support/worlds/hardware/log-events.js";
-import { classifyGrpcError, hardwarePrefixes, retryWhileCapacity } from "../support/worlds/hardware/retry.js";
+import { Metadata, status } from "@grpc/grpc-js";
+import { ControlApiServer, ControlClient, type ControlTarget } from "../src/control/index.js";
+import {
+  classifyGrpcError,
+  errorClassOf,
+  hardwarePrefixes,
+  isLimbo,
+  retryWhileLimbo,
+} from "../support/worlds/hardware/retry.js";
 import { RmidFiller, type FillerFs } from "../support/worlds/hardware/rmid-filler.js";
+import {
+  dirtyGroupCache,
+  groupOccupancy,
+  OccupancyThreshold,
+  parseCounter,
+  parseLlcBytes,
+  type ThresholdFs,
+} from "../support/worlds/hardware/rmid-limbo.js";
 import { SeedTracker } from "../support/worlds/hardware/seeds.js";
+import { HardwareWorld } from "../support/worlds/hardware/hardware-world.js";
+import type { RetryOutcome } from "../support/worlds/types.js";
 
 const errno = (code: string): Error => Object.assign(new Error(code), { code });
 
@@ -82,81 +100,263 @@ describe("task lists and container cgroups", () => {
   });
 });
 
-function fakeFillerFs(capacity: number, busyFirst = 0): FillerFs & { dirs: Set<string>; busy: number } {
-  const state = { dirs: new Set<string>(), busy: busyFirst };
-  return {
-    ...state,
-    get busy() {
-      return state.busy;
+/**
+ * A fake kernel for the filler: `total` RMIDs; a removed group's RMID goes into limbo (unless
+ * `limboOnFree` is false) until `drain()`; mkdir answers EBUSY while none is free but some are in
+ * limbo, ENOSPC when none is either (resctrl_find_free_rmid).
+ */
+function fakeRmidKernel(total: number, o: { limbo?: number; limboOnFree?: boolean } = {}) {
+  const dirs = new Set<string>();
+  const k = {
+    dirs,
+    limbo: o.limbo ?? 0,
+    mkdirs: 0,
+    drain(n = Infinity): void {
+      k.limbo = Math.max(0, k.limbo - n);
     },
-    dirs: state.dirs,
-    async mkdir(p) {
-      if (state.busy > 0) {
-        state.busy--;
-        throw errno("EBUSY");
-      }
-      if (state.dirs.size >= capacity) throw errno("ENOSPC");
-      state.dirs.add(p);
-    },
-    async rmdir(p) {
-      if (!state.dirs.delete(p)) throw errno("ENOENT");
-    },
-    async readDirs() {
-      return [...state.dirs].map((p) => p.slice(p.lastIndexOf("/") + 1));
-    },
+    fs: {
+      async mkdir(p: string) {
+        k.mkdirs++;
+        if (dirs.has(p)) throw errno("EEXIST");
+        if (dirs.size + k.limbo >= total) throw errno(k.limbo > 0 ? "EBUSY" : "ENOSPC");
+        dirs.add(p);
+      },
+      async rmdir(p: string) {
+        if (!dirs.delete(p)) throw errno("ENOENT");
+        if (o.limboOnFree !== false) k.limbo++;
+      },
+      async readDirs() {
+        return [...dirs].map((p) => p.slice(p.lastIndexOf("/") + 1));
+      },
+    } satisfies FillerFs,
   };
+  return k;
 }
 
 describe("RMID filler", () => {
-  const opts = (fs: FillerFs, maxGroups = 100) => ({
+  /** A fake clock: every sleep advances it; `onSleep` runs after each (e.g. the kernel drains). */
+  const clock = (onSleep: (slept: number) => void = () => undefined) => {
+    let t = 0;
+    let sleeps = 0;
+    return {
+      now: () => t,
+      sleep: async (ms: number) => {
+        t += ms;
+        onSleep(++sleeps);
+      },
+      advance: (ms: number) => (t += ms),
+    };
+  };
+  const opts = (fs: FillerFs, c = clock(), maxGroups = 100) => ({
     monGroupsDir: "/r/mon_groups",
     prefix: "hwf_x_",
     maxGroups,
     fs,
-    sleep: async () => undefined,
+    sleep: c.sleep,
+    now: c.now,
   });
 
-  it("fills until ENOSPC, waits through EBUSY (limbo), frees the newest, removes all", async () => {
-    const fs = fakeFillerFs(5, 3);
-    const f = new RmidFiller(opts(fs));
-    assert.equal(await f.fillUntilFull(10_000), 5);
-    assert.equal(fs.dirs.size, 5);
-    assert.equal(await f.freeOne(), "/r/mon_groups/hwf_x_7");
-    assert.equal(fs.dirs.size, 4);
+  it("fills until ENOSPC, frees the newest, removes all", async () => {
+    const k = fakeRmidKernel(5, { limboOnFree: false });
+    const f = new RmidFiller(opts(k.fs));
+    assert.deepEqual(await f.fillUntilFull(10_000), { held: 5, full: "ENOSPC" });
+    assert.equal(f.count, 5);
+    assert.equal(f.newest, "/r/mon_groups/hwf_x_4");
+    assert.equal(await f.freeOne(), "/r/mon_groups/hwf_x_4");
+    assert.equal(k.dirs.size, 4);
     assert.deepEqual(await f.removeAll(), []);
-    assert.equal(fs.dirs.size, 0);
+    assert.equal(k.dirs.size, 0);
     await assert.rejects(f.freeOne(), /holds no helper group/);
   });
 
-  it("waits until a group can be allocated again, or reports the deadline", async () => {
-    const busy = fakeFillerFs(5, 3);
-    assert.equal(await new RmidFiller(opts(busy)).waitUntilAllocatable(10_000), true);
-    assert.equal(busy.dirs.size, 0, "the probe is removed");
-    const full = fakeFillerFs(0);
-    assert.equal(await new RmidFiller(opts(full)).waitUntilAllocatable(0), false);
+  it("stops at EBUSY as at ENOSPC: a host whose freed RMIDs are in limbo is full", async () => {
+    const k = fakeRmidKernel(5, { limbo: 2 });
+    const f = new RmidFiller(opts(k.fs));
+    assert.deepEqual(await f.fillUntilFull(10_000), { held: 3, full: "EBUSY" });
   });
 
-  it("refuses to run past maxGroups without ENOSPC, and still cleans up", async () => {
-    const fs = fakeFillerFs(1000);
-    const f = new RmidFiller(opts(fs, 4));
-    await assert.rejects(f.fillUntilFull(1000), /without ENOSPC \(limit 4\)/);
-    assert.equal(fs.dirs.size, 4);
+  it("with a limbo wait, takes the RMIDs that leave limbo and ends at ENOSPC", async () => {
+    const k = fakeRmidKernel(5, { limbo: 2 });
+    const c = clock((n) => n === 3 && k.drain());
+    const f = new RmidFiller(opts(k.fs, c));
+    assert.deepEqual(await f.fillUntilFull(60_000, { limboWaitMs: 10_000 }), { held: 5, full: "ENOSPC" });
+    assert.equal(c.now(), 3 * 250, "polled every pollMs until the limbo drained");
+  });
+
+  it("with a limbo wait that limbo outlasts, stops at EBUSY after the wait", async () => {
+    const c = clock();
+    const f = new RmidFiller(opts(fakeRmidKernel(5, { limbo: 1 }).fs, c));
+    assert.deepEqual(await f.fillUntilFull(60_000, { limboWaitMs: 2_000 }), { held: 4, full: "EBUSY" });
+    assert.equal(c.now(), 2_000);
+    const short = clock();
+    const g = new RmidFiller(opts(fakeRmidKernel(5, { limbo: 1 }).fs, short));
+    assert.deepEqual(await g.fillUntilFull(1_000, { limboWaitMs: 60_000 }), { held: 4, full: "EBUSY" });
+    assert.equal(short.now(), 1_000, "the fill deadline bounds the limbo wait");
+  });
+
+  it("rejects with a clear message when the host is not full by its deadline, and still cleans up", async () => {
+    const c = clock();
+    const k = fakeRmidKernel(1_000_000);
+    const slow: FillerFs = { ...k.fs, mkdir: async (p) => (c.advance(10), k.fs.mkdir(p)) };
+    const f = new RmidFiller(opts(slow, c, 1_000_000));
+    await assert.rejects(
+      f.fillUntilFull(100),
+      /failed to exhaust RMIDs within 100 ms: created 10 helper groups in \/r\/mon_groups and mkdir still succeeds/,
+    );
     assert.deepEqual(await f.removeAll(), []);
-    assert.equal(fs.dirs.size, 0);
+    assert.equal(k.dirs.size, 0);
   });
 
-  it("gives up when limbo does not drain before the deadline", async () => {
-    const f = new RmidFiller(opts(fakeFillerFs(5, 1_000_000)));
-    await assert.rejects(f.fillUntilFull(0), /still in limbo/);
+  it("refuses to run past maxGroups while mkdir still succeeds, and still cleans up", async () => {
+    const k = fakeRmidKernel(1000);
+    const f = new RmidFiller(opts(k.fs, clock(), 4));
+    await assert.rejects(f.fillUntilFull(1000), /mkdir still succeeds \(limit 4/);
+    assert.equal(k.dirs.size, 4);
+    assert.deepEqual(await f.removeAll(), []);
+    assert.equal(k.dirs.size, 0);
   });
 
-  it("sweeps leftovers with its prefix only, and rejects unsafe prefixes", async () => {
-    const fs = fakeFillerFs(100);
-    fs.dirs.add("/r/mon_groups/hwf_x_99");
-    fs.dirs.add("/r/mon_groups/pod_keep");
-    assert.deepEqual(await new RmidFiller(opts(fs)).removeAll(), []);
-    assert.deepEqual([...fs.dirs], ["/r/mon_groups/pod_keep"]);
-    assert.throws(() => new RmidFiller({ ...opts(fs), prefix: "../x" }), /unsafe prefix/);
+  it("rejects on any other mkdir error", async () => {
+    const f = new RmidFiller(
+      opts({ ...fakeRmidKernel(5).fs, mkdir: async () => Promise.reject(errno("EACCES")) }),
+    );
+    await assert.rejects(f.fillUntilFull(1000), /failed to create helper group \/r\/mon_groups\/hwf_x_0/);
+  });
+
+  it("probes what the next group creation meets, and removes its probe", async () => {
+    const k = fakeRmidKernel(2, { limboOnFree: false });
+    const f = new RmidFiller(opts(k.fs));
+    assert.equal(await f.probe(), "free");
+    assert.equal(k.dirs.size, 0, "the probe is removed");
+    await f.fillUntilFull(1000);
+    assert.equal(await f.probe(), "exhausted");
+    await f.freeOne();
+    assert.equal(await f.probe(), "free");
+    k.limbo = 1; // the free RMID is in limbo instead
+    assert.equal(await f.probe(), "limbo");
+    const bad = new RmidFiller(opts({ ...k.fs, mkdir: async () => Promise.reject(errno("EIO")) }));
+    await assert.rejects(bad.probe(), /failed to probe RMIDs/);
+  });
+
+  it("waits for the limbo to drain, fails at once on ENOSPC, and reports a deadline", async () => {
+    let k = fakeRmidKernel(2, { limbo: 0 });
+    const drains = clock((n) => n === 4 && k.drain());
+    const f = new RmidFiller(opts(k.fs, drains));
+    await f.fillUntilFull(1000);
+    await f.freeOne(); // its RMID goes into limbo
+    assert.equal(await f.probe(), "limbo");
+    assert.equal(await f.waitForDrain(60_000), 4 * 250);
+    assert.equal(k.dirs.size, 1, "the probe is removed again");
+
+    k = fakeRmidKernel(1);
+    const g = new RmidFiller(opts(k.fs));
+    await g.fillUntilFull(1000);
+    await assert.rejects(
+      g.waitForDrain(60_000),
+      /answers ENOSPC after 0 ms, so no RMID is free and none is in limbo/,
+    );
+
+    k = fakeRmidKernel(1);
+    const never = clock();
+    const h = new RmidFiller(opts(k.fs, never));
+    await h.fillUntilFull(1000);
+    await h.freeOne();
+    await assert.rejects(h.waitForDrain(1_000), /still answers EBUSY after 1000 ms \(5 probes\)/);
+  });
+
+  it("waits until a group can be allocated again, or reports the deadline (never rejects)", async () => {
+    let k = fakeRmidKernel(3, { limbo: 3 });
+    const c = clock((n) => n === 2 && k.drain());
+    assert.equal(await new RmidFiller(opts(k.fs, c)).waitUntilAllocatable(10_000), true);
+    assert.equal(k.dirs.size, 0, "the probe is removed");
+    k = fakeRmidKernel(0);
+    assert.equal(await new RmidFiller(opts(k.fs)).waitUntilAllocatable(0), false);
+  });
+
+  it("sweeps leftovers with its prefix only (the probe too), and rejects unsafe prefixes", async () => {
+    const k = fakeRmidKernel(100);
+    k.dirs.add("/r/mon_groups/hwf_x_99");
+    k.dirs.add("/r/mon_groups/hwf_x_probe");
+    k.dirs.add("/r/mon_groups/pod_keep");
+    assert.deepEqual(await new RmidFiller(opts(k.fs)).removeAll(), []);
+    assert.deepEqual([...k.dirs], ["/r/mon_groups/pod_keep"]);
+    assert.throws(() => new RmidFiller({ ...opts(k.fs), prefix: "../x" }), /unsafe prefix/);
+  });
+});
+
+describe("the hardware world's limbo port", () => {
+  it("serves @rmid-limbo, and refuses limbo steps clearly before RMIDs were exhausted", async () => {
+    const w = new HardwareWorld({ repoRoot: "/nowhere" });
+    assert.ok(w.capabilities().has("rmid-limbo"));
+    await assert.rejects(w.freeCapacityIntoLimbo(), /no helper group holds one/);
+    await assert.rejects(w.drainRmidLimbo(), /no RMID was freed into limbo/);
+    await w.freeCapacity(); // nothing was exhausted: nothing to free
+  });
+});
+
+describe("real RMID limbo helpers", () => {
+  it("reads the LLC size and kernel counters", () => {
+    assert.equal(parseLlcBytes("processor\t: 0\ncache size\t: 107520 KB\nflags\t: x\n"), 107520 * 1024);
+    assert.equal(parseLlcBytes("cache size : 0 KB\n"), undefined);
+    assert.equal(parseLlcBytes("flags: x\n"), undefined);
+    assert.equal(parseCounter(" 12345\n"), 12345);
+    assert.equal(parseCounter("Unavailable\n"), undefined);
+    assert.equal(parseCounter("-1"), undefined);
+  });
+
+  it("sets max_threshold_occupancy, keeps the value it found first, and restores exactly that", async () => {
+    const files = new Map([["/r/info/L3_MON/max_threshold_occupancy", "229376\n"]]);
+    const writes: string[] = [];
+    const fs: ThresholdFs = {
+      read: async (p) => files.get(p) ?? Promise.reject(errno("ENOENT")),
+      write: async (p, d) => {
+        if (Number(d) > 110_100_480) throw errno("EINVAL");
+        writes.push(d.trim());
+        files.set(p, d);
+      },
+    };
+    const t = new OccupancyThreshold("/r", fs);
+    assert.equal(t.changed, false);
+    assert.equal(await t.restore(), true, "nothing to restore");
+    assert.deepEqual(writes, []);
+    await t.set(0);
+    await t.set(110_100_480);
+    assert.equal(t.changed, true);
+    assert.equal(await t.current(), 110_100_480);
+    await assert.rejects(t.set(200_000_000), /refuses more than the LLC size/);
+    await assert.rejects(t.set(-1), /not a byte count/);
+    assert.equal(await t.restore(), true);
+    assert.deepEqual(writes, ["0", "110100480", "229376"]);
+    assert.equal(t.changed, false);
+    await assert.rejects(new OccupancyThreshold("/nope", fs).current(), /failed to read \/nope/);
+    files.set("/r/info/L3_MON/max_threshold_occupancy", "garbage");
+    await assert.rejects(new OccupancyThreshold("/r", fs).set(0), /"garbage"/);
+    const stuck = new OccupancyThreshold("/s", {
+      read: async () => "5\n",
+      write: async (_p, d) => (d === "5\n" ? Promise.reject(errno("EIO")) : undefined),
+    });
+    await stuck.set(0);
+    assert.equal(await stuck.restore(), false, "a failed restore resolves false");
+  });
+
+  it("fills the cache from inside a group: moves its child's main thread into tasks, reads the occupancy", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hw-dirty-"));
+    try {
+      const group = join(dir, "hwf_x_3");
+      await mkdir(join(group, "mon_data", "mon_L3_00"), { recursive: true });
+      await mkdir(join(group, "mon_data", "mon_L3_01"), { recursive: true });
+      await writeFile(join(group, "tasks"), "");
+      await writeFile(join(group, "mon_data", "mon_L3_00", "llc_occupancy"), "1048576\n");
+      await writeFile(join(group, "mon_data", "mon_L3_01", "llc_occupancy"), "Unavailable\n");
+      assert.equal(await dirtyGroupCache(group, 1 << 20, 20_000), 1048576);
+      const pid = Number((await readFile(join(group, "tasks"), "utf8")).trim());
+      assert.ok(Number.isInteger(pid) && pid > 0 && pid !== process.pid, `a child's pid in tasks: ${pid}`);
+      const noTasks = join(dir, "gone");
+      await assert.rejects(dirtyGroupCache(noTasks, 1 << 20, 20_000), /failed to move the cache filler/);
+      assert.equal(await groupOccupancy(noTasks), 0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -402,14 +602,32 @@ describe("scenario prefixes and retries", () => {
     assert.throws(() => hardwarePrefixes("a/b_"), /unsafe/);
   });
 
-  it("classifies control API errors", () => {
-    assert.equal(classifyGrpcError({ code: 8, details: "no RMID" }, "pod-not-found").ok, false);
-    assert.deepEqual(classifyGrpcError({ code: 8, details: "no RMID" }, "pod-not-found"), {
-      ok: false,
-      error: "capacity",
-      message: "no RMID",
-    });
-    assert.deepEqual(classifyGrpcError({ code: 5, details: "x" }, "container-not-found"), {
+  it("classifies control API errors: exhausted, in limbo (by the daemon's error class), not found, other", () => {
+    const md = (cls: string): Metadata => {
+      const m = new Metadata();
+      m.set("error-class", cls);
+      return m;
+    };
+    assert.deepEqual(
+      classifyGrpcError(
+        { code: status.RESOURCE_EXHAUSTED, details: "no RMID", metadata: md("CapacityError") },
+        "pod-not-found",
+      ),
+      { ok: false, error: "capacity", message: "no RMID" },
+    );
+    assert.deepEqual(
+      classifyGrpcError(
+        { code: status.UNAVAILABLE, details: "EBUSY", metadata: md("RmidLimboError") },
+        "pod-not-found",
+      ),
+      { ok: false, error: "capacity", limbo: true, message: "EBUSY" },
+    );
+    // grpc-js's own UNAVAILABLE (daemon gone) carries no error class: not limbo.
+    assert.deepEqual(
+      classifyGrpcError({ code: status.UNAVAILABLE, details: "No connection established" }, "pod-not-found"),
+      { ok: false, error: "other", message: "No connection established" },
+    );
+    assert.deepEqual(classifyGrpcError({ code: status.NOT_FOUND, details: "x" }, "container-not-found"), {
       ok: false,
       error: "container-not-found",
       message: "x",
@@ -419,25 +637,98 @@ describe("scenario prefixes and retries", () => {
       error: "other",
       message: "boom",
     });
+    assert.equal(errorClassOf({ metadata: md("RmidLimboError") }), "RmidLimboError");
+    assert.equal(errorClassOf({}), undefined);
+    assert.equal(errorClassOf(null), undefined);
   });
 
-  it("retries through capacity answers until success or the deadline", async () => {
+  it("classifies what the real control API answers over its socket", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hw-ctl-"));
+    const named = (name: string, message: string): Error => Object.assign(new Error(message), { name });
+    let answer: Error = named("CapacityError", "RMIDs exhausted");
+    const target = {
+      retryGroupCreation: async () => Promise.reject(answer),
+      snapshot: () => [],
+    } as unknown as ControlTarget;
+    const socketPath = join(dir, "c.sock");
+    const server = await ControlApiServer.listen({ socketPath, plugin: target });
+    const client = await ControlClient.connect(socketPath);
+    const retry = () =>
+      client.retryGroupCreation("u1").then(
+        () => ({ ok: true }) as const,
+        (e: unknown) => classifyGrpcError(e, "pod-not-found"),
+      );
+    try {
+      assert.deepEqual(await retry(), { ok: false, error: "capacity", message: "RMIDs exhausted" });
+      answer = named("RmidLimboError", "EBUSY: RMIDs in limbo");
+      assert.deepEqual(await retry(), {
+        ok: false,
+        error: "capacity",
+        limbo: true,
+        message: "EBUSY: RMIDs in limbo",
+      });
+      answer = named("PodNotFoundError", "no pod u1");
+      const missing = await retry();
+      assert.equal(!missing.ok && missing.error, "pod-not-found");
+      await server.close();
+      const dead = await retry();
+      assert.equal(
+        !dead.ok && dead.error,
+        "other",
+        `a daemon that is gone is not limbo: ${JSON.stringify(dead)}`,
+      );
+    } finally {
+      client.close();
+      await server.close().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("retries only while the answer is RMIDs in limbo, until success or the deadline", async () => {
     let t = 0;
-    const answers = [false, false, true];
-    const attempt = async () =>
-      answers.shift()
-        ? { ok: true as const }
-        : { ok: false as const, error: "capacity" as const, message: "full" };
+    const limbo = { ok: false as const, error: "capacity" as const, limbo: true, message: "busy" };
+    const exhausted = { ok: false as const, error: "capacity" as const, message: "full" };
+    const answers: RetryOutcome[] = [limbo, limbo, { ok: true }];
     const sleep = async (ms: number) => {
       t += ms;
     };
-    assert.deepEqual(await retryWhileCapacity(attempt, 10_000, sleep, () => t), { ok: true });
-    const never = async () => ({ ok: false as const, error: "capacity" as const, message: "full" });
-    assert.equal((await retryWhileCapacity(never, 1_000, sleep, () => t)).ok, false);
-    const other = async () => ({ ok: false as const, error: "other" as const, message: "x" });
-    t = 0;
-    await retryWhileCapacity(other, 1_000, sleep, () => t);
-    assert.equal(t, 0, "no retry for other errors");
+    assert.deepEqual(
+      await retryWhileLimbo(
+        async () => answers.shift()!,
+        10_000,
+        sleep,
+        () => t,
+      ),
+      {
+        ok: true,
+      },
+    );
+    assert.equal(t, 500);
+    assert.equal(
+      isLimbo(
+        await retryWhileLimbo(
+          async () => limbo,
+          1_000,
+          sleep,
+          () => t,
+        ),
+      ),
+      true,
+    );
+    for (const r of [exhausted, { ok: false as const, error: "other" as const, message: "x" }]) {
+      t = 0;
+      assert.deepEqual(
+        await retryWhileLimbo(
+          async () => r,
+          1_000,
+          sleep,
+          () => t,
+        ),
+        r,
+      );
+      assert.equal(t, 0, `no retry for ${JSON.stringify(r)}`);
+    }
+    assert.equal(isLimbo(exhausted), false);
   });
 });
 

@@ -25,6 +25,8 @@ capture resctrl-info sh -c "for f in ${RESCTRL_ROOT}/info/L3_MON/*; do echo \"\$
 capture resctrl-groups sh -c "ls -la ${RESCTRL_ROOT} ${RESCTRL_ROOT}/mon_groups; echo; cat ${RESCTRL_ROOT}/info/last_cmd_status"
 capture k3s-journal journalctl -u k3s -n 400 --no-pager
 capture k3s-version k3s --version
+capture runtime-version sh -c "k3s crictl version; echo; cat ${HW_STATE_DIR:-/run/nri-resctrl-hw}/runtime-versions.txt"
+capture hw-state sh -c "ls -la ${HW_STATE_DIR:-/run/nri-resctrl-hw}; grep -H . ${HW_STATE_DIR:-/run/nri-resctrl-hw}/*"
 capture containerd-config cat /var/lib/rancher/k3s/agent/etc/containerd/config.toml
 capture nri-socket ls -la /var/run/nri
 capture pods kubectl get pods -A -o wide

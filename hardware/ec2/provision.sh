@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Provision an RDT-capable EC2 host (Ubuntu 24.04, e.g. m7i.metal-24xl) for the hardware profile:
 #   1. checks cgroup v2, the kernel's resctrl support and the CPU's RDT monitoring flags;
-#   2. mounts resctrl at /sys/fs/resctrl and verifies L3 monitoring (info/L3_MON);
-#   3. installs single-node k3s at a PINNED version, makes NRI explicit in its containerd config
-#      and waits for /var/run/nri/nri.sock and a Ready node;
+#   2. mounts resctrl at /sys/fs/resctrl, verifies L3 monitoring (info/L3_MON) and raises
+#      info/L3_MON/max_threshold_occupancy to the LLC size, so freed RMIDs leave limbo within a
+#      second (the original value is saved in $HW_STATE_DIR; teardown.sh restores it);
+#   3. installs single-node k3s at a PINNED version, makes NRI explicit in its containerd config,
+#      waits for /var/run/nri/nri.sock and a Ready node, and records which containerd and NRI
+#      version k3s runs ($HW_STATE_DIR/runtime-versions.txt, and the job summary in CI);
 #   4. installs Node.js 20 (pinned, checksum-verified tarball) unless a Node >= 20 is present;
 #   5. builds the project (npm ci && npm run build).
+# apt waits for the dpkg lock held by first-boot upgrades instead of failing (APT_LOCK_TIMEOUT).
 #
 # Idempotent: every step checks before it changes anything, so re-running is safe and fast.
 # Fails loudly: every failure prints one "hardware: FAILED: <what>" line and a hint.
@@ -14,6 +18,8 @@
 #   --check   verify only (host, resctrl, k3s, NRI socket, node); install, mount or write nothing
 # Environment (all optional):
 #   INSTALL_K3S_VERSION   k3s release to install (default below; >= v1.31.6 embeds containerd 2.x)
+#   APT_LOCK_TIMEOUT      seconds apt-get waits for a dpkg/apt lock held by another apt (default 600)
+#   HW_STATE_DIR          where host state is kept (default /run/nri-resctrl-hw)
 #   NODE_VERSION          Node.js release for the tarball install (default below)
 #   RESCTRL_ROOT          resctrl mount point (default /sys/fs/resctrl)
 #   NRI_SOCKET            NRI socket path (default /var/run/nri/nri.sock)
@@ -26,6 +32,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "${HERE}/lib.sh"
 HW_LOG_PREFIX="hardware/provision"
 
+# Pinned. v1.32.5+k3s1 embeds containerd 2.0.5 (NRI v0.8.0), which has the initial plugin-sync
+# race fix of containerd 2.0.3 (k3s PR #12003 bumped release-1.32 to containerd 2.0.4 in March
+# 2025); record_runtime below reads back what the installed k3s really runs.
 INSTALL_K3S_VERSION="${INSTALL_K3S_VERSION:-v1.32.5+k3s1}"
 NODE_VERSION="${NODE_VERSION:-20.20.2}"
 RESCTRL_ROOT="${RESCTRL_ROOT:-/sys/fs/resctrl}"
@@ -51,7 +60,7 @@ while [ $# -gt 0 ]; do
       repo="${1:?--repo needs a directory}"
       ;;
     -h | --help)
-      sed -n '2,24p' "$0"
+      awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"
       exit 0
       ;;
     *) die "unknown argument: $1" "see $0 --help" ;;
@@ -106,17 +115,48 @@ mount_resctrl() {
   log "ok: L3_MON num_rmids=${rmids} max_threshold_occupancy=$(cat "${mon}/max_threshold_occupancy" 2>/dev/null || echo '?') bytes"
 }
 
+# A removed monitoring group's RMID stays in limbo while its llc_occupancy >= max_threshold_occupancy
+# (the kernel re-checks once a second); the default (LLC size / num_rmids) can keep RMIDs in limbo
+# for minutes on a busy cache. At the LLC size, the kernel's upper limit, every RMID leaves limbo at
+# the next check. Occupancy readings of a reused RMID may then include its previous owner's lines:
+# fine for a test host. The first value found is saved once per boot; teardown.sh restores it.
+raise_limbo_threshold() {
+  local file="${RESCTRL_ROOT}/info/L3_MON/max_threshold_occupancy" saved="${HW_STATE_DIR}/max_threshold_occupancy.orig"
+  local now llc
+  [ -w "${file}" ] || {
+    warn "${file} is not writable; freed RMIDs may stay in limbo for a long time"
+    return 0
+  }
+  now="$(cat "${file}")"
+  llc="$(llc_bytes)"
+  if [ -z "${llc}" ]; then
+    warn "/proc/cpuinfo names no cache size; leaving max_threshold_occupancy at ${now} bytes"
+    return 0
+  fi
+  if [ "${check_only}" = true ]; then
+    log "max_threshold_occupancy=${now} bytes (provisioning raises it to the LLC size, ${llc} bytes)"
+    return 0
+  fi
+  mkdir -p "${HW_STATE_DIR}"
+  [ -s "${saved}" ] || echo "${now}" >"${saved}"
+  if echo "${llc}" >"${file}" 2>/dev/null; then
+    log "ok: max_threshold_occupancy ${now} -> $(cat "${file}") bytes (LLC size; original $(cat "${saved}") saved in ${saved})"
+  else
+    warn "the kernel refused max_threshold_occupancy=${llc}; it stays at ${now} bytes (limbo may drain slowly)"
+  fi
+}
+
 install_packages() {
   local need=()
   local c
-  for c in curl jq git; do
+  for c in curl git; do
     command -v "$c" >/dev/null 2>&1 || need+=("$c")
   done
   [ -f /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
+    apt_get update || die "apt-get update failed" "check the network and /etc/apt/sources.list*; another apt still running? (APT_LOCK_TIMEOUT)"
+    apt_get install -y "${need[@]}" || die "apt-get install ${need[*]} failed" "see the apt output above"
   fi
 }
 
@@ -189,7 +229,37 @@ ensure_nri() {
   else
     warn "containerd does not use the systemd cgroup driver; the plugin handles cgroupfs paths too, but the target setup is systemd"
   fi
-  log "containerd: $(k3s ctr version 2>/dev/null | awk '/Version:/ { print $2; exit }')"
+}
+
+# The containerd version k3s runs, as CRI reports it (crictl), else as `ctr version` (server part)
+# or containerd's own log line ("starting containerd ... version=...") says. Empty when unknown.
+containerd_version() {
+  local v
+  v="$(k3s crictl version 2>/dev/null | awk '$1 == "RuntimeVersion:" { print $2; exit }')"
+  [ -n "${v}" ] || v="$(k3s ctr version 2>/dev/null | awk '/^Server:/ { s = 1 } s && $1 == "Version:" { print $2; exit }')"
+  [ -n "${v}" ] || v="$(grep -ho 'msg="starting containerd".*version=[^ ]*' /var/lib/rancher/k3s/agent/containerd/containerd.log 2>/dev/null |
+    tail -n 1 | sed 's/.*version=//')"
+  echo "${v}"
+}
+
+# Records which k3s, containerd and NRI the host runs: the log, $HW_STATE_DIR/runtime-versions.txt,
+# and the GitHub job summary when there is one. The NRI version is looked up from containerd's
+# (nri_version_for in lib.sh); containerd reports none before NRI v0.12.
+record_runtime() {
+  local k3s_version cd_version nri file="${HW_STATE_DIR}/runtime-versions.txt"
+  k3s_version="$(k3s --version | awk 'NR == 1 { print $3 }')"
+  cd_version="$(containerd_version)"
+  [ -n "${cd_version}" ] || die "cannot tell which containerd k3s runs" "k3s crictl version; k3s ctr version; journalctl -u k3s | grep -i containerd"
+  nri="$(nri_version_for "${cd_version}")"
+  log "runtime: k3s ${k3s_version}, containerd ${cd_version}, NRI ${nri} (from the containerd version)"
+  [ "${check_only}" = true ] && return 0
+  mkdir -p "${HW_STATE_DIR}"
+  printf 'k3s=%s\ncontainerd=%s\nnri=%s\n' "${k3s_version}" "${cd_version}" "${nri}" >"${file}"
+  log "ok: recorded in ${file}"
+  if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+    printf '### hardware host runtime\n\n| k3s | containerd | NRI (from the containerd version) |\n|---|---|---|\n| %s | %s | %s |\n' \
+      "${k3s_version}" "${cd_version}" "${nri}" >>"${GITHUB_STEP_SUMMARY}" || warn "cannot write the job summary"
+  fi
 }
 
 wait_node_ready() {
@@ -241,12 +311,14 @@ check_installed() {
   log "ok: node Ready"
   [ -S "${NRI_SOCKET}" ] || die "NRI socket ${NRI_SOCKET} missing" "run hardware/ec2/provision.sh; see docs/hardware.md#nri-socket-missing"
   log "ok: NRI socket ${NRI_SOCKET}"
+  record_runtime
   command -v node >/dev/null 2>&1 || die "node is not installed" "run hardware/ec2/provision.sh"
   log "ok: node $(node --version)"
 }
 
 check_host
 mount_resctrl
+raise_limbo_threshold
 if [ "${check_only}" = true ]; then
   check_installed
   log "check passed: this host can run the hardware profile"
@@ -257,6 +329,7 @@ if [ "${skip_k3s}" = false ]; then
   install_k3s
   ensure_nri
   wait_node_ready
+  record_runtime
 fi
 [ "${skip_node}" = true ] || install_node
 [ "${skip_project}" = true ] || build_project

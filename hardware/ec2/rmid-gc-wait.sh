@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Wait until the kernel can hand out a fresh RMID: repeatedly mkdir + rmdir a probe monitoring
 # group under <resctrl>/mon_groups until both succeed. After many groups were removed (an earlier
-# exhaustion run, a crashed test), their RMIDs sit in "limbo" until the cache occupancy they
-# tagged decays below info/L3_MON/max_threshold_occupancy; mkdir fails with ENOSPC meanwhile.
+# exhaustion run, a crashed test), their RMIDs sit in "limbo" while the cache occupancy they
+# tagged is at or above info/L3_MON/max_threshold_occupancy (the kernel re-checks once a second);
+# while no RMID is free, mkdir fails with EBUSY if some are in limbo and ENOSPC if none is (then
+# only removing groups helps: teardown.sh). provision.sh raises the threshold to the LLC size, so
+# limbo drains within about a second.
 #
 # Usage: sudo hardware/ec2/rmid-gc-wait.sh [TIMEOUT_SECONDS]   (default 60; env RESCTRL_ROOT)
 # Exit 0 when a probe succeeded, 1 (with a diagnosis) on timeout or when monitoring is missing.

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Undo what a hardware run leaves behind. Safe to run any number of times, also after a crash.
-#   default          delete the test namespace, stop stray test daemons, and rmdir every resctrl
+#   default          delete the test namespace, stop stray test daemons, rmdir every resctrl
 #                    group whose name starts with a hardware-world prefix (hwp_, hwf_, hwo_) in
-#                    <resctrl> and <resctrl>/mon_groups. Nothing else is touched.
+#                    <resctrl> and <resctrl>/mon_groups, and restore info/L3_MON/
+#                    max_threshold_occupancy to the value provision.sh found (saved in
+#                    $HW_STATE_DIR/max_threshold_occupancy.orig). Nothing else is touched.
 #   --uninstall-k3s  also run k3s-uninstall.sh (removes k3s, its containerd and all pods)
 #   --umount         also unmount resctrl (removes every group, ours or not)
 #
 # Usage: sudo -E hardware/ec2/teardown.sh [--uninstall-k3s] [--umount]
 # Environment: RESCTRL_ROOT (default /sys/fs/resctrl), HW_NAMESPACE (default nri-resctrl-e2e),
-#              HW_GROUP_PREFIXES (default "hwp_ hwf_ hwo_": plugin, filler, foreign seeds).
+#              HW_GROUP_PREFIXES (default "hwp_ hwf_ hwo_": plugin, filler, foreign seeds),
+#              HW_STATE_DIR (default /run/nri-resctrl-hw).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +31,7 @@ while [ $# -gt 0 ]; do
     --uninstall-k3s) uninstall=true ;;
     --umount) umount_resctrl=true ;;
     -h | --help)
-      sed -n '2,13p' "$0"
+      awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"
       exit 0
       ;;
     *) die "unknown argument: $1" "see $0 --help" ;;
@@ -75,9 +78,29 @@ remove_groups_in() {
   done
 }
 
+# The threshold provision.sh raised (and a crashed scenario may have left at 0): back to the value
+# provision.sh found. The saved file is consumed, so a later provision.sh saves afresh.
+restore_limbo_threshold() {
+  local file="${RESCTRL_ROOT}/info/L3_MON/max_threshold_occupancy" saved="${HW_STATE_DIR}/max_threshold_occupancy.orig"
+  local value
+  if [ ! -s "${saved}" ]; then
+    log "no saved max_threshold_occupancy (${saved}); leaving it at $(cat "${file}" 2>/dev/null || echo '?') bytes"
+    return 0
+  fi
+  value="$(cat "${saved}")"
+  if echo "${value}" >"${file}" 2>/dev/null; then
+    rm -f "${saved}"
+    log "ok: max_threshold_occupancy restored to ${value} bytes"
+  else
+    warn "could not restore ${file} to ${value} (kept in ${saved})"
+    status=1
+  fi
+}
+
 if resctrl_mounted_at "${RESCTRL_ROOT}"; then
   remove_groups_in "${RESCTRL_ROOT}/mon_groups"
   remove_groups_in "${RESCTRL_ROOT}"
+  restore_limbo_threshold
   if [ "${umount_resctrl}" = true ]; then
     if umount "${RESCTRL_ROOT}"; then
       log "unmounted ${RESCTRL_ROOT}"

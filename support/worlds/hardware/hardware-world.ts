@@ -21,8 +21,19 @@ import { PluginHandle } from "./plugin-handle.js";
 import { PodDriver, type HwContainer, type HwPod } from "./pod-driver.js";
 import { DEFAULT_NRI_SOCKET, DEFAULT_RESCTRL_ROOT, parseMounts } from "./preflight.js";
 import { hardwarePrefixes } from "./retry.js";
-import { RmidFiller } from "./rmid-filler.js";
+import { RmidFiller, type RmidAvailability } from "./rmid-filler.js";
+import { dirtyGroupCache, FALLBACK_LLC_BYTES, OccupancyThreshold, parseLlcBytes } from "./rmid-limbo.js";
 import { SeedTracker } from "./seeds.js";
+import {
+  CACHE_FILL_TIMEOUT_MS,
+  FILL_LIMBO_WAIT_MS,
+  FILL_TIMEOUT_MS,
+  LIMBO_DRAIN_TIMEOUT_MS,
+  LIMBO_HOLD_CHECK_MS,
+  LIMBO_SETTLE_MS,
+  RMID_RELEASE_WAIT_MS,
+  RUNTIME_RESTART_TIMEOUT_MS,
+} from "./timeouts.js";
 
 /** Host directory holding each pod's slot thread counts (hostPath of the test pods). */
 export const CFG_ROOT = "/run/nri-resctrl-e2e";
@@ -30,12 +41,12 @@ export const CFG_ROOT = "/run/nri-resctrl-e2e";
 export const TEST_PLUGIN_IDX = "90";
 /** The systemd unit of k3s, whose restart restarts its embedded containerd (pods keep running). */
 export const K3S_SERVICE = "k3s";
-/** How long a k3s restart may take until its API answers and the node is Ready again. */
-export const RUNTIME_RESTART_TIMEOUT_MS = 180_000;
-/** How long dispose waits for the helper groups' RMIDs to leave limbo. */
-export const RMID_RELEASE_WAIT_MS = 15_000;
 /** Helper groups allowed beyond num_rmids before the filler gives up (groups of other pods, limbo). */
 export const FILLER_MARGIN = 16;
+/** The threshold while RMIDs are to stay in limbo: the kernel keeps an RMID while its occupancy >= it. */
+export const LIMBO_HOLD_THRESHOLD_BYTES = 0;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "fault-injection",
@@ -43,6 +54,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "resctrl-kernel",
   "kubernetes",
   "runtime-restart",
+  "rmid-limbo",
 ]);
 
 /** Settings from the profile's worldParameters (all optional). */
@@ -82,7 +94,9 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
   #seeds!: SeedTracker;
   #plugin: PluginHandle | undefined;
   #filler: RmidFiller | undefined;
-  #capacity: "normal" | "exhausted" | "freed" = "normal";
+  #threshold!: OccupancyThreshold;
+  /** normal → exhausted (filled) → limbo (one RMID freed, held in limbo) or freed (free and drained). */
+  #capacity: "normal" | "exhausted" | "limbo" | "freed" = "normal";
   #unmounted = false;
 
   constructor(private readonly params: HardwareWorldParameters) {
@@ -106,6 +120,7 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
       timeoutMs: ctx.timeoutMs,
     });
     this.#seeds = new SeedTracker(this.#root, this.#prefix.plugin, this.#prefix.foreign);
+    this.#threshold = new OccupancyThreshold(this.#root);
     if (!(await this.resctrlMounted()))
       throw new Error(`failed to init the hardware world: resctrl is not mounted at ${this.#root}`);
     await this.#kube.ensureNamespace();
@@ -123,6 +138,8 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
     if (this.#unmounted && !(await this.resctrlMounted().catch(() => true)))
       await quietly(() => this.#host.run("mount", ["-t", "resctrl", "resctrl", this.#root]));
     if (this.#filler) {
+      // Drain mode first (a held limbo would keep the helpers' RMIDs), then what the host had.
+      if (this.#threshold.changed) await quietly(() => this.#raiseThreshold());
       const left = await this.#filler.removeAll();
       if (left.length) console.warn(`[hardware world] cleanup: helper groups left: ${left.join(" ")}`);
       else if (!(await this.#filler.waitUntilAllocatable(RMID_RELEASE_WAIT_MS)))
@@ -130,6 +147,8 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
           `[hardware world] cleanup: no RMID allocatable ${RMID_RELEASE_WAIT_MS} ms after removing the helper groups (limbo)`,
         );
     }
+    if (this.#threshold && !(await this.#threshold.restore()))
+      console.warn(`[hardware world] cleanup: could not restore ${this.#threshold.path}`);
     if (this.#seeds) await quietly(() => this.#seeds.removeAll());
     if (this.#prefix) await quietly(() => this.#sweepPluginGroups());
     if (this.#prefix)
@@ -158,6 +177,12 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
     this.#track(await this.#driver.create(pod, containers));
   }
 
+  /**
+   * Takes every free RMID with empty helper groups (`hwf_<run>_<n>`). RMIDs that earlier groups
+   * left in limbo are drained first (threshold at the LLC size) and taken too, so that group
+   * creation answers ENOSPC ("exhausted"), not EBUSY; if limbo outlasts {@link FILL_LIMBO_WAIT_MS}
+   * the host counts as full anyway (EBUSY), with a warning.
+   */
   async injectCapacityExhaustion(): Promise<void> {
     const rmids = Number((await readFile(join(this.#root, "info/L3_MON/num_rmids"), "utf8")).trim());
     this.#filler ??= new RmidFiller({
@@ -165,14 +190,77 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
       prefix: this.#prefix.filler,
       maxGroups: rmids + FILLER_MARGIN,
     });
-    await this.#filler.fillUntilFull(this.#ctx.timeoutMs);
+    await this.#raiseThreshold().catch((e: unknown) =>
+      console.warn(`[hardware world] ${(e as Error).message}; limbo may drain slowly`),
+    );
+    const r = await this.#filler.fillUntilFull(FILL_TIMEOUT_MS, { limboWaitMs: FILL_LIMBO_WAIT_MS });
+    if (r.full === "EBUSY")
+      console.warn(
+        `[hardware world] RMIDs exhausted with ${r.held} helper groups, but freed RMIDs stayed in limbo for ${FILL_LIMBO_WAIT_MS} ms: group creation answers EBUSY (limbo), not ENOSPC`,
+      );
     this.#capacity = "exhausted";
   }
 
+  /**
+   * Frees one helper group's RMID and waits until it left limbo (threshold at the LLC size, then a
+   * probe mkdir succeeds), so the next group creation can take it. After
+   * {@link freeCapacityIntoLimbo} it only waits for the drain.
+   */
   async freeCapacity(): Promise<void> {
+    if (this.#capacity === "limbo") return this.drainRmidLimbo();
     if (!this.#filler || this.#filler.count === 0) return;
+    await this.#raiseThreshold();
     await this.#filler.freeOne();
-    this.#capacity = "freed";
+    await this.#awaitDrain();
+  }
+
+  /**
+   * Frees the newest helper group's RMID into a limbo that holds: the threshold goes to 0 (the
+   * kernel then keeps every RMID in limbo: no occupancy is below 0), a short-lived process in that
+   * group fills the cache (so the RMID is dirty and enters limbo on kernels before 6.8 too, which
+   * free a clean RMID at once), then the group is removed. Checks that a probe mkdir answers EBUSY
+   * at once and still after {@link LIMBO_HOLD_CHECK_MS} (two kernel limbo checks), else rejects
+   * naming what it saw. Only that one RMID is freed: it is all the scenarios need, and filling the
+   * cache for hundreds of RMIDs in turn would evict the earlier ones' lines again.
+   */
+  async freeCapacityIntoLimbo(): Promise<void> {
+    const filler = this.#filler;
+    const helper = filler?.newest;
+    if (!filler || helper === undefined)
+      throw new Error(
+        "failed to free RMIDs into limbo: no helper group holds one (Given no monitoring group can be created for lack of RMIDs)",
+      );
+    await this.#threshold.set(LIMBO_HOLD_THRESHOLD_BYTES);
+    const fill = await this.#llcBytes();
+    // Only kernels before 6.8 need the RMID dirty; the probes below decide whether limbo holds.
+    const occupancy = await dirtyGroupCache(helper, fill, CACHE_FILL_TIMEOUT_MS).catch((e: unknown) => {
+      console.warn(`[hardware world] ${(e as Error).message}; freeing the RMID without filling the cache`);
+      return NaN;
+    });
+    await filler.freeOne();
+    const atOnce = await filler.probe();
+    let later = atOnce;
+    if (atOnce === "limbo") {
+      await sleep(LIMBO_HOLD_CHECK_MS);
+      later = await filler.probe();
+    }
+    if (atOnce !== "limbo" || later !== "limbo") {
+      const threshold = await this.#threshold.current().catch(() => NaN);
+      throw new Error(
+        `failed to hold the freed RMID in limbo: a probe mkdir answered ${answer(atOnce)} at once and ${answer(later)} after ${LIMBO_HOLD_CHECK_MS} ms, expected EBUSY both times (helper llc_occupancy ${occupancy} bytes, max_threshold_occupancy ${threshold})`,
+      );
+    }
+    this.#capacity = "limbo";
+  }
+
+  /** Raises the threshold to the LLC size, so the RMIDs in limbo are freed at the next kernel limbo check, and waits for that. */
+  async drainRmidLimbo(): Promise<void> {
+    if (!this.#filler)
+      throw new Error(
+        "failed to drain RMID limbo: no RMID was freed into limbo (Given RMIDs are freed but still in limbo)",
+      );
+    await this.#raiseThreshold();
+    await this.#awaitDrain();
   }
 
   async scriptTasks(): Promise<void> {
@@ -203,6 +291,7 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
       timeoutMs: this.#ctx.timeoutMs,
       uidToPod: this.#uidToPod,
       log: this.eventLog,
+      // Only after a drain: then an answer "RMIDs in limbo" is the drain probe's RMID (retry).
       capacityFreed: () => this.#capacity === "freed",
     });
   }
@@ -285,6 +374,7 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
     await this.#driver.removeContainer(p, c);
   }
 
+  /** Deletes the pod and removes its sandbox through CRI; a sandbox the kubelet removed first is fine. */
   async removePod(pod: string): Promise<void> {
     await this.#driver.removePod(this.#pod(pod));
   }
@@ -418,6 +508,28 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
 
   // ---- internals ---------------------------------------------------------------------------
 
+  /** The LLC size in bytes (the kernel's limit of the threshold), from /proc/cpuinfo. */
+  async #llcBytes(): Promise<number> {
+    return parseLlcBytes(await readFile("/proc/cpuinfo", "utf8").catch(() => "")) ?? FALLBACK_LLC_BYTES;
+  }
+
+  /** Drain mode: the threshold at the LLC size, which no occupancy exceeds, so limbo empties within a limbo check. */
+  async #raiseThreshold(): Promise<void> {
+    const llc = parseLlcBytes(await readFile("/proc/cpuinfo", "utf8").catch(() => ""));
+    if (llc === undefined)
+      throw new Error(
+        `failed to raise ${this.#threshold.path}: /proc/cpuinfo names no "cache size" (the kernel's limit)`,
+      );
+    await this.#threshold.set(llc);
+  }
+
+  /** Waits until a probe mkdir succeeds (limbo drained), then lets the probe's own RMID drain too. */
+  async #awaitDrain(): Promise<void> {
+    await this.#filler!.waitForDrain(LIMBO_DRAIN_TIMEOUT_MS);
+    await sleep(LIMBO_SETTLE_MS);
+    this.#capacity = "freed";
+  }
+
   #lacks<T>(cap: Capability, action: string): Promise<T> {
     return Promise.reject(new CapabilityMissingError(this.name, cap, action));
   }
@@ -455,4 +567,9 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
       throw new Error("failed to reach the plugin: it was not started (Given the plugin is running)");
     return this.#plugin;
   }
+}
+
+/** A probe's answer in kernel terms, for error messages. Pure. */
+function answer(a: RmidAvailability): string {
+  return a === "limbo" ? "EBUSY" : a === "exhausted" ? "ENOSPC" : "success (an RMID was free)";
 }

@@ -4,7 +4,7 @@ import type { EventLog } from "../event-log.js";
 import type { GroupReport, PodView, RetryOutcome } from "../types.js";
 import { DaemonProcess, type DaemonOptions } from "./daemon-process.js";
 import { podEventFromLog, type LoggedPodEvent } from "./log-events.js";
-import { classifyGrpcError, retryWhileCapacity } from "./retry.js";
+import { classifyGrpcError, retryWhileLimbo } from "./retry.js";
 
 /** Events of pods the world does not know that are kept, in case the UID becomes known later. */
 export const MAX_UNMAPPED_EVENTS = 1000;
@@ -22,7 +22,10 @@ export interface PluginHandleOptions {
   uidToPod: ReadonlyMap<string, string>;
   /** Where translated events go. */
   log: EventLog;
-  /** True once scenario capacity was freed: capacity answers are then retried (RMID limbo). */
+  /**
+   * True once scenario capacity was freed and the world saw the limbo drain: "capacity, RMIDs in
+   * limbo" answers are then retried until the deadline (the kernel frees such RMIDs by itself).
+   */
   capacityFreed: () => boolean;
 }
 
@@ -87,8 +90,17 @@ export class PluginHandle {
   retryAllOnce(): Promise<RetryOutcome> {
     return this.#retry(async () => {
       const r = await this.#c().retryAllOnce();
-      if (this.o.capacityFreed() && r.report?.stoppedOnCapacity)
-        return { ok: false, error: "capacity", message: "retry sweep stopped on capacity" };
+      // A sweep "succeeds" whatever it met (as in the other worlds); only after a drain does one
+      // that stopped at RMIDs in limbo answer so, to be repeated.
+      const limbo =
+        r.report?.stoppedOnCapacity && r.report.failures.some((f) => f.error === "RmidLimboError");
+      if (this.o.capacityFreed() && limbo)
+        return {
+          ok: false,
+          error: "capacity",
+          limbo: true,
+          message: "retry sweep stopped at RMIDs in limbo",
+        };
       return { ok: true };
     }, "other");
   }
@@ -169,10 +181,12 @@ export class PluginHandle {
     call: () => Promise<RetryOutcome>,
     notFound: "pod-not-found" | "container-not-found" | "other",
   ): Promise<RetryOutcome> {
-    // After capacity was freed the kernel may keep the RMID in limbo for a while: keep retrying
-    // (until the deadline) while the answer is "capacity"; otherwise answer at once.
+    // After capacity was freed and drained, an RMID may still be in limbo for up to a kernel limbo
+    // check (the world's drain probe put it back): keep retrying (until the deadline) while the
+    // answer is "RMIDs in limbo". Otherwise, and for any other answer, answer at once: a scenario
+    // that holds RMIDs in limbo on purpose must see the limbo answer.
     const attempt = (): Promise<RetryOutcome> => call().catch((e: unknown) => classifyGrpcError(e, notFound));
-    return this.o.capacityFreed() ? retryWhileCapacity(attempt, this.o.timeoutMs) : attempt();
+    return this.o.capacityFreed() ? retryWhileLimbo(attempt, this.o.timeoutMs) : attempt();
   }
 
   #c(): ControlClient {

@@ -266,17 +266,25 @@ export class PodDriver {
     for (const earlier of c.ids.filter((i) => i !== id).reverse()) {
       // The kubelet's GC may have removed an older attempt already.
       await this.kube.removeContainer(earlier).catch((e: Error) => {
-        if (!/not found|NotFound/i.test(e.message)) throw e;
+        if (!isNotFound(e)) throw e;
       });
     }
     c.exited = true;
     c.removed = true;
   }
 
-  /** Deletes the pod and removes its sandbox from the runtime (REMOVE_POD_SANDBOX). */
+  /**
+   * Deletes the pod and removes its sandbox from the runtime (REMOVE_POD_SANDBOX). The kubelet
+   * may remove the sandbox itself between the listing and `crictl rmp` (or the pod may be gone
+   * already): a sandbox or pod that is not found counts as removed.
+   */
   async removePod(pod: HwPod): Promise<void> {
     await this.kube.deletePod(pod.kubeName);
-    for (const id of await this.kube.sandboxesOf(pod.uid)) await this.kube.removeSandbox(id);
+    for (const id of await this.kube.sandboxesOf(pod.uid)) {
+      await this.kube.removeSandbox(id).catch((e: Error) => {
+        if (!isNotFound(e)) throw e;
+      });
+    }
     pod.removed = true;
     for (const c of pod.containers.values()) c.removed = true;
     await rm(pod.cfgDir, { recursive: true, force: true });
@@ -332,6 +340,11 @@ export class PodDriver {
       await new Promise((r) => setTimeout(r, KUBE_POLL_MS));
     }
   }
+}
+
+/** A kubectl/crictl failure saying the object does not exist (any more). Pure. */
+export function isNotFound(e: Error): boolean {
+  return /not ?found/i.test(e.message);
 }
 
 /** A container record before it ran. */

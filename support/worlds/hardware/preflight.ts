@@ -1,6 +1,12 @@
 import { join } from "node:path";
 import { decodeMountField } from "../../../src/resctrl/index.js";
 import type { HostPort } from "./host.js";
+import {
+  describeRuntime,
+  nriVersionForContainerd,
+  parseCrictlVersion,
+  type RuntimeVersions,
+} from "./runtime-version.js";
 
 /** Default resctrl mount point. */
 export const DEFAULT_RESCTRL_ROOT = "/sys/fs/resctrl";
@@ -23,6 +29,7 @@ export type PreflightCheckId =
   | "l3-mon"
   | "kubectl"
   | "cluster"
+  | "runtime"
   | "nri-socket"
   | "daemon";
 
@@ -39,6 +46,8 @@ export interface PreflightReport {
   ok: boolean;
   checks: PreflightCheck[];
   missing: PreflightCheck[];
+  /** The container runtime CRI reports and the NRI it speaks, when `crictl version` answered. */
+  runtime?: RuntimeVersions;
 }
 
 /** Options of {@link runPreflight}. */
@@ -51,6 +60,8 @@ export interface PreflightOptions {
   /** KUBECONFIG for kubectl; default: $KUBECONFIG, else {@link K3S_KUBECONFIG} if it exists. */
   kubeconfig?: string;
   kubectl?: string;
+  /** The crictl command line the world uses (default `k3s crictl`). */
+  crictl?: readonly string[];
   clusterTimeoutMs?: number;
   /** When resctrl is not mounted but the kernel has it and we are root, try to mount it. */
   tryMount?: boolean;
@@ -180,11 +191,12 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRep
     const rmids = rmidsText === undefined ? NaN : Number(rmidsText.trim());
     const monGroups = (await host.stat(join(root, "mon_groups")))?.isDirectory === true;
     const ok = Number.isInteger(rmids) && rmids > 0 && monGroups;
+    const threshold = (await readOr(host, join(root, "info/L3_MON/max_threshold_occupancy")))?.trim();
     add(
       "l3-mon",
       ok,
       ok
-        ? `L3_MON num_rmids=${rmids}`
+        ? `L3_MON num_rmids=${rmids}, max_threshold_occupancy=${threshold ?? "?"} bytes`
         : `no L3 monitoring: num_rmids=${rmidsText?.trim() ?? "missing"}, mon_groups ${monGroups ? "present" : "missing"}`,
       "the CPU or kernel lacks L3 cache monitoring (CQM); use m7i.metal-24xl",
     );
@@ -226,6 +238,26 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRep
     add("cluster", false, "not checked: kubectl missing", "install k3s (hardware/ec2/provision.sh)");
   }
 
+  const [crictlCmd = "k3s", ...crictlPre] = opts.crictl ?? ["k3s", "crictl"];
+  const crictlLine = [crictlCmd, ...crictlPre].join(" ");
+  const cv = await host.run(crictlCmd, [...crictlPre, "version"], { timeoutMs: 10_000 });
+  const { runtime: runtimeName, version } = cv.exitCode === 0 ? parseCrictlVersion(cv.stdout) : {};
+  let runtime: RuntimeVersions | undefined;
+  if (runtimeName !== undefined && version !== undefined)
+    runtime = { runtime: runtimeName, version, nri: nriVersionForContainerd(version) };
+  add(
+    "runtime",
+    runtime?.runtime === "containerd",
+    runtime
+      ? describeRuntime(runtime)
+      : cv.exitCode === 0
+        ? `${crictlLine} version named no RuntimeName/RuntimeVersion`
+        : `${crictlLine} version failed: ${firstLine(cv.stderr) || (cv.timedOut ? "timed out" : `exit ${cv.exitCode}`)}`,
+    runtime
+      ? "the world needs containerd (k3s embeds it)"
+      : "install k3s (hardware/ec2/provision.sh): the world drives CRI through k3s crictl",
+  );
+
   const sock = (await host.stat(nriSocket))?.isSocket === true;
   add(
     "nri-socket",
@@ -248,7 +280,9 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRep
   );
 
   const missing = checks.filter((c) => !c.ok);
-  return { ok: missing.length === 0, checks, missing };
+  return runtime
+    ? { ok: missing.length === 0, checks, missing, runtime }
+    : { ok: missing.length === 0, checks, missing };
 }
 
 function firstLine(s: string): string {

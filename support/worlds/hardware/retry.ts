@@ -31,9 +31,25 @@ export function hardwarePrefixes(groupPrefix: string): HardwarePrefixes {
   return { run, plugin, filler, foreign, all: [plugin, filler, foreign] };
 }
 
+/** The daemon's trailer naming the plugin error class behind a failed control-API call (src/control/status.ts). */
+export const ERROR_CLASS_METADATA = "error-class";
+
+/** The error class the daemon sent with a failed call, if any (grpc-js `ServiceError.metadata`). Pure. */
+export function errorClassOf(err: unknown): string | undefined {
+  const md = (err as { metadata?: { get?: (key: string) => unknown[] } } | null)?.metadata;
+  if (typeof md?.get !== "function") return undefined;
+  const v = md.get(ERROR_CLASS_METADATA)[0];
+  return typeof v === "string" ? v : Buffer.isBuffer(v) ? v.toString("utf8") : undefined;
+}
+
 /**
- * Maps a control-API call's rejection to the scenario vocabulary: RESOURCE_EXHAUSTED → capacity,
- * NOT_FOUND → `notFound`, anything else (including a dead daemon) → other. Pure.
+ * Maps a control-API call's rejection to the scenario vocabulary. Pure.
+ * - RESOURCE_EXHAUSTED (CapacityError: no RMID free, none in limbo) → capacity;
+ * - UNAVAILABLE sent by the plugin for RmidLimboError (no RMID free, freed ones in limbo: the
+ *   kernel's EBUSY) → capacity with `limbo: true`. An UNAVAILABLE without that error class is
+ *   grpc-js's own answer for a daemon it cannot reach, so it stays "other" (a dead daemon must
+ *   not look like limbo); an RmidLimboError under any other code counts as limbo too;
+ * - NOT_FOUND → `notFound`; anything else → other.
  */
 export function classifyGrpcError(
   err: unknown,
@@ -41,16 +57,26 @@ export function classifyGrpcError(
 ): RetryOutcome {
   const e = err as { code?: number; details?: string; message?: string };
   const message = e?.details || e?.message || String(err);
+  const errorClass = errorClassOf(err);
+  if (errorClass === "RmidLimboError") return { ok: false, error: "capacity", limbo: true, message };
   if (e?.code === status.RESOURCE_EXHAUSTED) return { ok: false, error: "capacity", message };
   if (e?.code === status.NOT_FOUND) return { ok: false, error: notFound, message };
   return { ok: false, error: "other", message };
 }
 
+/** True for a capacity answer caused by RMIDs in limbo (they free themselves). Pure. */
+export function isLimbo(r: RetryOutcome): boolean {
+  return !r.ok && r.error === "capacity" && r.limbo === true;
+}
+
 /**
- * Repeats `attempt` while it answers "capacity", until it answers anything else or `deadlineMs`
- * passed (then the last capacity answer is returned). For the time a freed RMID spends in limbo.
+ * Repeats `attempt` while it answers "capacity, RMIDs in limbo", until it answers anything else or
+ * `deadlineMs` passed (then the last limbo answer is returned). For the time a freed RMID may still
+ * spend in limbo after the world saw it drain (the world's own drain probe puts its RMID back into
+ * limbo for up to one kernel limbo check). Plain exhaustion (ENOSPC) never frees itself: it is
+ * returned at once.
  */
-export async function retryWhileCapacity(
+export async function retryWhileLimbo(
   attempt: () => Promise<RetryOutcome>,
   deadlineMs: number,
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -59,7 +85,7 @@ export async function retryWhileCapacity(
   const until = now() + deadlineMs;
   for (;;) {
     const r = await attempt();
-    if (r.ok || r.error !== "capacity" || now() >= until) return r;
+    if (!isLimbo(r) || now() >= until) return r;
     await sleep(LIMBO_RETRY_INTERVAL_MS);
   }
 }
