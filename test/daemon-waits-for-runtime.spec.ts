@@ -10,7 +10,7 @@ import { execa, type ResultPromise } from "execa";
 import { formatDelay } from "../src/nri/backoff.js";
 import { FakeRuntime } from "../support/fakes/fake-runtime.js";
 import { tempSocket } from "../support/fakes/fake-runtime-fixtures.js";
-import { until } from "./plugin-harness.js";
+import { until } from "./support/plugin-harness.js";
 
 const repo = new URL("..", import.meta.url).pathname;
 

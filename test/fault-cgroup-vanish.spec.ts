@@ -12,7 +12,7 @@ import { ResctrlPlugin } from "../src/plugin/plugin.js";
 import { RealCgroupPidSource } from "../src/plugin/real-pid-source.js";
 import { Resctrl } from "../src/resctrl/index.js";
 import { MemFs } from "../src/testing/index.js";
-import { MON, ROOT, ctr, harness, pod } from "./plugin-harness.js";
+import { MON, ROOT, ctr, harness, pod } from "./support/plugin-harness.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "fault-cgroup-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));

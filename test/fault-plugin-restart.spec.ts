@@ -8,7 +8,7 @@ import { pino } from "pino";
 import { ResctrlPlugin } from "../src/plugin/plugin.js";
 import { Resctrl } from "../src/resctrl/index.js";
 import { MockPidSource } from "../src/testing/index.js";
-import { MON, ROOT, ctr, harness, pod } from "./plugin-harness.js";
+import { MON, ROOT, ctr, harness, pod } from "./support/plugin-harness.js";
 
 const silent = pino({ level: "silent" });
 

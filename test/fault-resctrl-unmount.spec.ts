@@ -3,7 +3,7 @@
 // clear log line, and a caller-driven retry after the remount creates the groups.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MON, ctr, harness, pod } from "./plugin-harness.js";
+import { MON, ctr, harness, pod } from "./support/plugin-harness.js";
 
 describe("fault: resctrl unmounted while running", () => {
   it("new pods fail with a clear error, nothing rejects; retryAllOnce after remount recovers them", async () => {

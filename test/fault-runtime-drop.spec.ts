@@ -10,7 +10,7 @@ import { Resctrl } from "../src/resctrl/index.js";
 import { MemFs, MockPidSource } from "../src/testing/index.js";
 import { FakeRuntime } from "../support/fakes/fake-runtime.js";
 import { fakeContainer, fakePod, tempSocket } from "../support/fakes/fake-runtime-fixtures.js";
-import { MON, ROOT, gate, until } from "./plugin-harness.js";
+import { MON, ROOT, gate, until } from "./support/plugin-harness.js";
 
 const PODS = 100;
 const PER_POD = 5;

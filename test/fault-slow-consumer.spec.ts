@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { PodResctrlEvent } from "../src/plugin/events.js";
-import { ctr, harness, pod } from "./plugin-harness.js";
+import { ctr, harness, pod } from "./support/plugin-harness.js";
 
 type View = Map<string, string>;
 

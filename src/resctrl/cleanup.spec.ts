@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
+import { memoryLogger } from "../../support/worlds/mock/memory-logger.js";
 import { MemFs } from "../testing/mem-fs.js";
 import { IoError, NoPermissionError, NotMountedError } from "./errors.js";
 import { Resctrl } from "./resctrl.js";
@@ -95,5 +96,39 @@ describe("Resctrl.cleanupAll", () => {
     const report = await Resctrl.withProvider(fs, { groupPrefix: "custom" }).cleanupAll();
     assert.equal(report.removed, 2);
     assert.equal(fs.existsSync(`${MG}/pod_u1`), true);
+  });
+
+  it("failure entries carry the errno name; the sweep logs its counts", async () => {
+    const { logger, records: lines } = memoryLogger("info");
+    const fs = MemFs.withResctrl({ root: ROOT });
+    const rc = Resctrl.withProvider(fs, { root: ROOT, logger });
+    await rc.createGroup("a");
+    await rc.createGroup("b");
+    fs.failNext("rmdir", `${ROOT}/mon_groups/pod_a`, "EBUSY");
+    const r = await rc.cleanupAll();
+    assert.deepEqual(r.errors, [`failed to remove group ${ROOT}/mon_groups/pod_a: EBUSY`]);
+    assert.equal(r.removed, 1);
+    const log = lines.find((l) => l["msg"] === "cleaned up stale groups");
+    assert.equal(log?.["removed"], 1);
+    assert.equal(log?.["removalFailures"], 1);
+    assert.equal(log?.["errors"], 1);
+  });
+
+  it("a mon_groups listing failure is recorded with its errno name", async () => {
+    const fs = MemFs.withResctrl({ root: ROOT });
+    const rc = Resctrl.withProvider(fs, { root: ROOT });
+    fs.failNext("list", `${ROOT}/mon_groups`, "EIO");
+    const r = await rc.cleanupAll();
+    assert.deepEqual(r.errors, [`failed to list groups in ${ROOT}/mon_groups: EIO`]);
+  });
+
+  it("not mounted: the error names the root as its path", async () => {
+    const fs = MemFs.withResctrl({ root: ROOT, mounted: false });
+    const rc = Resctrl.withProvider(fs, { root: ROOT });
+    await assert.rejects(rc.cleanupAll(), (e: unknown) => {
+      assert.ok(e instanceof NotMountedError);
+      assert.equal(e.path, ROOT);
+      return true;
+    });
   });
 });

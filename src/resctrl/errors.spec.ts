@@ -7,10 +7,12 @@ import {
   ResctrlError,
   errnoCode,
   errnoError,
+  errnoNumber,
+  errorMessage,
   mapFsError,
 } from "./errors.js";
 
-describe("errors", () => {
+describe("errnoCode / errnoError / mapFsError", () => {
   it("errnoCode narrows unknown values", () => {
     assert.equal(errnoCode(errnoError("ENOENT", "x")), "ENOENT");
     assert.equal(errnoCode({ code: "EACCES" }), "EACCES");
@@ -49,5 +51,44 @@ describe("errors", () => {
     assert.equal(withStatus.kernelStatus, "Bad thing");
     assert.match(withStatus.message, /kernel: Bad thing/);
     assert.equal(withStatus.errno, -22);
+  });
+});
+
+describe("errno helpers on odd inputs", () => {
+  it("errnoCode: a function, a non-string code or a non-errno E-code is no errno", () => {
+    assert.equal(errnoCode(Object.assign(() => 0, { code: "EIO" })), undefined);
+    assert.equal(errnoCode({ code: ["EIO"] }), undefined);
+    assert.equal(errnoCode({ code: "ERR_CHILD_PROCESS_STDIO_MAXBUFFER" }), undefined);
+  });
+
+  it("errnoNumber never throws and only returns numbers", () => {
+    assert.equal(errnoNumber(null), undefined);
+    assert.equal(errnoNumber(undefined), undefined);
+    assert.equal(errnoNumber({ errno: "5" }), undefined);
+    assert.equal(errnoNumber({ errno: -5 }), -5);
+  });
+
+  it("errorMessage: an Error's message, String() of anything else", () => {
+    assert.equal(errorMessage(new Error("m")), "m");
+    assert.equal(errorMessage("s"), "s");
+    assert.equal(errorMessage(42), "42");
+  });
+
+  it("mapFsError names the errno, or the message of a non-errno error", () => {
+    const site = { verb: "create", object: "monitor group", id: "g", path: "/r/g" };
+    const busy = mapFsError(errnoError("EBUSY", "x"), site);
+    assert.equal(busy.message, "failed to create monitor group g: EBUSY at /r/g");
+    assert.equal(
+      mapFsError(new Error("weird"), site).message,
+      "failed to create monitor group g: weird at /r/g",
+    );
+  });
+
+  it("errnoError sets errno and path only when known; no cause property without a cause", () => {
+    const e = errnoError("EWEIRD", "x");
+    assert.equal(Object.hasOwn(e, "errno"), false);
+    assert.equal(Object.hasOwn(e, "path"), false);
+    assert.equal(Object.hasOwn(new IoError("m"), "cause"), false);
+    assert.equal(new IoError("m", { cause: 0 }).cause, 0);
   });
 });

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
+import { groupWithLog, rejectsWith } from "../../test/support/resctrl-helpers.js";
 import { MemFs } from "../testing/mem-fs.js";
 import {
   CapacityError,
@@ -12,6 +13,7 @@ import {
 import { Resctrl } from "./resctrl.js";
 
 const ROOT = "/sys/fs/resctrl";
+const GROUP = `${ROOT}/mon_groups/pod_u1`;
 
 function setup(opts: Parameters<typeof MemFs.withResctrl>[0] = {}) {
   const fs = MemFs.withResctrl(opts);
@@ -109,6 +111,29 @@ describe("Resctrl.createGroup", () => {
       );
     });
   });
+
+  for (const [status, want] of [
+    ["ok\n", undefined],
+    ["\n", undefined],
+    ["  Out of RMIDs \n", "Out of RMIDs"],
+  ] as const) {
+    it(`a failed mkdir reads last_cmd_status ${JSON.stringify(status)} as kernelStatus ${String(want)}`, async () => {
+      const fs = MemFs.withResctrl();
+      fs.addFile(`${ROOT}/info/last_cmd_status`, status);
+      fs.denyPath(GROUP, ["mkdir"]);
+      await assert.rejects(Resctrl.withProvider(fs).createGroup("u1"), (e: unknown) => {
+        assert.ok(e instanceof NoPermissionError);
+        assert.equal(e.kernelStatus, want);
+        assert.equal(e.message.includes("(kernel:"), want !== undefined);
+        return true;
+      });
+    });
+  }
+
+  it("on an unmounted root the NotMountedError names the missing leaf (tasks)", async () => {
+    const rc = Resctrl.withProvider(MemFs.withResctrl({ mounted: false }));
+    await rejectsWith(rc.createGroup("u1"), NotMountedError, { path: `${ROOT}/tasks` });
+  });
 });
 
 describe("Resctrl.deleteGroup", () => {
@@ -148,5 +173,67 @@ describe("Resctrl.deleteGroup", () => {
     fs.denyPath(path, ["rmdir"]);
     await assert.rejects(rc.deleteGroup(path), NoPermissionError);
     assert.equal(fs.existsSync(path), true);
+  });
+
+  it("the refusal names the refused path: an empty name, a foreign prefix, a child, a NUL byte, a same-length other root, null", async () => {
+    const { fs, rc, group } = await groupWithLog();
+    for (const path of [
+      `${ROOT}/mon_groups/pod_`,
+      `${ROOT}/mon_groups/other_u1`,
+      `${ROOT}/mon_groups/pod_u1/x`,
+      `${ROOT}/mon_groups/pod_u1\0`,
+      // same length as `${ROOT}/mon_groups/`, different directory
+      "/sys/fs/resctrX/mon_groups/pod_u1",
+      ROOT,
+    ]) {
+      await rejectsWith(rc.deleteGroup(path), OutsideRootError, { path });
+    }
+    await rejectsWith(rc.deleteGroup(null as never), OutsideRootError, { path: null });
+    assert.equal(fs.isDir(group), true);
+  });
+
+  it("its errors and debug logs name the group", async () => {
+    const { fs, rc, group, records } = await groupWithLog();
+    fs.failNext("rmdir", group, "EBUSY");
+    await rejectsWith(rc.deleteGroup(group), IoError, { path: group, code: "EBUSY" });
+    await rc.deleteGroup(group);
+    assert.ok(records.some((r) => r.msg === "removed monitor group" && r.path === group));
+    assert.ok(
+      records.some((r) => r.msg === "created monitor group" && r.path === group && r.podUid === "u1"),
+    );
+  });
+});
+
+describe("confinement of caller-given group paths to the root", () => {
+  const hostile = [
+    `${ROOT}/mon_groups/../../../etc`,
+    `${ROOT}/mon_groups/./pod_u1`,
+    `${ROOT}/mon_groups//pod_u1`,
+    `${ROOT}/mon_groups/pod_u1/`,
+    `${ROOT}/mon_groups/pod\0u1`,
+    `${ROOT}/..`,
+    `${ROOT}x/mon_groups/pod_u1`,
+    "/etc",
+  ];
+
+  it("listGroupTasks, assignTasks and llcOccupancy refuse paths outside the root, touching nothing", async () => {
+    const { fs, rc } = await groupWithLog();
+    const before = fs.log.length;
+    for (const path of hostile) {
+      await rejectsWith(rc.listGroupTasks(path), OutsideRootError, { path });
+      await rejectsWith(rc.assignTasks(path, [5]), OutsideRootError, { path });
+      await rejectsWith(rc.llcOccupancy(path), OutsideRootError, { path });
+    }
+    for (const notAString of [undefined, null, 42]) {
+      await rejectsWith(rc.listGroupTasks(notAString as never), OutsideRootError, { path: notAString });
+    }
+    assert.equal(fs.log.length, before, "no provider call for a refused path");
+  });
+
+  it("a root whose last character is a dot still accepts paths below it", async () => {
+    const { rc, group } = await groupWithLog("/mnt/resctrl.");
+    assert.equal(group, "/mnt/resctrl./mon_groups/pod_u1");
+    await rc.assignTasks(group, [7]);
+    assert.deepEqual(await rc.listGroupTasks(group), [7]);
   });
 });

@@ -1,9 +1,13 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
+import { memoryLogger } from "../../support/worlds/mock/memory-logger.js";
+import { overriding, rejectsWith } from "../../test/support/resctrl-helpers.js";
 import { MemFs } from "../testing/mem-fs.js";
 import { IoError, NoPermissionError, NotMountedError, UnsupportedError } from "./errors.js";
-import { decodeMountField, resctrlMountPointsFromText } from "./mount.js";
+import { decodeMountField, resctrlListedInFilesystems, resctrlMountPointsFromText } from "./mount.js";
 import { Resctrl } from "./resctrl.js";
+
+const ROOT = "/sys/fs/resctrl";
 
 describe("Resctrl.detectSupport", () => {
   it("mounted, writable, monitoring at the configured root", async () => {
@@ -101,6 +105,35 @@ describe("Resctrl.detectSupport", () => {
     });
     assert.equal((await rc.detectSupport()).mounted, true);
   });
+
+  it("an unreadable /proc file's message names the errno", async () => {
+    const fs = MemFs.withResctrl();
+    fs.denyPath("/proc/mounts", ["read"]);
+    const message = "failed to read mount table /proc/mounts: EACCES";
+    await rejectsWith(Resctrl.withProvider(fs).detectSupport(), IoError, { message });
+  });
+
+  it("a resctrl-looking root that /proc/mounts does not list is not probed", async () => {
+    const fs = new MemFs();
+    fs.addFile("/proc/filesystems", "nodev\tresctrl\n");
+    fs.addFile("/proc/mounts", "proc /proc proc rw 0 0\n");
+    fs.addFile("/r/tasks", "");
+    fs.addDir("/r/mon_groups");
+    const info = await Resctrl.withProvider(fs, { root: "/r" }).detectSupport();
+    assert.equal(info.writable, false);
+    assert.equal(info.monitoring, false);
+    assert.equal(fs.calls("checkWrite"), 0);
+  });
+
+  it("an unwritable root tasks file is logged at debug with root and errno", async () => {
+    const { logger, records } = memoryLogger("debug");
+    const fs = MemFs.withResctrl();
+    fs.denyPath(`${ROOT}/tasks`, ["write"]);
+    await Resctrl.withProvider(fs, { logger }).detectSupport();
+    const rec = records.find((r) => r.msg === "resctrl root tasks not writable");
+    assert.equal(rec?.root, ROOT);
+    assert.equal((rec?.err as { code?: string } | undefined)?.code, "EACCES");
+  });
 });
 
 describe("Resctrl.ensureMounted", () => {
@@ -159,10 +192,59 @@ describe("Resctrl.ensureMounted", () => {
 
   it("a mount that succeeds without taking effect → IoError 'mount did not take effect'", async () => {
     const fs = MemFs.withResctrl({ mounted: false });
-    const noop = Object.assign(Object.create(fs) as MemFs, { mountResctrl: async () => undefined });
+    const noop = overriding(fs, { mountResctrl: async () => undefined });
     await assert.rejects(
       Resctrl.withProvider(noop).ensureMounted(true),
       (e: unknown) => e instanceof IoError && /mount did not take effect/.test(e.message),
     );
+  });
+
+  it("unsupported and not-mounted errors carry the root and an exact message", async () => {
+    const unsupported = MemFs.withResctrl({ mounted: false, supported: false });
+    await rejectsWith(Resctrl.withProvider(unsupported).ensureMounted(true), UnsupportedError, {
+      path: ROOT,
+    });
+    const off = Resctrl.withProvider(MemFs.withResctrl({ mounted: false })).ensureMounted(false);
+    await rejectsWith(off, NotMountedError, {
+      path: ROOT,
+      message: `failed to use resctrl ${ROOT}: not mounted there and auto-mount is off`,
+    });
+  });
+
+  it("mount failures: errno or the error's text in the message; a no-op mount names the root", async () => {
+    const busy = MemFs.withResctrl({ mounted: false });
+    busy.setMountError("EBUSY");
+    const message = `failed to mount resctrl ${ROOT}: EBUSY`;
+    await rejectsWith(Resctrl.withProvider(busy).ensureMounted(true), IoError, { message });
+    const boom = overriding(MemFs.withResctrl({ mounted: false }), {
+      mountResctrl: async () => {
+        throw new Error("boom");
+      },
+    });
+    await rejectsWith(Resctrl.withProvider(boom).ensureMounted(true), IoError, {
+      message: `failed to mount resctrl ${ROOT}: Error: boom`,
+      code: undefined,
+    });
+    const noop = overriding(MemFs.withResctrl({ mounted: false }), { mountResctrl: async () => undefined });
+    await rejectsWith(Resctrl.withProvider(noop).ensureMounted(true), IoError, { path: ROOT });
+  });
+
+  it("a successful mount is logged at info with the root", async () => {
+    const { logger, records } = memoryLogger("info");
+    await Resctrl.withProvider(MemFs.withResctrl({ mounted: false }), { logger }).ensureMounted(true);
+    assert.equal(records.find((r) => r.msg === "mounted resctrl")?.root, ROOT);
+  });
+});
+
+describe("/proc/mounts and /proc/filesystems parsing", () => {
+  it("mount lines with leading blanks, runs of blanks or only three fields", () => {
+    const text = "  resctrl /a resctrl rw 0 0\nresctrl  /b\tresctrl rw 0 0\nresctrl /c resctrl\n";
+    assert.deepEqual(resctrlMountPointsFromText(text), ["/a", "/b", "/c"]);
+  });
+
+  it("filesystems: trailing blanks and a line without 'nodev'", () => {
+    assert.equal(resctrlListedInFilesystems("nodev\tproc\nnodev\tresctrl \n"), true);
+    assert.equal(resctrlListedInFilesystems("\text4\n\tresctrl\n"), true);
+    assert.equal(resctrlListedInFilesystems("nodev\tresctrl2\n"), false);
   });
 });

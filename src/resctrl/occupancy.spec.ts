@@ -1,7 +1,9 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
+import { groupWithLog, overriding, rejectsWith } from "../../test/support/resctrl-helpers.js";
 import { MemFs } from "../testing/mem-fs.js";
 import { IoError, NoPermissionError, OutsideRootError } from "./errors.js";
+import type { FsProvider } from "./provider.js";
 import { Resctrl } from "./resctrl.js";
 
 async function setup() {
@@ -57,5 +59,42 @@ describe("Resctrl.llcOccupancy", () => {
       (e: unknown) => e instanceof IoError && e.code === "ENOENT",
     );
     await assert.rejects(rc.llcOccupancy("/elsewhere"), OutsideRootError);
+  });
+
+  it("llc_occupancy other than a decimal integer is reported as text, not as bytes", async () => {
+    for (const text of ["1e3", "0x10", "12 bytes"]) {
+      const { fs, rc, group } = await groupWithLog();
+      fs.addFile(`${group}/mon_data/mon_L3_00/llc_occupancy`, `${text}\n`);
+      fs.addFile(`${group}/mon_data/mon_L3_01/llc_occupancy`, "8\n");
+      assert.deepEqual(await rc.llcOccupancy(group), [
+        { domainId: "mon_L3_00", bytes: null, status: text },
+        { domainId: "mon_L3_01", bytes: 8 },
+      ]);
+    }
+  });
+
+  it("domains come back sorted even when the provider lists them in another order", async () => {
+    const fs = MemFs.withResctrl({ l3Domains: ["mon_L3_00", "mon_L3_01"] });
+    const reversed: FsProvider = overriding(fs, {
+      readChildDirs: async (dir: string) => (await fs.readChildDirs(dir)).reverse(),
+    });
+    const rc = Resctrl.withProvider(reversed);
+    const group = await rc.createGroup("u1");
+    fs.addFile(`${group}/mon_data/mon_L3_00/llc_occupancy`, "1\n");
+    fs.addFile(`${group}/mon_data/mon_L3_01/llc_occupancy`, "2\n");
+    assert.deepEqual(
+      (await rc.llcOccupancy(group)).map((r) => r.domainId),
+      ["mon_L3_00", "mon_L3_01"],
+    );
+  });
+
+  it("occupancy listing and read failures name the file", async () => {
+    const { fs, rc, group } = await groupWithLog();
+    fs.failNext("list", `${group}/mon_data`, "EIO");
+    await rejectsWith(rc.llcOccupancy(group), IoError, { path: `${group}/mon_data`, code: "EIO" });
+    fs.failNext("read", `${group}/mon_data/mon_L3_01/llc_occupancy`, "EACCES");
+    await rejectsWith(rc.llcOccupancy(group), NoPermissionError, {
+      path: `${group}/mon_data/mon_L3_01/llc_occupancy`,
+    });
   });
 });

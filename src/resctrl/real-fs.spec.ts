@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmod, mkdtemp, mkdir, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -91,5 +92,111 @@ describe("RealFs", () => {
     assert.equal(mountFailureCode("mount: /x: target is busy."), "EBUSY");
     assert.equal(mountFailureCode("something odd"), "EIO");
     assert.equal(mountFailureCode("", "ENOENT"), "ENOENT");
+  });
+});
+
+describe("RealFs.mountResctrl with a fake mount(8)", () => {
+  let dir = "";
+
+  let n = 0;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "fake-mount-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A RealFs whose mount command is a shell script running `body`; `calls()` = its argv lines. */
+
+  async function fakeMount(body: string) {
+    const script = join(dir, `mount-${++n}.sh`);
+    await writeFile(script, `#!/bin/sh\necho "$@" >> "$0.calls"\n${body}\n`);
+    await chmod(script, 0o755);
+    const calls = async () =>
+      (await readFile(`${script}.calls`, "utf8").catch(() => "")).split("\n").filter(Boolean);
+    return { fs: new RealFs({ mountCommand: script }), calls, target: join(dir, `mnt-${n}`) };
+  }
+
+  it("a succeeding mount resolves, also on an existing directory target", async () => {
+    const { fs, calls, target } = await fakeMount("exit 0");
+    await fs.mountResctrl(target);
+    await fs.mountResctrl(target);
+    assert.deepEqual(await calls(), [`-t resctrl resctrl ${target}`, `-t resctrl resctrl ${target}`]);
+  });
+
+  it("a regular file as target → ENOTDIR, mount never run", async () => {
+    const { fs, calls, target } = await fakeMount("exit 0");
+    await writeFile(target, "");
+    await assert.rejects(fs.mountResctrl(target), (e) => errnoCode(e) === "ENOTDIR");
+    assert.deepEqual(await calls(), []);
+  });
+
+  it("a missing parent → the mkdir's own ENOENT (syscall mkdir), mount never run", async () => {
+    const { fs, calls } = await fakeMount("exit 0");
+    await assert.rejects(fs.mountResctrl(join(dir, "no", "parent")), (e: NodeJS.ErrnoException) => {
+      assert.equal(e.code, "ENOENT");
+      assert.equal(e.syscall, "mkdir");
+      return true;
+    });
+    assert.deepEqual(await calls(), []);
+  });
+
+  it("failure text: stderr trimmed into the message; stdout alone is mapped too", async () => {
+    const a = await fakeMount('echo "mount: boom" >&2; exit 32');
+    await assert.rejects(a.fs.mountResctrl(a.target), (e: Error) => {
+      assert.equal(e.message, `EIO: mount -t resctrl failed: mount: boom, '${a.target}'`);
+      return true;
+    });
+    const b = await fakeMount('echo "mount: only root can do that"; exit 1');
+    await assert.rejects(b.fs.mountResctrl(b.target), (e: Error) => {
+      assert.equal(errnoCode(e), "EPERM");
+      assert.match(e.message, /failed: mount: only root can do that,/);
+      return true;
+    });
+  });
+
+  it("a mount command execa cannot even start (not a string) → EIO 'cannot run'", async () => {
+    const fs = new RealFs({ mountCommand: 42 as unknown as string });
+    await assert.rejects(fs.mountResctrl(join(dir, "mnt-bad")), (e: Error) => {
+      assert.equal(errnoCode(e), "EIO");
+      assert.match(e.message, /cannot run 42: /);
+      return true;
+    });
+  });
+
+  it("writeStr closes its file handle", async () => {
+    const p = join(dir, "tasks");
+    await writeFile(p, "");
+    const before = (await readdir("/proc/self/fd")).length;
+    await new RealFs().writeStr(p, "1");
+    assert.equal((await readdir("/proc/self/fd")).length, before);
+  });
+
+  const noPrlimit = spawnSync("prlimit", ["--version"]).status !== 0 && "prlimit(1) not installed";
+
+  it("a short write (RLIMIT_FSIZE) is an EIO, not a silent success", { skip: noPrlimit }, async () => {
+    const p = join(dir, "big");
+    await writeFile(p, "");
+    const limit = (soft: string) => execFileSync("prlimit", [`--pid=${process.pid}`, `--fsize=${soft}:`]);
+    // libuv retries the rest of a partial write; that retry gets EFBIG plus SIGXFSZ, whose default
+    // action (restored by execa's signal-exit) kills the process: a listener keeps it harmless.
+    const ignore = () => undefined;
+    process.on("SIGXFSZ", ignore);
+    limit("1024");
+    try {
+      await assert.rejects(new RealFs().writeStr(p, "x".repeat(3000)), (e: Error) => {
+        assert.equal(errnoCode(e), "EIO");
+        assert.match(e.message, /short write \(1024 of 3000 bytes\)/);
+        return true;
+      });
+    } finally {
+      limit("unlimited");
+      process.off("SIGXFSZ", ignore);
+    }
+  });
+
+  it("mountFailureCode: only a whole errno name is a spawn code; 'invalid argument' → EINVAL", () => {
+    assert.equal(mountFailureCode("permission denied", "ERR_CHILD_PROCESS_STDIO_MAXBUFFER"), "EACCES");
+    assert.equal(mountFailureCode("mount: /x: wrong fs type: invalid argument"), "EINVAL");
   });
 });

@@ -1,7 +1,9 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
+import { overriding } from "../../test/support/resctrl-helpers.js";
 import { MemFs } from "../testing/mem-fs.js";
 import { EmptyPidSetError, InvalidConfigError, InvalidPidError, IoError } from "./errors.js";
+import type { FsProvider } from "./provider.js";
 import { Resctrl } from "./resctrl.js";
 
 async function setup() {
@@ -10,6 +12,9 @@ async function setup() {
   const group = await rc.createGroup("u1");
   return { fs, rc, group };
 }
+
+/** A PID source always answering `pids`. */
+const fixed = (pids: number[]) => async () => [...pids];
 
 /** A PID source returning the given answers in turn (the last one repeats), counting calls. */
 function source(...answers: number[][]) {
@@ -151,5 +156,86 @@ describe("Resctrl.reconcileGroup", () => {
       assert.deepEqual(e.partial?.failedPids, [{ pid: 9, outcome: "gone" }]);
       return true;
     });
+  });
+
+  it("maxPasses = 1 is valid and does exactly one pass", async () => {
+    const { rc, group } = await setup();
+    const r = await rc.reconcileGroup(group, fixed([5]), 1);
+    assert.equal(r.passes, 1);
+    assert.equal(r.converged, true);
+  });
+
+  it("denied and foreign tasks are counted separately; missing PIDs come back sorted", async () => {
+    const { fs, rc, group } = await setup();
+    fs.pidDenied(30);
+    fs.pidForeign(10);
+    fs.pidGone(20);
+    const r = await rc.reconcileGroup(group, fixed([30, 10, 20, 7]), 2);
+    assert.equal(r.denied, 1);
+    assert.equal(r.foreign, 1);
+    assert.deepEqual(r.missingPids, [10, 20, 30]);
+    assert.equal(r.missing, 3);
+    assert.equal(r.converged, false);
+    assert.deepEqual(fs.tasksOf(group), [7]);
+  });
+
+  it("reads the group's tasks once per pass, plus once after a pass that wrote", async () => {
+    const { fs, rc, group } = await setup();
+    const reads = () => fs.calls("read", `${group}/tasks`);
+    let before = reads();
+    await rc.reconcileGroup(group, fixed([1, 2]), 3); // pass 1 writes, pass 2 confirms
+    assert.equal(reads() - before, 2);
+    before = reads();
+    await rc.reconcileGroup(group, fixed([1, 2]), 3); // already there: one read, no write
+    assert.equal(reads() - before, 1);
+    before = reads();
+    const r = await rc.reconcileGroup(group, fixed([3]), 1); // one writing pass: re-listed after
+    assert.equal(reads() - before, 2);
+    assert.equal(r.converged, true);
+  });
+
+  it("an empty PID set names the group path in the error", async () => {
+    const { rc, group } = await setup();
+    await assert.rejects(rc.reconcileGroup(group, fixed([]), 3), (e: unknown) => {
+      assert.ok(e instanceof EmptyPidSetError);
+      assert.equal(e.path, group);
+      return true;
+    });
+  });
+
+  it("a fatal write error carries the foreign and denied counts of earlier passes", async () => {
+    const { fs, rc, group } = await setup();
+    fs.pidForeign(8);
+    fs.pidDenied(9);
+    let pass = 0;
+    const gen = async () => {
+      pass += 1;
+      if (pass === 2) fs.failNext("write", `${group}/tasks`, "EIO");
+      return pass === 1 ? [1, 8, 9] : [1, 2];
+    };
+    await assert.rejects(rc.reconcileGroup(group, gen, 3), (e: unknown) => {
+      assert.ok(e instanceof IoError);
+      assert.equal(e.partial?.foreign, 1);
+      assert.equal(e.partial?.denied, 1);
+      return true;
+    });
+  });
+
+  it("a task moved away right after our write counts as missing without a failure outcome (no write failed)", async () => {
+    const fs = MemFs.withResctrl();
+    // The write is accepted but the task does not stay (someone else moved it right after).
+    const racing: FsProvider = overriding(fs, {
+      writeStr: async (path: string, data: string) => {
+        if (data !== "7") await fs.writeStr(path, data);
+      },
+    });
+    const rc = Resctrl.withProvider(racing);
+    const group = await rc.createGroup("u1");
+    const r = await rc.reconcileGroup(group, async () => [7, 8], 1);
+    assert.equal(r.converged, false);
+    assert.deepEqual(r.missingPids, [7]);
+    assert.deepEqual(r.failedPids, []);
+    assert.equal(r.assigned, 2);
+    assert.equal(r.foreign + r.denied, 0);
   });
 });

@@ -3,7 +3,6 @@ import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { InvalidConfigError } from "./errors.js";
 import { MemFs } from "../testing/mem-fs.js";
-import { RealFs } from "./real-fs.js";
 import { Resctrl } from "./resctrl.js";
 import {
   MAX_GROUP_PREFIX_LENGTH,
@@ -95,10 +94,13 @@ describe("config validation", () => {
     assert.equal(rc.groupPrefix, "pod_");
   });
 
-  it("Resctrl.real builds a RealFs-backed handle with the defaults", () => {
-    const rc = Resctrl.real();
-    assert.equal(rc.root, "/sys/fs/resctrl");
-    assert.ok(rc.provider instanceof RealFs);
+  it("an empty prefix says so; non-string prefixes and roots are config errors", () => {
+    assert.throws(() => validatePrefix(""), /must not be empty/);
+    for (const notAString of [123, null, undefined]) {
+      assert.throws(() => validatePrefix(notAString as never), InvalidConfigError);
+      assert.throws(() => validateRoot(notAString as never), InvalidConfigError);
+    }
+    assert.throws(() => validateRoot("/sys/fs/res\0ctrl"), InvalidConfigError);
   });
 });
 

@@ -1,8 +1,10 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
+import { groupWithLog, overriding, rejectsWith } from "../../test/support/resctrl-helpers.js";
 import { MemFs } from "../testing/mem-fs.js";
 import { CapacityError, InvalidPidError, IoError, NoPermissionError, OutsideRootError } from "./errors.js";
 import { Resctrl } from "./resctrl.js";
+import { addPartial, emptyAssignment } from "./tasks.js";
 
 const ROOT = "/sys/fs/resctrl";
 
@@ -76,7 +78,7 @@ describe("Resctrl.assignTasks", () => {
     const { fs, rc, group } = await setup();
     fs.pidGone(2);
     let calls = 0;
-    const racing = Object.assign(Object.create(fs) as MemFs, {
+    const racing = overriding(fs, {
       writeStr: async (p: string, d: string) => {
         calls += 1;
         if (calls === 4) await fs.removeDir(group);
@@ -138,6 +140,51 @@ describe("Resctrl.assignTasks", () => {
     await assert.rejects(rc.listGroupTasks("/etc"), OutsideRootError);
     assert.equal(fs.calls("write") + fs.calls("read"), 0);
   });
+
+  it("an invalid-PID error lists at most five of them", async () => {
+    const { rc, group } = await groupWithLog();
+    await assert.rejects(rc.assignTasks(group, [0, -1, -2, -3, -4, -5, -6]), (err: unknown) => {
+      assert.ok(err instanceof InvalidPidError);
+      assert.match(err.message, /invalid PID\(s\) 0, -1, -2, -3, -4 \(/);
+      return true;
+    });
+  });
+
+  it("EACCES on one task (tasks file writable) is a per-task refusal like EPERM", async () => {
+    const { fs, rc, group } = await groupWithLog();
+    fs.failNext("write", `${group}/tasks`, "EACCES");
+    const r = await rc.assignTasks(group, [11, 12]);
+    assert.equal(r.assigned, 1);
+    assert.equal(r.denied, 1);
+    assert.deepEqual(r.failedPids, [{ pid: 11, outcome: "denied" }]);
+  });
+
+  it("the tasks file's writability is checked once per call, however many tasks are refused", async () => {
+    const { fs, rc, group } = await groupWithLog();
+    for (const pid of [21, 22, 23]) fs.pidDenied(pid);
+    const r = await rc.assignTasks(group, [21, 22, 23]);
+    assert.equal(r.denied, 3);
+    assert.equal(fs.calls("checkWrite", `${group}/tasks`), 1);
+  });
+
+  it("the debug log carries the counts", async () => {
+    const { rc, group, records } = await groupWithLog();
+    await rc.assignTasks(group, [31, 32]);
+    const rec = records.find((r) => r.msg === "assigned tasks");
+    assert.equal(rec?.assigned, 2);
+    assert.equal(rec?.groupPath, group);
+  });
+
+  it("addPartial adds counts to a ResctrlError (with or without a partial) and ignores other errors", () => {
+    const earlier = { ...emptyAssignment(), assigned: 2 };
+    const bare = new IoError("x");
+    addPartial(bare, earlier);
+    assert.deepEqual(bare.partial, earlier);
+    const plain = new Error("y") as Error & { partial?: unknown };
+    addPartial(plain, earlier);
+    assert.equal(plain.partial, undefined);
+    assert.doesNotThrow(() => addPartial("not an error", earlier));
+  });
 });
 
 describe("Resctrl.listGroupTasks", () => {
@@ -167,5 +214,20 @@ describe("Resctrl.listGroupTasks", () => {
       rc.listGroupTasks(`${ROOT}/mon_groups/nope`),
       (e: unknown) => e instanceof IoError && e.code === "ENOENT",
     );
+  });
+
+  it("a tasks line that is not a positive decimal integer fails the listing, naming file and line", async () => {
+    for (const line of ["0", "1e3", "0x10", "-5", "12abc", "x12"]) {
+      const { fs, rc, group } = await groupWithLog();
+      fs.addFile(`${group}/tasks`, `4\n${line}\n`);
+      await rejectsWith(rc.listGroupTasks(group), IoError, { path: `${group}/tasks`, code: "EINVAL" });
+      await assert.rejects(rc.listGroupTasks(group), /line 2 is not a task id/);
+    }
+  });
+
+  it("a tasks read failure names the tasks file", async () => {
+    const { fs, rc, group } = await groupWithLog();
+    fs.failNext("read", `${group}/tasks`, "EIO");
+    await rejectsWith(rc.listGroupTasks(group), IoError, { path: `${group}/tasks`, code: "EIO" });
   });
 });

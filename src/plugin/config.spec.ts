@@ -1,15 +1,16 @@
-// validateConfig's edges: every bound accepted at its limit and refused one past it, the prefix
+// validateConfig: defaults, every bound accepted at its limit and refused one past it, the prefix
 // rules one by one, undefined meaning "default", and the error naming field, range and value.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  DEFAULT_MAX_RECONCILE_PASSES,
   DEFAULT_PLUGIN_CONFIG,
   MAX_GROUP_PREFIX_LENGTH,
   MAX_RECONCILE_PASSES_LIMIT,
   validateConfig,
   type ResctrlPluginConfig,
-} from "../src/plugin/config.js";
-import { InvalidPluginConfigError } from "../src/plugin/errors.js";
+} from "./config.js";
+import { InvalidPluginConfigError } from "./errors.js";
 
 type Input = Partial<Record<keyof ResctrlPluginConfig, unknown>>;
 
@@ -25,6 +26,35 @@ function refuses(input: Input, field: string, message?: RegExp): void {
     JSON.stringify(input),
   );
 }
+
+describe("validateConfig defaults", () => {
+  it("defaults: every field, the named constants, the frozen default object, and undefined meaning 'default'", () => {
+    assert.deepEqual(validateConfig(), {
+      groupPrefix: "pod_",
+      cleanupOnStart: true,
+      autoMount: true,
+      maxReconcilePasses: 3,
+      eventQueueCapacity: 1024,
+      syncInlineBudgetMs: 1000,
+      syncConcurrency: 4,
+    });
+    const d = validateConfig();
+    assert.equal(d.groupPrefix, "pod_");
+    assert.equal(d.cleanupOnStart, true);
+    assert.equal(d.autoMount, true);
+    assert.equal(d.maxReconcilePasses, DEFAULT_MAX_RECONCILE_PASSES);
+    assert.equal(d.eventQueueCapacity, 1024);
+    assert.ok(Object.isFrozen(DEFAULT_PLUGIN_CONFIG));
+    assert.deepEqual(
+      validateConfig({ groupPrefix: undefined, syncConcurrency: undefined }),
+      validateConfig(),
+    );
+    const c = validateConfig({ cleanupOnStart: false, autoMount: false });
+    assert.equal(c.cleanupOnStart, false);
+    assert.equal(c.autoMount, false);
+    assert.notEqual(c, DEFAULT_PLUGIN_CONFIG);
+  });
+});
 
 describe("validateConfig bounds", () => {
   const bounds: [keyof ResctrlPluginConfig, number, number][] = [
@@ -45,27 +75,6 @@ describe("validateConfig bounds", () => {
       refuses({ [field]: null }, field);
     });
   }
-
-  it("defaults: every field, the frozen default object, and undefined meaning 'default'", () => {
-    assert.deepEqual(validateConfig(), {
-      groupPrefix: "pod_",
-      cleanupOnStart: true,
-      autoMount: true,
-      maxReconcilePasses: 3,
-      eventQueueCapacity: 1024,
-      syncInlineBudgetMs: 1000,
-      syncConcurrency: 4,
-    });
-    assert.ok(Object.isFrozen(DEFAULT_PLUGIN_CONFIG));
-    assert.deepEqual(
-      validateConfig({ groupPrefix: undefined, syncConcurrency: undefined }),
-      validateConfig(),
-    );
-    const c = validateConfig({ cleanupOnStart: false, autoMount: false });
-    assert.equal(c.cleanupOnStart, false);
-    assert.equal(c.autoMount, false);
-    assert.notEqual(c, DEFAULT_PLUGIN_CONFIG);
-  });
 
   it("booleans must be booleans", () => {
     for (const field of ["cleanupOnStart", "autoMount"] as const) {
@@ -99,6 +108,29 @@ describe("validateConfig groupPrefix", () => {
       refuses({ groupPrefix: reserved }, "groupPrefix", /reserved name/);
     }
   });
+});
+
+describe("validateConfig errors", () => {
+  for (const [name, bad, field] of [
+    ["empty prefix", { groupPrefix: "" }, "groupPrefix"],
+    ["slash in prefix", { groupPrefix: "a/b" }, "groupPrefix"],
+    ["dot prefix", { groupPrefix: ".." }, "groupPrefix"],
+    ["long prefix", { groupPrefix: "p".repeat(33) }, "groupPrefix"],
+    ["reserved prefix", { groupPrefix: "info" }, "groupPrefix"],
+    ["0 passes", { maxReconcilePasses: 0 }, "maxReconcilePasses"],
+    ["fractional passes", { maxReconcilePasses: 1.5 }, "maxReconcilePasses"],
+    ["0 capacity", { eventQueueCapacity: 0 }, "eventQueueCapacity"],
+    ["string bool", { autoMount: "yes" }, "autoMount"],
+    ["unknown key", { bogus: 1 }, "bogus"],
+  ] as const) {
+    it(`rejects ${name} with a message naming ${field}`, () => {
+      assert.throws(
+        () => validateConfig(bad as never),
+        (e: unknown) =>
+          e instanceof InvalidPluginConfigError && e.field === field && e.message.includes(field),
+      );
+    });
+  }
 
   it("an unknown setting is refused by name, inherited Object properties included", () => {
     refuses(JSON.parse('{"__proto__": {"groupPrefix": ""}}') as Input, "__proto__", /unknown setting/);

@@ -1,23 +1,16 @@
-// The gRPC control API over a real unix socket, in-process, against a MemFs-backed plugin.
+// The gRPC control API over a real unix socket, in-process: ControlApiServer serving a MemFs-backed
+// ResctrlPlugin (test/support/plugin-harness.ts), ControlClient calling it.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
-import {
-  fromPodEvent,
-  fromSyncState,
-  grpcCodeOf,
-  ControlApiServer,
-  ControlClient,
-  ContainerSyncState,
-  GroupState,
-  Kind,
-  type PodEvent,
-} from "../src/control/index.js";
-import { MON, ctr, harness, pod, until } from "./plugin-harness.js";
+import { MON, ctr, harness, pod, until } from "../../test/support/plugin-harness.js";
+import { ControlClient } from "./client.js";
+import { ContainerSyncState, GroupState, Kind, type PodEvent } from "./gen/control/control.js";
+import { ControlApiServer } from "./server.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ctl-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,35 +24,7 @@ async function setup(opts: Parameters<typeof harness>[0] = {}) {
   return { h, socketPath, server, client };
 }
 
-describe("control API conversions", () => {
-  it("wire → plugin: unknown enum values are rejected, not guessed", () => {
-    const base = {
-      podUid: "u",
-      groupState: GroupState.EXISTS,
-      groupPath: "/p",
-      totalContainers: 1,
-      reconciledContainers: 1,
-      fromSnapshot: false,
-    };
-    assert.equal(fromPodEvent({ ...base, kind: 99 as Kind }), undefined);
-    assert.equal(fromPodEvent({ ...base, kind: Kind.KIND_UNSPECIFIED }), undefined);
-    assert.deepEqual(fromPodEvent({ ...base, kind: Kind.REMOVED }), { kind: "Removed", podUid: "u" });
-    assert.equal(fromPodEvent({ ...base, kind: Kind.ADD_OR_UPDATE })?.kind, "AddOrUpdate");
-    assert.equal(fromSyncState(99 as ContainerSyncState), undefined);
-    assert.equal(fromSyncState(ContainerSyncState.RECONCILED), "Reconciled");
-  });
-
-  it("maps error classes to gRPC codes", () => {
-    const named = (name: string) => Object.assign(new Error("x"), { name });
-    assert.equal(grpcCodeOf(named("PodNotFoundError")), status.NOT_FOUND);
-    assert.equal(grpcCodeOf(named("CapacityError")), status.RESOURCE_EXHAUSTED);
-    assert.equal(grpcCodeOf(named("CgroupGoneError")), status.FAILED_PRECONDITION);
-    assert.equal(grpcCodeOf(named("NoPermissionError")), status.PERMISSION_DENIED);
-    assert.equal(grpcCodeOf("not an error"), status.INTERNAL);
-  });
-});
-
-describe("control API", () => {
+describe("ControlApiServer and ControlClient over a unix socket", () => {
   it("socket is mode 0600; close() removes it", async () => {
     const { socketPath, server, client } = await setup();
     assert.equal(statSync(socketPath).mode & 0o777, 0o600);

@@ -1,9 +1,14 @@
+// Resctrl, the resctrl layer's facade: its construction (config validation, defaults) and the
+// whole layer over RealFs on a temp dir laid out like a mounted resctrl (plain files, no kernel).
 import { strict as assert } from "node:assert";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { IoError, NotMountedError, UnsupportedError } from "./errors.js";
+import type { Logger } from "pino";
+import { MemFs } from "../testing/mem-fs.js";
+import { InvalidConfigError, IoError, NotMountedError, UnsupportedError } from "./errors.js";
+import { RealFs } from "./real-fs.js";
 import { Resctrl } from "./resctrl.js";
 
 /** Resctrl over RealFs on a temp dir laid out like a mounted resctrl (plain files, no kernel). */
@@ -76,5 +81,24 @@ describe("Resctrl over RealFs (temp-dir fixture)", () => {
     await assert.rejects(rc.ensureMounted(true), UnsupportedError);
     await writeFile(join(dir, "filesystems"), "nodev\tresctrl\n");
     await assert.rejects(rc.ensureMounted(false), NotMountedError);
+  });
+});
+
+describe("Resctrl construction", () => {
+  it("Resctrl.real builds a RealFs-backed handle with the defaults", () => {
+    const rc = Resctrl.real();
+    assert.equal(rc.root, "/sys/fs/resctrl");
+    assert.ok(rc.provider instanceof RealFs);
+  });
+
+  it("non-string /proc paths are an InvalidConfigError, not a TypeError", () => {
+    for (const key of ["procMountsPath", "procFilesystemsPath"]) {
+      assert.throws(() => Resctrl.withProvider(new MemFs(), { [key]: 42 }), InvalidConfigError);
+    }
+  });
+
+  it("the default logger is silent (white-box: reads the private context)", () => {
+    const ctx = Reflect.get(Resctrl.withProvider(new MemFs()), "ctx") as { logger: Logger };
+    assert.equal(ctx.logger.level, "silent");
   });
 });

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
 import type { Logger } from "pino";
-import type { NriPod } from "../src/nri/types.js";
-import { RealCgroupPidSource } from "../src/plugin/real-pid-source.js";
+import type { NriPod } from "../../src/nri/types.js";
+import { RealCgroupPidSource } from "../../src/plugin/real-pid-source.js";
 import { pod } from "./plugin-harness.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "pidsrc-"));
@@ -45,6 +45,11 @@ export function cgroupTree(
   write(cg, t.files ?? {});
   write(proc, t.procFiles ?? {});
   return { src: new RealCgroupPidSource({ cgroupRoot: cg, procRoot: proc, logger }), base, cg, proc };
+}
+
+/** `procDirs` for processes and their threads: `{ 10: [10, 11] }` → ["10/task/10", "10/task/11"]. */
+export function threads(procs: Record<number, number[]>): string[] {
+  return Object.entries(procs).flatMap(([pid, tids]) => tids.map((t) => `${pid}/task/${t}`));
 }
 
 /** The cgroup v2 marker file. */

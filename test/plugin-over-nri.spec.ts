@@ -1,12 +1,13 @@
-// The plugin behind the real NRI stub, driven over a unix socket by FakeRuntime (in-process):
-// wire-level checks of the state machine, chunked sync, the 2 s reply bound, reconnects and
-// hostile event values.
+// Cross-layer: ResctrlPlugin behind the real NriStub, driven over a unix socket by FakeRuntime
+// (in-process), over MemFs. Wire-level checks of what the handler-level specs
+// (src/plugin/plugin.spec.ts) cannot see: the subscription mask the runtime receives, chunked
+// Synchronize through the stub, the 2 s reply bound, reconnects and hostile event values.
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { NriStub } from "../src/nri/index.js";
 import { FakeRuntime } from "../support/fakes/fake-runtime.js";
 import { fakeContainer, fakePod, tempSocket } from "../support/fakes/fake-runtime-fixtures.js";
-import { MON, harness, until, type Harness } from "./plugin-harness.js";
+import { MON, harness, until, type Harness } from "./support/plugin-harness.js";
 
 interface Rig {
   h: Harness;
@@ -26,7 +27,7 @@ async function rig(
     script?: (h: Harness) => void;
   } & Parameters<typeof harness>[0] = {},
 ): Promise<Rig> {
-  const sock = tempSocket("plugin-nri-");
+  const sock = tempSocket("plugin-over-nri-");
   cleanups.push(sock.cleanup);
   const runtime = await FakeRuntime.listen({
     socketPath: sock.path,
@@ -50,7 +51,7 @@ async function rig(
 }
 
 describe("plugin over NRI (FakeRuntime ↔ NriStub)", () => {
-  it("subscribes with mask 0x625; lifecycle rows produce the contract's events", async () => {
+  it("subscribes with mask 0x625; RUN, START (also of an ephemeral container), REMOVE produce Exists counts, then Removed", async () => {
     const { h, runtime } = await rig();
     assert.equal(runtime.plugin?.mask, 0x625);
     const p = fakePod(1);

@@ -1,12 +1,13 @@
-// containerCgroupPath / expandSlice rule by rule (written against mutation survivors;
-// docs/testing.md): which NRI cgroups paths are refused and why, trimming, the systemd triple's
-// parts, the pod's cgroup_parent as the slice path, and the normalized result.
+// containerCgroupPath / sandboxCgroupPath / expandSlice rule by rule: which NRI cgroups paths are
+// refused and why, trimming, the systemd triple's parts, the pod's cgroup_parent as the slice path,
+// and the normalized result.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { NriPod } from "../src/nri/types.js";
-import { containerCgroupPath, expandSlice } from "../src/plugin/cgroup-path.js";
-import { CgroupPathError } from "../src/plugin/errors.js";
-import { ctr, pod } from "./plugin-harness.js";
+import { SANDBOX_REL, sandboxPod as sb } from "../../test/support/cgroup-fixture.js";
+import { ctr, pod } from "../../test/support/plugin-harness.js";
+import type { NriPod } from "../nri/types.js";
+import { containerCgroupPath, expandSlice, sandboxCgroupPath } from "./cgroup-path.js";
+import { CgroupPathError } from "./errors.js";
 
 const path = (cgroupsPath: string, p?: NriPod) => containerCgroupPath({ ...ctr("c1", "sb"), cgroupsPath }, p);
 /** `f` throws a CgroupPathError whose message matches `why`. */
@@ -14,6 +15,13 @@ const throwsPathError = (f: () => unknown, why: RegExp, label: string) =>
   assert.throws(f, (e: unknown) => e instanceof CgroupPathError && why.test(e.message), label);
 const refused = (cgroupsPath: string, why: RegExp, p?: NriPod) =>
   throwsPathError(() => path(cgroupsPath, p), why, cgroupsPath);
+
+const cgroupfs = (id: string) => ({ ...ctr(id, "sb"), cgroupsPath: `/kubepods/burstable/podU/${id}` });
+const systemd = (id: string) => ({
+  ...ctr(id, "sb"),
+  cgroupsPath: `kubepods-burstable-podU.slice:cri-containerd:${id}`,
+});
+const SYSTEMD_DIR = "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podU.slice";
 
 describe("expandSlice", () => {
   it("expands each dash level; '-.slice' is the root", () => {
@@ -34,6 +42,42 @@ describe("expandSlice", () => {
       throwsPathError(() => expandSlice(bad), why, bad);
     }
   });
+});
+
+describe("containerCgroupPath", () => {
+  it("cgroupfs path is used as is; a /sys/fs/cgroup prefix is stripped", () => {
+    assert.equal(containerCgroupPath(cgroupfs("c1")), "/kubepods/burstable/podU/c1");
+    assert.equal(
+      containerCgroupPath({ ...ctr("c", "s"), cgroupsPath: "/sys/fs/cgroup/kubepods/podU/c" }),
+      "/kubepods/podU/c",
+    );
+  });
+
+  it("systemd triple expands the slice (with or without the pod); custom roots come from cgroup_parent", () => {
+    assert.equal(containerCgroupPath(systemd("c1")), `/${SYSTEMD_DIR}/cri-containerd-c1.scope`);
+    const p = {
+      ...pod("U"),
+      cgroupParent: "/kubelet.slice/kubelet-kubepods.slice/kubepods-burstable-podU.slice",
+    };
+    assert.equal(
+      containerCgroupPath(systemd("c1"), p),
+      "/kubelet.slice/kubelet-kubepods.slice/kubepods-burstable-podU.slice/cri-containerd-c1.scope",
+    );
+    assert.equal(expandSlice("-.slice"), "/");
+  });
+
+  for (const [name, path] of [
+    ["empty (would be the root cgroup)", ""],
+    ["dot-dot escape", "/kubepods/../../etc"],
+    ["only slashes", "///"],
+    ["two-part systemd", "a.slice:b"],
+    ["bad slice", "a--b.slice:cri:x"],
+    ["NUL", "/kubepods/\0x"],
+  ] as const) {
+    it(`rejects ${name} with CgroupPathError`, () => {
+      assert.throws(() => containerCgroupPath({ ...ctr("c", "s"), cgroupsPath: path }), CgroupPathError);
+    });
+  }
 });
 
 describe("containerCgroupPath: cgroupfs form", () => {
@@ -89,5 +133,18 @@ describe("containerCgroupPath: systemd form", () => {
     refused("k.slice:cri:a/b", /malformed systemd triple/);
     refused("k.slice:a/b:c1", /malformed systemd triple/);
     refused("k/x.slice:cri:c1", /not a slice name/);
+  });
+});
+
+describe("sandboxCgroupPath", () => {
+  it("resolves cgroupfs and systemd forms like container paths; empty is an error", () => {
+    const sbSystemd = sb({
+      cgroupParent: "",
+      cgroupsPath: "kubepods-burstable-podU.slice:cri-containerd:sb1",
+    });
+    assert.equal(sandboxCgroupPath(sb()), SANDBOX_REL);
+    assert.equal(sandboxCgroupPath(sbSystemd), `/${SYSTEMD_DIR}/cri-containerd-sb1.scope`);
+    assert.throws(() => sandboxCgroupPath(sb({ cgroupsPath: "" })), CgroupPathError);
+    assert.throws(() => sandboxCgroupPath(sb({ cgroupsPath: "/kubepods/../x" })), CgroupPathError);
   });
 });

@@ -1,15 +1,19 @@
-// Test helpers for the plugin specs: NRI objects, a MemFs-backed Resctrl, a MockPidSource and a
-// plugin wired together, with every event recorded synchronously and logs captured.
+// Shared fixtures of the plugin specs (src/plugin/*.spec.ts, src/control/*.spec.ts) and of the
+// cross-layer specs in test/: NRI objects, a MemFs-backed Resctrl, a MockPidSource and a plugin
+// wired together, with every event recorded synchronously and logs captured. Test-only: nothing
+// under src/ except specs imports it, so it never reaches the build (tsconfig.build.json).
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { NriContainerState, type NriContainer, type NriPod } from "../src/nri/types.js";
-import type { ResctrlPluginConfig } from "../src/plugin/config.js";
-import type { PodResctrlEvent } from "../src/plugin/events.js";
-import { ResctrlPlugin } from "../src/plugin/plugin.js";
-import { Resctrl } from "../src/resctrl/index.js";
-import { MemFs, type MemFsResctrlOptions } from "../src/testing/mem-fs.js";
-import { MockPidSource } from "../src/testing/mock-pid-source.js";
+import { NriContainerState, type NriContainer, type NriPod } from "../../src/nri/types.js";
+import type { ResctrlPluginConfig } from "../../src/plugin/config.js";
+import type { PodResctrlEvent } from "../../src/plugin/events.js";
+import { ResctrlPlugin } from "../../src/plugin/plugin.js";
+import { Resctrl } from "../../src/resctrl/index.js";
+import { MemFs, type MemFsResctrlOptions } from "../../src/testing/mem-fs.js";
+import { MockPidSource } from "../../src/testing/mock-pid-source.js";
+
+export { gate, until } from "./async.js";
 
 export const ROOT = "/sys/fs/resctrl";
 export const MON = `${ROOT}/mon_groups`;
@@ -85,26 +89,10 @@ export function show(e: PodResctrlEvent): string {
   return `${e.podUid} ${e.groupState.kind} ${e.totalContainers}/${e.reconciledContainers}`;
 }
 
-/** A promise plus its resolver, to hold a PID source call open. */
-export function gate<T = void>(): { promise: Promise<T>; open: (v: T) => void } {
-  let open!: (v: T) => void;
-  const promise = new Promise<T>((r) => (open = r));
-  return { promise, open };
-}
-
-/** Polls `cond` every 2 ms until true or `ms` elapsed (then throws). */
-export async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("until: condition not met in time");
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 /**
  * Runs an ES module made of `lines` in a fresh `node` and returns its status and output. Under
  * tsx (specs as .ts) the child gets tsx's loader; the transpiled mutation build runs plain JS.
- * Modules are imported by URL, e.g. `new URL("../src/x.js", import.meta.url).href`.
+ * Modules are imported by URL, e.g. `new URL("./x.js", import.meta.url).href`.
  */
 export function runModuleInChild(lines: readonly string[]): SpawnSyncReturns<string> {
   const loader = import.meta.url.endsWith(".ts") ? ["--import", "tsx"] : [];

@@ -1,0 +1,88 @@
+// KeyedMutex: one FIFO critical section per key, keys independent, a key released only when its
+// last queued section settles.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { gate, until } from "../../test/support/async.js";
+import { KeyedMutex } from "./keyed-mutex.js";
+
+describe("KeyedMutex", () => {
+  it("serializes one key FIFO, runs other keys concurrently, survives a rejection", async () => {
+    const m = new KeyedMutex();
+    const log: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const a1 = m.run("a", async () => {
+      log.push("a1 start");
+      await held;
+      log.push("a1 end");
+    });
+    const a2 = m.run("a", () => {
+      log.push("a2");
+      throw new Error("boom");
+    });
+    const a3 = m.run("a", () => log.push("a3"));
+    const b1 = m.run("b", () => log.push("b1"));
+    await b1;
+    assert.deepEqual(log, ["a1 start", "b1"]);
+    release();
+    await a1;
+    await assert.rejects(a2, /boom/);
+    await a3;
+    assert.deepEqual(log, ["a1 start", "b1", "a1 end", "a2", "a3"]);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(m.activeKeys, 0);
+  });
+
+  it("a synchronous throw inside a section rejects that section only", async () => {
+    const m = new KeyedMutex();
+    const bad = m.run("k", () => {
+      throw new Error("sync");
+    });
+    const good = m.run("k", () => 5);
+    await assert.rejects(bad, /sync/);
+    assert.equal(await good, 5);
+  });
+
+  it("activeKeys counts keys with running or queued sections and drops them when settled (also after a rejection)", async () => {
+    const m = new KeyedMutex();
+    const g = gate();
+    const a = m.run("a", () => g.promise);
+    const a2 = m.run("a", () => "second");
+    const b = m.run("b", () => Promise.reject(new Error("no")));
+    assert.equal(m.activeKeys, 2);
+    await assert.rejects(b, /no/);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(m.activeKeys, 1, "a rejected section releases its key");
+    g.open();
+    await a;
+    assert.equal(await a2, "second");
+    await new Promise((r) => setImmediate(r));
+    assert.equal(m.activeKeys, 0);
+  });
+
+  it("a settled section never releases a key whose next section is still queued", async () => {
+    const m = new KeyedMutex();
+    const g1 = gate();
+    const g2 = gate();
+    const order: string[] = [];
+    const s1 = m.run("k", async () => {
+      await g1.promise;
+      order.push("s1");
+    });
+    const s2 = m.run("k", async () => {
+      order.push("s2 start");
+      await g2.promise;
+      order.push("s2 end");
+    });
+    g1.open();
+    await s1;
+    await until(() => order.includes("s2 start"));
+    assert.equal(m.activeKeys, 1, "s2 still holds the key");
+    const s3 = m.run("k", () => void order.push("s3"));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ["s1", "s2 start"], "s3 waits for s2");
+    g2.open();
+    await Promise.all([s2, s3]);
+    assert.deepEqual(order, ["s1", "s2 start", "s2 end", "s3"]);
+  });
+});

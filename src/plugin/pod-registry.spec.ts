@@ -1,0 +1,101 @@
+// PodRegistry's own bookkeeping: the sandbox and owner indexes, the values its mutators return,
+// NoPod containers per sandbox, group-path ownership, and oldest-first snapshots.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { MON, ctr, pod } from "../../test/support/plugin-harness.js";
+import { PodRegistry } from "./pod-registry.js";
+
+const G1 = `${MON}/pod_u1`;
+
+describe("PodRegistry", () => {
+  const exists = { kind: "Exists", path: G1 } as const;
+
+  it("deletePod forgets only the sandbox mappings that point at it, and never another entry of the UID", () => {
+    const reg = new PodRegistry();
+    const e1 = reg.addPod(pod("u1", "sb-a"), exists);
+    reg.addSandbox(e1, pod("u1", "sb-x"));
+    reg.addPod(pod("u2", "sb-x"), { kind: "Failed" }); // sb-x now maps to u2
+    reg.deletePod(e1);
+    assert.equal(reg.uidOfSandbox("sb-a"), undefined);
+    assert.equal(reg.uidOfSandbox("sb-x"), "u2");
+    const old = reg.addPod(pod("u3"), exists);
+    const fresh = reg.addPod(pod("u3"), exists);
+    reg.deletePod(old);
+    assert.equal(reg.pods.get("u3"), fresh);
+  });
+
+  it("removeSandbox returns its containers and orphans, unmaps it only if it points at this pod", () => {
+    const reg = new PodRegistry();
+    const e = reg.addPod(pod("u1", "sb-a"), exists);
+    reg.addSandbox(e, pod("u1", "sb-b"));
+    reg.addContainer(e, ctr("c1", "sb-a"), "sb-a", "Reconciled");
+    reg.addContainer(e, ctr("c2", "sb-b"), "sb-b", "Reconciled");
+    reg.addContainer(e, ctr("c3", "sb-old"), "sb-old", "Partial"); // sandbox unknown to the pod
+    const removed = reg.removeSandbox(e, "sb-a");
+    assert.deepEqual(
+      removed.map((c) => c.id),
+      ["c1", "c3"],
+    );
+    assert.deepEqual([...e.containers.keys()], ["c2"]);
+    assert.deepEqual([reg.ownerOf("c1"), reg.ownerOf("c2")], [undefined, "u1"]);
+    assert.equal(reg.uidOfSandbox("sb-a"), undefined);
+    reg.addPod(pod("u2", "sb-b"), { kind: "Failed" }); // sb-b now maps to u2
+    reg.removeSandbox(e, "sb-b");
+    assert.equal(reg.uidOfSandbox("sb-b"), "u2");
+  });
+
+  it("removeContainer: a NoPod container has no pod; a stale owner (pod re-added) finds nothing", () => {
+    const reg = new PodRegistry();
+    reg.addNoPod(ctr("n1", "sb-z"), "sb-z");
+    const r = reg.removeContainer("n1");
+    assert.equal(r?.entry.id, "n1");
+    assert.equal(r?.pod, undefined);
+    assert.equal(reg.knows("n1"), false);
+    reg.addContainer(reg.addPod(pod("u1"), exists), ctr("c1", "sb-u1"), "sb-u1", "Reconciled");
+    reg.addPod(pod("u1"), exists);
+    assert.equal(reg.removeContainer("c1"), undefined);
+  });
+
+  it("dropNoPodOfSandbox drops and counts only that sandbox's NoPod containers", () => {
+    const reg = new PodRegistry();
+    reg.addNoPod(ctr("n1", "sb-a"), "sb-a");
+    reg.addNoPod(ctr("n2", "sb-b"), "sb-b");
+    reg.addNoPod(ctr("n3", "sb-a"), "sb-a");
+    assert.equal(reg.dropNoPodOfSandbox("sb-a"), 2);
+    assert.deepEqual(
+      reg.noPodSnapshot().map((c) => c.id),
+      ["n2"],
+    );
+  });
+
+  it("groupPathInUse: only an Exists group at that path of a pod other than exceptUid", () => {
+    const reg = new PodRegistry();
+    reg.addPod(pod("u1"), exists);
+    reg.addPod(pod("u2"), { kind: "Failed" });
+    assert.equal(reg.groupPathInUse(G1), true);
+    assert.equal(reg.groupPathInUse(G1, "u2"), true);
+    assert.equal(reg.groupPathInUse(G1, "u1"), false);
+    assert.equal(reg.groupPathInUse(`${MON}/pod_u2`), false);
+  });
+
+  it("snapshots are oldest first by sequence, also when a re-added id keeps its map position", () => {
+    const reg = new PodRegistry();
+    reg.addPod(pod("u1"), exists);
+    const e2 = reg.addPod(pod("u2"), exists);
+    reg.addPod(pod("u1"), exists);
+    assert.deepEqual(
+      reg.snapshot().map((s) => s.podUid),
+      ["u2", "u1"],
+    );
+    for (const id of ["c1", "c2", "c1"]) reg.addContainer(e2, ctr(id, "sb-u2"), "sb-u2", "Pending");
+    assert.deepEqual(
+      reg.snapshotOf(e2).containers.map((c) => c.id),
+      ["c2", "c1"],
+    );
+    for (const id of ["n1", "n2", "n1"]) reg.addNoPod(ctr(id, "sb-z"), "sb-z");
+    assert.deepEqual(
+      reg.noPodSnapshot().map((c) => c.id),
+      ["n2", "n1"],
+    );
+  });
+});
