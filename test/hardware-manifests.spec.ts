@@ -8,7 +8,7 @@ import { parse } from "yaml";
 // The DaemonSet is applied only on real clusters; these checks pin what the plugin needs there.
 
 const REPO = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
-const K8S = join(REPO, "hardware/k8s");
+const K8S = join(REPO, "deploy");
 const load = (f: string): Record<string, unknown> =>
   parse(readFileSync(join(K8S, f), "utf8")) as Record<string, unknown>;
 
@@ -68,7 +68,7 @@ const hostPathOf = (mountPath: string): Volume | undefined => {
   return pod.volumes.find((v) => v.name === m?.name);
 };
 
-describe("hardware/k8s DaemonSet", () => {
+describe("deploy/ DaemonSet", () => {
   it("runs privileged with the host PID namespace on every node", () => {
     assert.equal(ds.kind, "DaemonSet");
     assert.equal(pod.hostPID, true);
