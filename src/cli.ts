@@ -27,6 +27,8 @@ export const DEFAULT_PLUGIN_NAME = "resctrl";
 export const DEFAULT_PLUGIN_IDX = "10";
 /** RMIDs of the in-memory resctrl model (`--resctrl-provider memory`). */
 export const DEFAULT_MEMORY_RMIDS = 64;
+/** Limbo of a freed RMID of the in-memory resctrl model, in ms (`--memory-rmid-limbo-ms`): none. */
+export const DEFAULT_MEMORY_RMID_LIMBO_MS = 0;
 
 /** Resolved daemon settings. */
 export interface CliOptions {
@@ -38,6 +40,8 @@ export interface CliOptions {
   resctrlRoot: string;
   provider: "real" | "memory";
   memoryRmids: number;
+  /** How long a freed RMID of the memory provider stays in limbo (ms); 0 = free at once. */
+  memoryRmidLimboMs: number;
   controlSocket: string | undefined;
   cgroupRoot: string;
   procRoot: string;
@@ -73,6 +77,11 @@ const FLAGS = {
     "real",
   ],
   "memory-rmids": ["NRI_RESCTRL_MEMORY_RMIDS", "RMIDs of the memory provider", String(DEFAULT_MEMORY_RMIDS)],
+  "memory-rmid-limbo-ms": [
+    "NRI_RESCTRL_MEMORY_RMID_LIMBO_MS",
+    "ms a freed RMID of the memory provider stays in limbo (mkdir: EBUSY while none is free); 0 = free at once",
+    String(DEFAULT_MEMORY_RMID_LIMBO_MS),
+  ],
   "control-socket": [
     "NRI_RESCTRL_CONTROL_SOCKET",
     "unix socket of the gRPC control API (mode 0600)",
@@ -160,6 +169,9 @@ export function parseCliOptions(argv: string[], env: Record<string, string | und
   const memoryRmids = int("memory-rmids") ?? DEFAULT_MEMORY_RMIDS;
   if (memoryRmids < 2)
     throw new Error(`failed to parse --memory-rmids ${memoryRmids}: want >= 2 (root uses one)`);
+  const memoryRmidLimboMs = int("memory-rmid-limbo-ms") ?? DEFAULT_MEMORY_RMID_LIMBO_MS;
+  if (!Number.isSafeInteger(memoryRmidLimboMs))
+    throw new Error(`failed to parse --memory-rmid-limbo-ms ${memoryRmidLimboMs}: too large`);
   return {
     help: values.help === true,
     nriSocket: str("nri-socket"),
@@ -168,6 +180,7 @@ export function parseCliOptions(argv: string[], env: Record<string, string | und
     resctrlRoot: str("resctrl-root") ?? DEFAULT_RESCTRL_ROOT,
     provider,
     memoryRmids,
+    memoryRmidLimboMs,
     controlSocket: str("control-socket"),
     cgroupRoot: str("cgroup-root") ?? DEFAULT_CGROUP_ROOT,
     procRoot: str("proc-root") ?? DEFAULT_PROC_ROOT,
@@ -214,6 +227,7 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
           MemFs.withResctrl({
             root: o.resctrlRoot,
             rmidCapacity: o.memoryRmids,
+            rmidLimboMs: o.memoryRmidLimboMs,
             pidExists: (pid) => existsSync(`${procRoot}/${pid}`),
             audit: false, // long-running: no call log
           }),

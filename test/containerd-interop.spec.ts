@@ -1,11 +1,13 @@
-// Interop of our NRI stub with a real containerd 1.7.24 (NRI v0.6.1), driven through CRI.
-// Skipped, with the reason, where no local containerd can run (not root, no archive, ...).
+// Interop of our NRI stub with a real containerd, driven through CRI: Debian trixie's 1.7.24
+// (NRI v0.6.1, the default) or forky's 2.1.9 (NRI v0.8.0), as NRI_CONTAINERD_SUITE says (as for
+// setup.sh and the containerd profile). Skipped, with the reason, where no local containerd can
+// run (not root, no archive, ...).
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { test, type TestContext } from "node:test";
 import { CriClient, type PodSpec } from "../support/containerd/cri-client.js";
-import { LocalContainerd } from "../support/containerd/local-containerd.js";
+import { DEFAULT_SUITE, LocalContainerd, SUITE_ENV } from "../support/containerd/local-containerd.js";
 import { NriStub } from "../src/nri/index.js";
 import type { PluginHandler } from "../src/nri/handler.js";
 import {
@@ -17,6 +19,43 @@ import {
 
 /** Per-event wait; generous because CI machines may be loaded (events normally arrive in ms). */
 const WAIT_MS = 20_000;
+
+/** What the runtime of a Debian suite says about itself, and where its NRI generations differ. */
+interface SuiteRuntime {
+  /** containerd's version as Configure and CRI Version report it. */
+  version: RegExp;
+  /** Human name for test titles. */
+  label: string;
+  /**
+   * ConfigureRequest timeouts: NRI v0.6.1 sends none; v0.8.0 sends the configured
+   * plugin_registration_timeout / plugin_request_timeout (setup.sh: 5 s, 2 s).
+   */
+  timeouts: { registrationTimeoutMs: number; requestTimeoutMs: number } | undefined;
+}
+
+/** The runtimes setup.sh starts, by NRI_CONTAINERD_SUITE. */
+const SUITE_RUNTIMES: Record<string, SuiteRuntime> = {
+  trixie: { version: /^1\.7\.24(?:[~+]|$)/, label: "containerd 1.7.24 (NRI v0.6.1)", timeouts: undefined },
+  forky: {
+    version: /^2\.1\.\d+(?:[~+]|$)/,
+    label: "containerd 2.1 (NRI v0.8.0)",
+    timeouts: { registrationTimeoutMs: 5000, requestTimeoutMs: 2000 },
+  },
+};
+const SUITE = process.env[SUITE_ENV] || DEFAULT_SUITE;
+const RUNTIME: SuiteRuntime = SUITE_RUNTIMES[SUITE] ?? {
+  version: /(?!)/,
+  label: `containerd of suite ${SUITE} (unknown to this test)`,
+  timeouts: undefined,
+};
+
+/** Fails for a suite this test has no expectations for (add it to SUITE_RUNTIMES). */
+function assertKnownSuite(): void {
+  assert.ok(
+    SUITE in SUITE_RUNTIMES,
+    `no expectations for ${SUITE_ENV}=${SUITE}; known: ${Object.keys(SUITE_RUNTIMES).join(", ")}`,
+  );
+}
 
 type Seen =
   | { kind: "configure"; req: NriConfigureRequest }
@@ -168,8 +207,9 @@ async function logAboutUs(ctrd: LocalContainerd): Promise<string> {
     .join("\n");
 }
 
-test("NRI stub interoperates with a real containerd 1.7.24 driven through CRI", { timeout: 120_000 }, (t) =>
+test(`NRI stub interoperates with a real ${RUNTIME.label} driven through CRI`, { timeout: 120_000 }, (t) =>
   withContainerd(t, async ({ ctrd, cri, pod, stub: makeStub }) => {
+    assertKnownSuite();
     const rec = new Recorder();
     const stub = makeStub(rec.handler);
     const uid = pod.uid;
@@ -179,9 +219,13 @@ test("NRI stub interoperates with a real containerd 1.7.24 driven through CRI", 
     await stub.waitSynchronized(WAIT_MS);
     const conf = await rec.waitFor("configure", () => true);
     assert.equal(conf.req.runtimeName, "containerd");
-    assert.match(conf.req.runtimeVersion, /^1\.7\.24/);
+    assert.match(conf.req.runtimeVersion, RUNTIME.version);
     assert.equal(conf.req.config, "", "external plugins get no config");
-    assert.equal(conf.req.registrationTimeoutMs, undefined, "NRI v0.6.1 sends no timeouts");
+    assert.deepEqual(
+      { registrationTimeoutMs: conf.req.registrationTimeoutMs, requestTimeoutMs: conf.req.requestTimeoutMs },
+      RUNTIME.timeouts ?? { registrationTimeoutMs: undefined, requestTimeoutMs: undefined },
+      RUNTIME.timeouts ? "NRI v0.8 sends the configured timeouts" : "NRI v0.6.1 sends no timeouts",
+    );
     const sync = await rec.waitFor("synchronize", () => true);
     assert.deepEqual([sync.pods.length, sync.containers.length], [0, 0]);
     assert.ok(rec.indexOf(conf) < rec.indexOf(sync), "Configure precedes Synchronize");
@@ -189,6 +233,8 @@ test("NRI stub interoperates with a real containerd 1.7.24 driven through CRI", 
     // A pod: RUN_POD_SANDBOX with the pod's uid, cgroup parent, and the pause process.
     const version = await cri.version();
     assert.equal(version.runtimeName, "containerd");
+    assert.match(version.runtimeVersion, RUNTIME.version);
+    t.diagnostic(`${SUITE_ENV}=${SUITE}: containerd ${version.runtimeVersion}`);
     const sandboxId = await cri.runPod(pod);
     const run = await rec.waitFor("runPodSandbox", (s) => s.pod.uid === uid);
     assert.equal(run.pod.id, sandboxId);
@@ -278,9 +324,10 @@ test(
       assert.equal(c.cgroupsPath, `${pod.cgroupParent}/${id}`);
       assert.equal(await cri.containerPid(id), pid);
 
-      // Events flow on the new connection, but containerd 1.7.24 restores only *container* state
-      // after a restart (pkg/nri/nri.go syncPlugin): REMOVE_CONTAINER arrives, yet the recovered pod
-      // gets neither STOP_POD_SANDBOX nor REMOVE_POD_SANDBOX. A plugin must not rely on them.
+      // Events flow on the new connection, but containerd (1.7.24 and 2.1.9 alike) restores only
+      // *container* state after a restart (pkg/nri/nri.go syncPlugin): REMOVE_CONTAINER arrives, yet
+      // the recovered pod gets neither STOP_POD_SANDBOX nor REMOVE_POD_SANDBOX. A plugin must not
+      // rely on them.
       await cri.stopContainer(id);
       await cri.removeContainer(id);
       await rec.waitFor("removeContainer", (s) => s.container.id === id);
@@ -299,7 +346,7 @@ test(
       assert.deepEqual(
         aboutFirst,
         [],
-        "containerd 1.7.24 sends no pod stop/remove for a pod recovered after restart",
+        `${RUNTIME.label} sends no pod stop/remove for a pod recovered after restart`,
       );
       assert.deepEqual(await cri.listPods(), [], "yet both pods are gone");
       const registrations = (await logAboutUs(ctrd)).match(/registered as/g) ?? [];

@@ -60,6 +60,8 @@ export interface ContainerSpec {
   command?: readonly string[];
   args?: readonly string[];
   labels?: Record<string, string>;
+  /** Container annotations (containerd puts them in the OCI spec, and so in NRI's `Container.annotations`). */
+  annotations?: Record<string, string>;
   /** `metadata.attempt`: 0 for a new container, previous + 1 when the kubelet restarts one of the same name. */
   attempt?: number;
   /** Host paths bind-mounted into the container. */
@@ -170,6 +172,7 @@ export class CriClient {
       command: [...(c.command ?? DEFAULT_CONTAINER_COMMAND)],
       args: [...(c.args ?? [])],
       labels: c.labels ?? {},
+      annotations: c.annotations ?? {},
       mounts: (c.mounts ?? []).map((m) => ({
         containerPath: m.containerPath,
         hostPath: m.hostPath,

@@ -5,13 +5,14 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { LocalContainerd, SKIP_ENV } from "./local-containerd.js";
+import { DEFAULT_SUITE, LocalContainerd, SKIP_ENV, SUITE_ENV } from "./local-containerd.js";
 
 const FAKE = `#!/usr/bin/env bash
 echo "$*" >>"$FAKE_CALLS"
 case $1 in
 check) case $FAKE_MODE in ok) echo ok ;; unavailable) echo "no archive here"; exit 3 ;; *) echo boom >&2; exit 7 ;; esac ;;
-start|restart) [[ $FAKE_MODE == fail ]] && { echo "cannot start" >&2; exit 1; }
+start|restart) [[ -n $FAKE_SUITE_SEEN ]] && echo "\${NRI_CONTAINERD_SUITE:-unset}" >"$FAKE_SUITE_SEEN"
+  [[ $FAKE_MODE == fail ]] && { echo "cannot start" >&2; exit 1; }
   printf 'DIR=%s\\nCRI_SOCKET=%s/run/c.sock\\nNRI_SOCKET=%s/nri.sock\\nLOG=%s/c.log\\nPID=%s\\n' "$2" "$2" "$2" "$2" "$([[ $1 == start ]] && echo 101 || echo 202)" ;;
 stop) ;;
 esac
@@ -81,6 +82,34 @@ describe("LocalContainerd (fake script)", () => {
       `restart ${run}`,
       `stop ${run}`,
     ]);
+  });
+
+  it("passes the suite to the script and remembers it (env first, then this process's, then trixie)", async () => {
+    const saved = process.env[SUITE_ENV];
+    const seen = join(dir, "suite");
+    try {
+      delete process.env[SUITE_ENV];
+      const forky = await LocalContainerd.start({
+        dir: join(dir, "a"),
+        script,
+        env: { ...env("ok"), FAKE_SUITE_SEEN: seen, [SUITE_ENV]: "forky" },
+      });
+      assert.equal(forky.suite, "forky");
+      assert.equal(readFileSync(seen, "utf8").trim(), "forky");
+      const plain = await LocalContainerd.start({
+        dir: join(dir, "b"),
+        script,
+        env: { ...env("ok"), FAKE_SUITE_SEEN: seen },
+      });
+      assert.equal(plain.suite, DEFAULT_SUITE);
+      assert.equal(readFileSync(seen, "utf8").trim(), "unset", "setup.sh picks its own default");
+      process.env[SUITE_ENV] = "forky";
+      const inherited = await LocalContainerd.start({ dir: join(dir, "c"), script, env: env("ok") });
+      assert.equal(inherited.suite, "forky");
+    } finally {
+      if (saved === undefined) delete process.env[SUITE_ENV];
+      else process.env[SUITE_ENV] = saved;
+    }
   });
 
   it("start rejects with the dir and the script's stderr in the cause", async () => {

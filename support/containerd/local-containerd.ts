@@ -11,6 +11,13 @@ export const SETUP_SCRIPT = fileURLToPath(
 );
 /** Exit code of `setup.sh check` when this machine cannot run a local containerd. */
 export const EXIT_UNAVAILABLE = 3;
+/**
+ * Environment variable of setup.sh naming the Debian suite whose containerd runs: trixie (the
+ * default, containerd 1.7.24, NRI v0.6.1) or forky (containerd 2.1.9, NRI v0.8.0).
+ */
+export const SUITE_ENV = "NRI_CONTAINERD_SUITE";
+/** The suite setup.sh uses when {@link SUITE_ENV} is unset. */
+export const DEFAULT_SUITE = "trixie";
 /** Environment variable that, when set to a non-empty value, makes {@link LocalContainerd.available} say no. */
 export const SKIP_ENV = "NRI_RESCTRL_SKIP_CONTAINERD";
 /** Time allowed for `setup.sh start` (includes a first download of ~33 MB and apt installs). */
@@ -28,14 +35,16 @@ export interface LocalContainerdOptions {
   logger?: Logger;
   /** Script seam (default {@link SETUP_SCRIPT}). */
   script?: string;
-  /** Extra environment for the script (e.g. NRI_CONTAINERD_CACHE). */
+  /** Extra environment for the script (e.g. NRI_CONTAINERD_CACHE, {@link SUITE_ENV}); added to this process's. */
   env?: Record<string, string>;
 }
 
 /**
- * A private containerd 1.7.24 with NRI, started by hardware/local-containerd/setup.sh with all its
- * state under {@link LocalContainerd.dir}. The daemon runs detached (it survives a crash of this
- * process); {@link LocalContainerd.stop} removes its pods, processes, pod cgroups and the dir.
+ * A private containerd with NRI, started by hardware/local-containerd/setup.sh with all its state
+ * under {@link LocalContainerd.dir}: Debian trixie's 1.7.24 or forky's 2.1.9, as {@link SUITE_ENV}
+ * (in `env`, else this process's environment) says. The daemon runs detached (it survives a crash
+ * of this process); {@link LocalContainerd.stop} removes its pods, processes, pod cgroups and the
+ * dir.
  * Needs root. Methods run the script and reject with `failed to <verb> local containerd <dir>`
  * (cause: the execa error, whose message holds the script's stderr).
  */
@@ -46,6 +55,8 @@ export class LocalContainerd {
   readonly nriSocket: string;
   /** containerd's log file (log level debug unless NRI_CONTAINERD_LOG_LEVEL says otherwise). */
   readonly logPath: string;
+  /** The Debian suite it was started from ({@link SUITE_ENV}): trixie = 1.7.24, forky = 2.1.9. */
+  readonly suite: string;
   #pid: number;
   #stopped = false;
 
@@ -57,6 +68,7 @@ export class LocalContainerd {
     this.criSocket = need(env, "CRI_SOCKET");
     this.nriSocket = need(env, "NRI_SOCKET");
     this.logPath = need(env, "LOG");
+    this.suite = opts.env[SUITE_ENV] || process.env[SUITE_ENV] || DEFAULT_SUITE;
     this.#pid = Number(env["PID"] ?? 0);
   }
 

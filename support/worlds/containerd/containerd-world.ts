@@ -7,6 +7,7 @@ import { EventLogWorld } from "../event-log-world.js";
 import { scenarioEvent, scenarioPodView } from "../plugin-views.js";
 import {
   CapabilityMissingError,
+  LAST_APPLIED_ANNOTATION,
   type Capability,
   type ContainerSpec,
   type GroupObservation,
@@ -36,10 +37,27 @@ export const IN_PROCESS_TAGS: readonly string[] = [
   "@fs-audit",
   "@mount-control",
   "@event-backpressure",
+  "@rmid-limbo",
 ];
-/** The note every scenario's plugin log starts with. */
-export const EMULATION_NOTE =
-  "containerd world: real containerd 1.7.24, NRI, CRI pods, cgroups and threads; resctrl is EMULATED (in-memory model) because this VM's kernel has no resctrl";
+/**
+ * The Debian suite whose containerd the profile asks for (`worldParameters.suite`, set from
+ * NRI_CONTAINERD_SUITE by cucumber.js), or undefined (setup.sh's default, trixie). Pure.
+ */
+export function suiteOf(parameters: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const s = parameters?.["suite"];
+  return typeof s === "string" && s !== "" ? s : undefined;
+}
+
+/**
+ * The note every scenario's plugin log starts with; `runtimeVersion` is what CRI Version answers
+ * (`1.7.24~ds1` on Debian trixie, `2.1.9+unknown` on forky: NRI_CONTAINERD_SUITE). Pure.
+ */
+export function emulationNote(runtimeVersion: string): string {
+  return `containerd world: real containerd ${runtimeVersion}, NRI, CRI pods, cgroups and threads; resctrl is EMULATED (in-memory model) because this VM's kernel has no resctrl`;
+}
+
+/** Poll interval while waiting for the plugin to be synchronized again after a runtime restart. */
+export const RESYNC_POLL_MS = 20;
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "fault-injection",
@@ -49,6 +67,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "runtime-restart",
   "chosen-pod-uids",
   "late-runtime",
+  "rmid-limbo",
 ]);
 
 /**
@@ -81,16 +100,19 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
 
   async init(ctx: ScenarioContext): Promise<void> {
     this.#ctx = ctx;
-    this.#ctrd = await sharedContainerd(pino({ level: "silent" }));
+    this.#ctrd = await sharedContainerd(pino({ level: "silent" }), suiteOf(ctx.parameters));
     this.#cri = new CriClient({
       socketPath: this.#ctrd.criSocket,
       callTimeoutMs: CREATE_CONTAINER_TIMEOUT_MS,
     });
     this.#pods = new CriPods(this.#cri, `scn-${ctx.id}`.toLowerCase().replace(/[^a-z0-9-]/g, "-"));
     if ((ctx.tags ?? []).some((t) => IN_PROCESS_TAGS.includes(t))) this.#inProcess("the scenario's tags");
+    const { runtimeVersion } = await this.#cri.version();
     this.#note.push({
       level: 30,
-      msg: EMULATION_NOTE,
+      msg: emulationNote(runtimeVersion),
+      runtimeVersion,
+      suite: this.#ctrd.suite,
       containerdDir: this.#ctrd.dir,
       containerdLog: this.#ctrd.logPath,
     });
@@ -131,18 +153,45 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
     await fs.createDir(path);
   }
 
-  async preexistingPod(pod: string, containers: readonly ContainerSpec[]): Promise<void> {
+  /**
+   * RunPodSandbox and its containers before the plugin starts. `annotationBytes`: the pod and each
+   * container carry a kubectl last-applied annotation of that size (CRI annotations, which
+   * containerd passes on in NRI's Synchronize), as the mock world does.
+   */
+  async preexistingPod(
+    pod: string,
+    containers: readonly ContainerSpec[],
+    options: { annotationBytes?: number } = {},
+  ): Promise<void> {
     if (this.#started) throw new Error(`failed to add pre-existing pod ${pod}: the plugin already started`);
-    await this.#pods.runPod(pod);
-    for (const c of containers) await this.#pods.startContainer(pod, c);
+    const annotations = options.annotationBytes
+      ? { [LAST_APPLIED_ANNOTATION]: "x".repeat(options.annotationBytes) }
+      : undefined;
+    await this.#pods.runPod(pod, undefined, annotations);
+    for (const c of containers) await this.#pods.startContainer(pod, c, annotations);
   }
 
+  /**
+   * RMIDs run out as on a kernel: the in-process MemFs gets a limit of what is in use plus one and
+   * a helper group (another tenant's prefix) takes the last RMID, so a group mkdir answers ENOSPC
+   * — or EBUSY once freed RMIDs wait in limbo ({@link freeCapacityIntoLimbo}).
+   */
   async injectCapacityExhaustion(): Promise<void> {
-    this.#inProcess("injectCapacityExhaustion").fs.failMkdirWithEnospc(true);
+    await this.#inProcess("injectCapacityExhaustion").exhaustRmids();
   }
 
+  /** The helper groups are removed, their RMIDs drained from limbo, and the limit lifted. */
   async freeCapacity(): Promise<void> {
-    this.#inProcess("freeCapacity").fs.failMkdirWithEnospc(false);
+    await this.#inProcess("freeCapacity").freeRmids();
+  }
+
+  /** The helper groups are removed; their RMIDs wait in limbo (mkdir: EBUSY) until {@link drainRmidLimbo}. */
+  async freeCapacityIntoLimbo(): Promise<void> {
+    await this.#inProcess("freeCapacityIntoLimbo").freeRmidsIntoLimbo();
+  }
+
+  async drainRmidLimbo(): Promise<void> {
+    this.#inProcess("drainRmidLimbo").drainRmidLimbo();
   }
 
   async scriptTasks(): Promise<void> {
@@ -302,10 +351,27 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
     return this.#d().retryAllOnce();
   }
 
-  /** Restarts the shared containerd (pods and shims keep running); resolves once CRI answers again. */
+  /**
+   * Restarts the shared containerd (pods and shims keep running); resolves once CRI answers again
+   * and, if the plugin runs, once containerd synchronized it again (as the mock world's restart
+   * does). Without that wait a pod the scenario starts next could be created while the plugin
+   * re-registers, and containerd 1.7.24 may then drop its RUN_POD_SANDBOX (the plugin-sync race
+   * fixed in containerd 2.0.3; see docs/containerd-world.md).
+   */
   async restartRuntime(): Promise<void> {
+    const driver = this.#driver;
+    const before = driver?.syncCount() ?? 0;
     await this.#ctrd.restart();
     await this.#cri?.version();
+    if (!driver) return;
+    const deadline = Date.now() + this.#ctx.timeoutMs;
+    while (driver.syncCount() <= before) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `failed to restart the runtime: containerd did not synchronize the plugin again within ${this.#ctx.timeoutMs} ms (syncs: ${driver.syncCount()})`,
+        );
+      await new Promise((r) => setTimeout(r, RESYNC_POLL_MS));
+    }
   }
 
   async runtimeSyncCount(): Promise<number> {

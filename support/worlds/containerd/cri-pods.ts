@@ -117,8 +117,11 @@ export class CriPods {
     private readonly namespace: string,
   ) {}
 
-  /** RunPodSandbox; resolves once containerd answered (NRI RUN_POD_SANDBOX was delivered). */
-  async runPod(name: string, uid?: string): Promise<CriPod> {
+  /**
+   * RunPodSandbox; resolves once containerd answered (NRI RUN_POD_SANDBOX was delivered).
+   * `annotations` go into the sandbox config (NRI `PodSandbox.annotations`).
+   */
+  async runPod(name: string, uid?: string, annotations?: Record<string, string>): Promise<CriPod> {
     const known = this.pods.get(name);
     if (known && !known.removed) throw new Error(`failed to run pod ${name}: it already runs`);
     const cgroupUid = randomUUID();
@@ -129,6 +132,7 @@ export class CriPods {
       namespace: this.namespace,
       cgroupParent: `/kubepods/burstable/pod${cgroupUid}`,
       labels: { "scenario/pod": name },
+      ...(annotations ? { annotations } : {}),
     };
     // Known before the call: the plugin's first event may arrive while RunPodSandbox is still running.
     const pod: CriPod = {
@@ -152,15 +156,22 @@ export class CriPods {
     return pod;
   }
 
-  /** CreateContainer + StartContainer in the running sandbox (also what `kubectl debug` amounts to). */
-  async startContainer(podName: string, c: ContainerSpec): Promise<CriContainer> {
+  /**
+   * CreateContainer + StartContainer in the running sandbox (also what `kubectl debug` amounts to).
+   * `annotations` go into the container config (NRI `Container.annotations`).
+   */
+  async startContainer(
+    podName: string,
+    c: ContainerSpec,
+    annotations?: Record<string, string>,
+  ): Promise<CriContainer> {
     const pod = this.running(podName);
     const existing = pod.containers.get(c.name);
     if (existing && !existing.removed)
       throw new Error(
         `failed to start container ${c.name} of pod ${podName}: it exists (${existing.exited ? "exited: restart it" : "running"})`,
       );
-    return this.#startAttempt(pod, c.name, c.threads ?? 1, undefined);
+    return this.#startAttempt(pod, c.name, c.threads ?? 1, undefined, annotations);
   }
 
   /**
@@ -382,6 +393,7 @@ export class CriPods {
     name: string,
     threads: number,
     prev: CriContainer | undefined,
+    annotations?: Record<string, string>,
   ): Promise<CriContainer> {
     const { command, mountHostUsr } = threadedCommand(threads);
     const attempt = prev ? prev.attempt + 1 : 0;
@@ -390,6 +402,7 @@ export class CriPods {
       attempt,
       command,
       labels: { "scenario/container": name },
+      ...(annotations ? { annotations } : {}),
       mounts: mountHostUsr ? [{ containerPath: "/usr", hostPath: "/usr", readonly: true }] : [],
     });
     const container: CriContainer = {
@@ -405,7 +418,9 @@ export class CriPods {
     if (prev) pod.earlier.push(prev);
     pod.containers.set(name, container);
     await this.cri.startContainer(id);
-    if (threads > 1) await settleThreads(`${pod.spec.cgroupParent ?? ""}/${id}`, threads);
+    const cgroup = `${pod.spec.cgroupParent ?? ""}/${id}`;
+    if (threads > 1) await settleThreads(cgroup, threads);
+    else await settleShell(cgroup);
     return container;
   }
 
@@ -458,6 +473,34 @@ async function settleThreads(relPath: string, threads: number, timeoutMs = 15_00
   }
   throw new Error(
     `failed to start container ${relPath} with ${threads} threads: it has ${seen.length} (${seen.join(", ")})`,
+  );
+}
+
+/**
+ * A one-thread container "starts" once its shell blocks reading {@link HOLD_FIFO}: when CRI
+ * StartContainer returns, the process may still be `runc init` (several Go threads), then busybox
+ * sh, which forks a short-lived child for `mkfifo` (busybox runs the applet in a fork). Until the
+ * FIFO exists and that child is gone, the container's task set is in flux, and two reads of it a
+ * moment apart (the group's tasks, the container's threads) can disagree. Also, only then is the
+ * TERM trap installed. Waits (bounded) until the cgroup holds one process with one thread whose
+ * root has the FIFO; rejects with what it saw otherwise.
+ */
+async function settleShell(relPath: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = "nothing";
+  while (Date.now() < deadline) {
+    const procs = await procsOfCgroup(relPath);
+    const [pid] = procs;
+    if (procs.length === 1 && pid !== undefined) {
+      const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+      const fifo = existsSync(`/proc/${pid}/root${HOLD_FIFO}`);
+      if (tasks.length === 1 && fifo) return;
+      seen = `process ${pid} with ${tasks.length} thread(s), FIFO ${fifo ? "present" : "absent"}`;
+    } else seen = `processes ${procs.join(", ") || "none"}`;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(
+    `failed to start container ${relPath}: its shell did not settle (one process, one thread, ${HOLD_FIFO} made) within ${timeoutMs} ms; saw ${seen}`,
   );
 }
 

@@ -224,12 +224,33 @@ async function classify(
   try {
     return await run();
   } catch (err) {
-    const e = err as Partial<ServiceError>;
-    const message = e.details ?? String(err);
-    if (e.code === grpcStatus.RESOURCE_EXHAUSTED) return { ok: false, error: "capacity", message };
-    if (e.code === grpcStatus.NOT_FOUND) return { ok: false, error: notFound, message };
-    return { ok: false, error: "other", message };
+    return classifyControlError(err, notFound);
   }
+}
+
+/** The `error-class` metadata the control API attaches to a failed call (src/control/status.ts). */
+export const ERROR_CLASS_METADATA = "error-class";
+
+/**
+ * Maps a failed control-API retry call to the scenario vocabulary, as the in-process
+ * `classifyRetryError` does for the plugin's own errors (src/control/status.ts maps them to gRPC
+ * codes): RESOURCE_EXHAUSTED (CapacityError, RMIDs exhausted) → capacity; UNAVAILABLE with error
+ * class RmidLimboError (RMIDs in limbo, retry later) → capacity with `limbo: true`; NOT_FOUND →
+ * `notFound`. Anything else → other, including an UNAVAILABLE without that error class (grpc-js
+ * reports an unreachable daemon so). Pure.
+ */
+export function classifyControlError(
+  err: unknown,
+  notFound: "pod-not-found" | "container-not-found",
+): RetryOutcome {
+  const e = err as Partial<ServiceError> | undefined;
+  const message = e?.details || (err instanceof Error ? err.message : String(err));
+  const errorClass = e?.metadata?.get?.(ERROR_CLASS_METADATA)?.[0];
+  if (e?.code === grpcStatus.RESOURCE_EXHAUSTED) return { ok: false, error: "capacity", message };
+  if (e?.code === grpcStatus.UNAVAILABLE && errorClass === "RmidLimboError")
+    return { ok: false, error: "capacity", limbo: true, message };
+  if (e?.code === grpcStatus.NOT_FOUND) return { ok: false, error: notFound, message };
+  return { ok: false, error: "other", message };
 }
 
 function lines(stream: NodeJS.ReadableStream | null | undefined, onLine: (l: string) => void): void {

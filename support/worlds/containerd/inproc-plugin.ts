@@ -25,12 +25,20 @@ import {
 export const INPROC_RECONNECT = { initialMs: 100, maxMs: 2000 } as const;
 /** Poll interval while waiting for a log line of the in-process plugin. */
 export const INPROC_POLL_MS = 20;
+/**
+ * Prefix of the helper monitoring groups that take the last RMIDs when a scenario exhausts them:
+ * another tenant's prefix, so the plugin's startup cleanup keeps them (as in the mock and
+ * hardware worlds).
+ */
+export const RMID_FILLER_PREFIX = "rmidfill_";
 
 /**
  * The plugin's own classes in this process, on the real NRI socket of the real containerd, with
  * the real cgroup PID source (threads read from /proc), and resctrl modelled by {@link MemFs}
- * (which can be left unmounted, seeded with groups, made to fail with ENOSPC, and audited). The
- * MemFs exists from construction so a scenario can arrange it before {@link start}.
+ * (which can be left unmounted, seeded with groups, run out of RMIDs, and audited). Like a kernel
+ * that monitors LLC occupancy, the MemFs keeps a freed RMID in limbo until drained
+ * ({@link drainRmidLimbo}); without an RMID limit (the default) that never matters. The MemFs
+ * exists from construction so a scenario can arrange it before {@link start}.
  * Ownership: plugin, stub, consumer; {@link stop} closes them.
  */
 export class InProcessPlugin implements PluginDriver {
@@ -40,6 +48,8 @@ export class InProcessPlugin implements PluginDriver {
   readonly audit: FsAudit;
   readonly #logger: Logger;
   readonly #records: LogRecord[];
+  /** Helper groups that hold the last RMIDs ({@link exhaustRmids}). */
+  readonly #fillers: string[] = [];
   #plugin: ResctrlPlugin | undefined;
   #stub: NriStub | undefined;
   #consumer: EventConsumer | undefined;
@@ -55,6 +65,7 @@ export class InProcessPlugin implements PluginDriver {
     this.fs = MemFs.withResctrl({
       root: CONTAINERD_WORLD_RESCTRL_ROOT,
       pidExists: (pid) => existsSync(`/proc/${pid}`),
+      rmidLimboMs: Infinity,
     });
     this.resctrl = Resctrl.withProvider(this.fs, {
       root: CONTAINERD_WORLD_RESCTRL_ROOT,
@@ -102,6 +113,36 @@ export class InProcessPlugin implements PluginDriver {
     }
     await registered;
     await stub.waitSynchronized(o.timeoutMs);
+  }
+
+  /**
+   * Exhausts RMIDs as the mock and hardware worlds do: the limit becomes what is in use (limbo
+   * included) plus one, and one more helper monitoring group ({@link RMID_FILLER_PREFIX}) takes the
+   * last RMID. From then on a group mkdir answers ENOSPC, or EBUSY while freed RMIDs are in limbo,
+   * as the kernel does. Callable before or after {@link start}, and again.
+   */
+  async exhaustRmids(): Promise<void> {
+    this.fs.rmidCapacity = this.fs.rmidsInUse() + 1;
+    const path = `${CONTAINERD_WORLD_RESCTRL_ROOT}/mon_groups/${RMID_FILLER_PREFIX}${this.#fillers.length}`;
+    await this.fs.createDir(path);
+    this.#fillers.push(path);
+  }
+
+  /** Removes the helper groups: their RMIDs go into limbo, the limit stays (EBUSY until drained). */
+  async freeRmidsIntoLimbo(): Promise<void> {
+    for (const p of this.#fillers.splice(0)) await this.fs.removeDir(p);
+  }
+
+  /** The cache occupancy of the RMIDs in limbo fell below the threshold: they are free now. */
+  drainRmidLimbo(): void {
+    this.fs.drainRmidLimbo();
+  }
+
+  /** Frees the helper groups' RMIDs for good: removed, drained, and no limit any more. */
+  async freeRmids(): Promise<void> {
+    await this.freeRmidsIntoLimbo();
+    this.drainRmidLimbo();
+    this.fs.rmidCapacity = undefined;
   }
 
   async stop(): Promise<void> {

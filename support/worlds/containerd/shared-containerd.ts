@@ -2,7 +2,12 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { pino, type Logger } from "pino";
-import { LocalContainerd, SETUP_SCRIPT, type Availability } from "../../containerd/local-containerd.js";
+import {
+  LocalContainerd,
+  SETUP_SCRIPT,
+  SUITE_ENV,
+  type Availability,
+} from "../../containerd/local-containerd.js";
 
 /** Set to a non-empty value to keep containerd's run dir (state, log) after the run, for debugging. */
 export const KEEP_ENV = "NRI_RESCTRL_KEEP_CONTAINERD";
@@ -26,11 +31,20 @@ export function containerdAvailability(): Promise<Availability> {
   return availability;
 }
 
-/** The shared containerd, started on first use. Rejects with the start failure (and retries on the next call). */
-export function sharedContainerd(logger: Logger = pino({ level: "silent" })): Promise<LocalContainerd> {
+/**
+ * The shared containerd, started on first use from Debian `suite` (NRI_CONTAINERD_SUITE for
+ * setup.sh: trixie = containerd 1.7.24, forky = 2.1.9; undefined = the environment's, else
+ * trixie). Rejects with the start failure (and retries on the next call), and if it runs already
+ * from another suite (one run uses one runtime).
+ */
+export async function sharedContainerd(
+  logger: Logger = pino({ level: "silent" }),
+  suite?: string,
+): Promise<LocalContainerd> {
   if (!starting) {
     installExitHandlers();
-    starting = LocalContainerd.start({ logger }).then(
+    const env: Record<string, string> = suite ? { [SUITE_ENV]: suite } : {};
+    starting = LocalContainerd.start({ logger, env }).then(
       (c) => {
         current = c;
         return c;
@@ -41,7 +55,12 @@ export function sharedContainerd(logger: Logger = pino({ level: "silent" })): Pr
       },
     );
   }
-  return starting;
+  const c = await starting;
+  if (suite && c.suite !== suite)
+    throw new Error(
+      `failed to use the shared containerd of suite ${suite}: this run started suite ${c.suite}'s (${c.dir})`,
+    );
+  return c;
 }
 
 /** Stops the shared containerd (pods, shims, cgroups, run dir) unless {@link KEEP_ENV} is set. Idempotent; never rejects. */
