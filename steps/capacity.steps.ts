@@ -1,14 +1,13 @@
 import { Given, Then, When } from "@cucumber/cucumber";
 import { expect } from "chai";
-import type { ScenarioWorld } from "../support/world.js";
-import { CapabilityMissingError } from "../support/worlds/types.js";
+import { need, type ScenarioWorld } from "../support/world.js";
 
 Given("no monitoring group can be created for lack of RMIDs", async function (this: ScenarioWorld) {
-  await this.port.injectCapacityExhaustion();
+  await need(this, "fault-injection").injectCapacityExhaustion();
 });
 
 Given("RMIDs are freed", async function (this: ScenarioWorld) {
-  await this.port.freeCapacity();
+  await need(this, "fault-injection").freeCapacity();
 });
 
 When(
@@ -42,26 +41,18 @@ Then("the retry succeeds", function (this: ScenarioWorld) {
 Then(
   "the retry sweep attempted exactly {int} group creation(s)",
   async function (this: ScenarioWorld, n: number) {
-    expect(await this.port.groupCreationAttemptsDuringLastRetry()).to.equal(n);
+    expect(await need(this, "fs-audit").groupCreationAttemptsDuringLastRetry()).to.equal(n);
   },
 );
 
 // ---- RMID limbo (@rmid-limbo) ------------------------------------------------------------------
 
-/** The optional limbo ports of the scenario's world, or CapabilityMissingError. */
-function limbo(w: ScenarioWorld): { freeIntoLimbo: () => Promise<void>; drain: () => Promise<void> } {
-  const { freeCapacityIntoLimbo, drainRmidLimbo } = w.port;
-  if (!freeCapacityIntoLimbo || !drainRmidLimbo)
-    throw new CapabilityMissingError(w.port.name, "rmid-limbo", "hold freed RMIDs in limbo");
-  return { freeIntoLimbo: freeCapacityIntoLimbo.bind(w.port), drain: drainRmidLimbo.bind(w.port) };
-}
-
 Given("RMIDs are freed but still in limbo", async function (this: ScenarioWorld) {
-  await limbo(this).freeIntoLimbo();
+  await need(this, "rmid-limbo").freeCapacityIntoLimbo();
 });
 
 Given("the freed RMIDs have drained from limbo", async function (this: ScenarioWorld) {
-  await limbo(this).drain();
+  await need(this, "rmid-limbo").drainRmidLimbo();
 });
 
 Then("the retry fails with a capacity error saying the RMIDs are in limbo", function (this: ScenarioWorld) {

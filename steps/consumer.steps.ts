@@ -1,9 +1,9 @@
 import { Given, Then, When } from "@cucumber/cucumber";
 import { expect } from "chai";
-import type { ScenarioWorld } from "../support/world.js";
+import { need, type ScenarioWorld } from "../support/world.js";
 
 Given("a consumer that does not read its events", async function (this: ScenarioWorld) {
-  await this.port.stallConsumer();
+  await need(this, "event-backpressure").stallConsumer();
 });
 
 Then("the plugin has dropped some events", async function (this: ScenarioWorld) {
@@ -11,7 +11,7 @@ Then("the plugin has dropped some events", async function (this: ScenarioWorld) 
 });
 
 When("the consumer resynchronizes from a snapshot", async function (this: ScenarioWorld) {
-  await this.port.resyncConsumer();
+  await need(this, "event-backpressure").resyncConsumer();
 });
 
 Then(
@@ -23,7 +23,7 @@ Then(
     reconciled: number,
     total: number,
   ) {
-    const view = (await this.port.consumerView())
+    const view = (await need(this, "event-backpressure").consumerView())
       .map((v) => `${v.pod}: ${v.group.kind} ${v.reconciled} of ${v.total}`)
       .sort();
     expect(view).to.deep.equal(pods.map((p) => `${p}: ${group} ${reconciled} of ${total}`).sort());
@@ -33,7 +33,8 @@ Then(
 Then(
   "the consumer eventually sees only pod(s) {names}",
   async function (this: ScenarioWorld, pods: string[]) {
-    const seen = async () => (await this.port.consumerView()).map((v) => v.pod).sort();
+    const consumer = need(this, "event-backpressure");
+    const seen = async () => (await consumer.consumerView()).map((v) => v.pod).sort();
     expect(
       await this.until(seen, (s) => JSON.stringify(s) === JSON.stringify([...pods].sort())),
     ).to.deep.equal([...pods].sort());

@@ -1,6 +1,6 @@
 import { Given, Then, type DataTable } from "@cucumber/cucumber";
 import { expect } from "chai";
-import { pluginErrorLines, type ScenarioWorld } from "../support/world.js";
+import { need, pluginErrorLines, type ScenarioWorld } from "../support/world.js";
 import { cleanupCounters } from "./log-records.js";
 import { directChildOf, seedTable } from "./helpers.js";
 
@@ -86,12 +86,13 @@ Then(
 );
 
 Then("nothing outside the resctrl root was touched", async function (this: ScenarioWorld) {
-  expect(await this.port.groupsCreated(), "groups the plugin created").to.have.length.greaterThan(0);
-  expect(await this.port.pathsTouchedOutsideRoot()).to.deep.equal([]);
+  const audit = need(this, "fs-audit");
+  expect(await audit.groupsCreated(), "groups the plugin created").to.have.length.greaterThan(0);
+  expect(await audit.pathsTouchedOutsideRoot()).to.deep.equal([]);
 });
 
 Then("no task id 0 was ever written to a group", async function (this: ScenarioWorld) {
-  const writes = await this.port.taskWrites();
+  const writes = await need(this, "fs-audit").taskWrites();
   expect(writes.length, "task writes (none at all would make this check vacuous)").to.be.greaterThan(0);
   expect(
     writes.filter((t) => !(t > 0)),
@@ -140,9 +141,9 @@ Then("the plugin logged the error {string}", async function (this: ScenarioWorld
 });
 
 Given("resctrl is not mounted yet", async function (this: ScenarioWorld) {
-  await this.port.unmountResctrl();
+  await need(this, "mount-control").unmountResctrl();
 });
 
 Then("resctrl is {mounted}", async function (this: ScenarioWorld, mounted: boolean) {
-  expect(await this.port.resctrlMounted()).to.equal(mounted);
+  expect(await need(this, "mount-control").resctrlMounted()).to.equal(mounted);
 });

@@ -1,7 +1,6 @@
 import { Given, Then, When } from "@cucumber/cucumber";
 import { expect } from "chai";
-import type { ScenarioWorld } from "../support/world.js";
-import { CapabilityMissingError, type PluginStartOptions } from "../support/worlds/types.js";
+import { need, type ScenarioWorld } from "../support/world.js";
 import { containers } from "./helpers.js";
 
 // ---- containers that exit, crash, restart, stop (the node's everyday life) --------------------
@@ -68,23 +67,12 @@ Then(
 
 // ---- a runtime that is not there yet (@late-runtime) ----------------------------------------
 
-/** The optional late-runtime ports of the scenario's world, or CapabilityMissingError. */
-function lateRuntime(w: ScenarioWorld): {
-  startPlugin: (o?: PluginStartOptions) => Promise<void>;
-  startRuntime: () => Promise<void>;
-} {
-  const { startPluginBeforeRuntime, startRuntime } = w.port;
-  if (!startPluginBeforeRuntime || !startRuntime)
-    throw new CapabilityMissingError(w.port.name, "late-runtime", "start the plugin before the runtime");
-  return { startPlugin: startPluginBeforeRuntime.bind(w.port), startRuntime: startRuntime.bind(w.port) };
-}
-
 Given("the plugin is started while the runtime is down", async function (this: ScenarioWorld) {
-  await lateRuntime(this).startPlugin();
+  await need(this, "late-runtime").startPluginBeforeRuntime();
 });
 
 When("the runtime comes up", async function (this: ScenarioWorld) {
-  await lateRuntime(this).startRuntime();
+  await need(this, "late-runtime").startRuntime();
 });
 
 Then("the plugin logged that it waits for the runtime", async function (this: ScenarioWorld) {

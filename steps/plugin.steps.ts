@@ -1,5 +1,5 @@
 import { Given, When } from "@cucumber/cucumber";
-import type { ScenarioWorld } from "../support/world.js";
+import { need, type ScenarioWorld } from "../support/world.js";
 
 Given("the plugin is running", async function (this: ScenarioWorld) {
   await this.port.startPlugin();
@@ -24,7 +24,7 @@ When("the plugin starts with auto-mount {on-off}", async function (this: Scenari
 When(
   "the plugin starts with cleanup on start and the runtime synchronizes {int} pod(s) per chunk",
   async function (this: ScenarioWorld, syncChunkSize: number) {
-    await this.port.startPlugin({ cleanupOnStart: true, syncChunkSize });
+    await need(this, "scripted-runtime").startPluginWithChunkedSync(syncChunkSize, { cleanupOnStart: true });
   },
 );
 

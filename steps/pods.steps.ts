@@ -1,5 +1,5 @@
 import { Given, When, type DataTable } from "@cucumber/cucumber";
-import type { ScenarioWorld } from "../support/world.js";
+import { need, type ScenarioWorld } from "../support/world.js";
 import { containers, podTable } from "./helpers.js";
 
 // ---- pods that exist before the plugin registers ---------------------------------------------
@@ -72,7 +72,7 @@ When("pod {string} starts", async function (this: ScenarioWorld, pod: string) {
 });
 
 When("pod {string} starts with UID {string}", async function (this: ScenarioWorld, pod: string, uid: string) {
-  await this.port.runPod(pod, { uid });
+  await need(this, "chosen-pod-uids").runPodWithUid(pod, uid);
 });
 
 Given(
@@ -121,19 +121,19 @@ When(
 When(
   "container {string} of pod {string} starts before the runtime reported the pod",
   async function (this: ScenarioWorld, c: string, pod: string) {
-    await this.port.startContainerBeforePod(pod, { name: c });
+    await need(this, "scripted-runtime").startContainerBeforePod(pod, { name: c });
   },
 );
 
 When(
   "the runtime reports container {string} of pod {string} started again",
   async function (this: ScenarioWorld, c: string, pod: string) {
-    await this.port.resendContainerStart(pod, c);
+    await need(this, "scripted-runtime").resendContainerStart(pod, c);
   },
 );
 
 When("the runtime reports pod {string} started again", async function (this: ScenarioWorld, pod: string) {
-  await this.port.resendPodStart(pod);
+  await need(this, "scripted-runtime").resendPodStart(pod);
 });
 
 When(

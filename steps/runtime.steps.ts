@@ -1,28 +1,22 @@
 import { Given, Then, When } from "@cucumber/cucumber";
 import { expect } from "chai";
-import { describeEvent, QUIET_PERIOD_MS, type ScenarioWorld } from "../support/world.js";
-import { CapabilityMissingError, type PodEvent } from "../support/worlds/types.js";
+import { describeEvent, need, QUIET_PERIOD_MS, type ScenarioWorld } from "../support/world.js";
+import type { PodEvent } from "../support/worlds/types.js";
 
 // ---- the runtime restarts (@runtime-restart) -------------------------------------------------
 
-/** The optional runtime ports of the scenario's world, or CapabilityMissingError. */
-function runtime(w: ScenarioWorld): { restart: () => Promise<void>; syncs: () => Promise<number> } {
-  const { restartRuntime, runtimeSyncCount } = w.port;
-  if (!restartRuntime || !runtimeSyncCount)
-    throw new CapabilityMissingError(w.port.name, "runtime-restart", "restart the runtime");
-  return { restart: restartRuntime.bind(w.port), syncs: runtimeSyncCount.bind(w.port) };
-}
-
 When("the runtime restarts", async function (this: ScenarioWorld) {
+  const runtime = need(this, "runtime-restart");
   for (const pod of new Set(this.port.allEvents().map((e) => e.pod))) this.mark(pod);
   this.expectedErrors.push("nri stub: failure"); // failed reconnects while the runtime is down
-  await runtime(this).restart();
+  await runtime.restartRuntime();
 });
 
 Then(
   "the plugin is eventually synchronized by the runtime {int} times",
   async function (this: ScenarioWorld, n: number) {
-    expect(await this.until(runtime(this).syncs, (c) => c >= n), "Synchronize requests answered").to.equal(n);
+    const syncs = () => this.port.runtimeSyncCount();
+    expect(await this.until(syncs, (c) => c >= n), "Synchronize requests answered").to.equal(n);
   },
 );
 

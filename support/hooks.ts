@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { describeEvent, pluginErrorLines, scenarioTimeoutMs, type ScenarioWorld } from "./world.js";
 import { chooseWorld, shutdownWorlds } from "./worlds/index.js";
-import { CAPABILITIES, type ScenarioContext } from "./worlds/types.js";
+import { CAPABILITIES, capabilitiesOf, type ScenarioContext } from "./worlds/types.js";
 
 /*
  * Hook order matters and is fixed by the order of definition below:
@@ -64,7 +64,7 @@ Before({ name: "choose the world" }, async function (this: ScenarioWorld) {
 
 for (const capability of CAPABILITIES) {
   Before({ name: `requires @${capability}`, tags: `@${capability}` }, function (this: ScenarioWorld) {
-    if (this.port.capabilities().has(capability)) return undefined;
+    if (capabilitiesOf(this.port).has(capability)) return undefined;
     return skip(this, `world "${this.port.name}" cannot serve @${capability}`);
   });
 }

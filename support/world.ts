@@ -1,6 +1,14 @@
 import { setWorldConstructor, World, type IWorldOptions } from "@cucumber/cucumber";
 import { expect } from "chai";
-import type { LogRecord, PodEvent, PodWorld, RetryOutcome } from "./worlds/types.js";
+import {
+  portOf,
+  type CapabilityPorts,
+  type LogRecord,
+  type PodEvent,
+  type PodWorld,
+  type PortCapability,
+  type RetryOutcome,
+} from "./worlds/types.js";
 
 /** Default deadline of every "eventually" step, in ms. Override: worldParameters.timeoutMs or SCENARIO_TIMEOUT_MS. */
 export const DEFAULT_SCENARIO_TIMEOUT_MS = 10_000;
@@ -17,8 +25,9 @@ export function scenarioTimeoutMs(parameters: Readonly<Record<string, unknown>>,
 /**
  * The cucumber World: one per scenario. It owns the scenario's {@link PodWorld} port (created and
  * initialized by the Before hooks in support/hooks.ts) and the little memory steps need between
- * each other (the last retry outcome, event marks). Steps call `this.port.<method>` and assert on
- * what comes back; nothing here knows which world runs.
+ * each other (the last retry outcome, event marks). Steps call `this.port.<method>` for the core
+ * and `need(this, "<capability>").<method>` for a capability port, and assert on what comes back;
+ * nothing here knows which world runs.
  */
 export class ScenarioWorld extends World<Record<string, unknown>> {
   /** The world port; set by the first Before hook (undefined only if that hook skipped the scenario). */
@@ -143,6 +152,15 @@ export class ScenarioWorld extends World<Record<string, unknown>> {
       `${pod}: ${group} ${reconciled} of ${total}`,
     ]);
   }
+}
+
+/**
+ * The scenario world's port for `capability` (e.g. `need(this, "fault-injection")`); throws
+ * CapabilityMissingError when the world lacks it, which a correctly tagged scenario never meets
+ * (the capability hooks skip it first).
+ */
+export function need<C extends PortCapability>(world: ScenarioWorld, capability: C): CapabilityPorts[C] {
+  return portOf(world.port, capability);
 }
 
 /** pino's "error" level: a plugin log line at or above it fails a passing scenario unless a step expected it. */

@@ -8,7 +8,7 @@ import type { PodResctrlEvent } from "../src/plugin/events.js";
 import { ResctrlPlugin } from "../src/plugin/plugin.js";
 import { Resctrl } from "../src/resctrl/index.js";
 import { MemFs, MockPidSource } from "../src/testing/index.js";
-import { memoryLogger } from "../support/worlds/mock/memory-logger.js";
+import { memoryLogger } from "../support/worlds/shared/log-capture.js";
 import {
   cgroupNamesFor,
   findContainerCgroup,
@@ -16,7 +16,8 @@ import {
   stripRuntimePrefix,
   threadsOfCgroup,
 } from "../support/worlds/hardware/cgroup-tasks.js";
-import { daemonArgs, parseLogLine } from "../support/worlds/hardware/daemon-process.js";
+import { daemonArgs } from "../support/daemon/daemon-args.js";
+import { parseLogLine } from "../support/daemon/daemon-log.js";
 import {
   INIT_COMMAND,
   PLACEHOLDER_IMAGE,
@@ -28,16 +29,16 @@ import {
   podManifest,
   workloadCommand,
 } from "../support/worlds/hardware/kube.js";
-import { podEventFromLog } from "../support/worlds/hardware/log-events.js";
+import { podEventFromLog } from "../support/daemon/daemon-log.js";
 import { Metadata, status } from "@grpc/grpc-js";
 import { ControlApiServer, ControlClient, type ControlTarget } from "../src/control/index.js";
 import {
-  classifyGrpcError,
+  classifyControlError as classifyGrpcError,
   errorClassOf,
-  hardwarePrefixes,
   isLimbo,
   retryWhileLimbo,
-} from "../support/worlds/hardware/retry.js";
+} from "../support/daemon/classify.js";
+import { hardwarePrefixes } from "../support/worlds/hardware/scenario-prefixes.js";
 import { RmidFiller, type FillerFs } from "../support/worlds/hardware/rmid-filler.js";
 import {
   dirtyGroupCache,

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino, type Logger } from "pino";
-import { memoryLogger } from "../../support/worlds/mock/memory-logger.js";
+import { memoryLogger } from "../../support/worlds/shared/log-capture.js";
 import type { LogRecord } from "../../support/worlds/types.js";
 import { EventBus } from "./event-bus.js";
 

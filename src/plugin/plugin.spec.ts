@@ -19,7 +19,7 @@ import {
   runModuleInChild,
   until,
 } from "../../test/support/plugin-harness.js";
-import { memoryLogger } from "../../support/worlds/mock/memory-logger.js";
+import { memoryLogger } from "../../support/worlds/shared/log-capture.js";
 import { NriContainerState } from "../nri/types.js";
 import { CapacityError, Resctrl, RmidLimboError } from "../resctrl/index.js";
 import { MemFs, MockPidSource } from "../testing/index.js";

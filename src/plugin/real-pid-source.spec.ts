@@ -18,7 +18,7 @@ import {
   threads,
 } from "../../test/support/cgroup-fixture.js";
 import { ctr, runModuleInChild } from "../../test/support/plugin-harness.js";
-import { memoryLogger } from "../../support/worlds/mock/memory-logger.js";
+import { memoryLogger } from "../../support/worlds/shared/log-capture.js";
 import { NriContainerState, type NriContainer, type NriPod } from "../nri/types.js";
 import { CgroupGoneError, CgroupReadError } from "./errors.js";
 import { RealCgroupPidSource, V1_HIERARCHIES } from "./real-pid-source.js";

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { KNOWN_WORLDS, type WorldModule } from "../worlds/index.js";
-import { CAPABILITIES, type Capability } from "../worlds/types.js";
+import { CAPABILITIES, CAPABILITY_DESCRIPTIONS, capabilitiesOf, type Capability } from "../worlds/types.js";
 
 /** Markers around the generated matrix in docs/writing-scenarios.md. */
 export const MATRIX_START =
@@ -10,27 +10,12 @@ export const MATRIX_END = "<!-- capability-matrix:end -->";
 /** The doc holding the matrix. */
 export const MATRIX_DOC = "docs/writing-scenarios.md";
 
-/** One line per capability: what a world that declares it can do. */
-export const CAPABILITY_DESCRIPTIONS: Readonly<Record<Capability, string>> = {
-  "fault-injection": "make group creation fail with ENOSPC on demand, and free capacity again",
-  "scripted-pids": "script a container's tasks: vanishing tasks, a PID source that answers 0",
-  "fs-audit": "list every filesystem operation of the plugin (mkdir attempts, task writes, paths)",
-  "scripted-runtime":
-    "send what a real runtime rarely does: a container before its pod, chunked Synchronize, repeated starts",
-  "mount-control": "leave resctrl unmounted before the plugin starts",
-  "event-backpressure": "stall an event consumer so the plugin's bounded queue overflows",
-  "resctrl-kernel": "real kernel resctrl semantics (RMIDs, thread moves)",
-  kubernetes: "drive the runtime through kubelet and kubectl",
-  "runtime-restart": "restart the runtime while the plugin runs",
-  "chosen-pod-uids":
-    "start a pod with a UID the scenario chooses (hostile input); Kubernetes assigns its own",
-  "late-runtime": "start the plugin while the runtime is down, and bring the runtime up later",
-  "rmid-limbo": "hold freed RMIDs in limbo (EBUSY) and drain them on demand",
-};
+/** One line per capability (defined beside the capabilities, re-exported here for the matrix). */
+export { CAPABILITY_DESCRIPTIONS };
 
 /**
- * The tag × world table, asking each world that exists what it declares (`createWorld` is cheap
- * and does no I/O by contract). A world without a module yet gets a column of "not yet".
+ * The tag × world table, from the ports and flags each world that exists provides (`createWorld`
+ * is cheap and does no I/O by contract). A world without a module yet gets a column of "not yet".
  */
 export async function renderCapabilityMatrix(): Promise<string> {
   const columns: Array<ReadonlySet<Capability> | undefined> = [];
@@ -41,7 +26,8 @@ export async function renderCapabilityMatrix(): Promise<string> {
     } catch {
       mod = undefined;
     }
-    columns.push(mod?.createWorld({ world: name }).capabilities());
+    const world = mod?.createWorld({ world: name });
+    columns.push(world && capabilitiesOf(world));
   }
   const header = `| Tag | The world can ... | ${KNOWN_WORLDS.join(" | ")} |`;
   const rule = `| --- | --- | ${KNOWN_WORLDS.map(() => "---").join(" | ")} |`;

@@ -1,7 +1,10 @@
 /**
- * The one port every scenario world implements. Step definitions talk only to this interface, in
- * domain terms (pods and containers by their scenario names, groups, tasks, events); each world
- * (mock, containerd, hardware) maps those names to real UIDs, container ids, thread ids and paths.
+ * The port every scenario world implements, split in two: the {@link PodWorld} core (pods and
+ * containers, the plugin, retries, observations), which every world serves, and one small
+ * {@link CapabilityPorts capability port} per capability that has methods, which a world serves
+ * only if it can. Step definitions talk only to these interfaces, in domain terms (pods and
+ * containers by their scenario names, groups, tasks, events); each world (mock, containerd,
+ * hardware) maps those names to real UIDs, container ids, thread ids and paths.
  *
  * Conventions for implementers:
  * - Pods are named by the scenario ("web"); containers by name within their pod ("app"). A world
@@ -9,15 +12,19 @@
  * - Every method that changes something resolves once the runtime has *delivered* the change to
  *   the plugin (the NRI request was answered), not when the plugin has finished reacting to it.
  *   Assertions about the plugin's reaction go through {@link PodWorld.waitForEvent} and friends.
- * - A method whose capability the world lacks rejects with {@link CapabilityMissingError}; the
- *   capability hooks make sure that never happens in a correctly tagged scenario.
+ * - A world lists the capability ports it serves in {@link PodWorld.ports}; what it cannot do it
+ *   simply leaves out. Its capabilities are derived from that ({@link capabilitiesOf}), and a step
+ *   reaches a port only through {@link portOf}, which throws {@link CapabilityMissingError} for a
+ *   port the world lacks (the capability hooks make sure that never happens in a correctly tagged
+ *   scenario). No world throws that error itself.
  * - Nothing here may sleep except `assertNoEventWithin`, whose whole point is waiting.
  */
 
 /**
  * What a world can do beyond the basics. A feature tagged `@<capability>` runs only in worlds
- * that list it in {@link PodWorld.capabilities}; elsewhere the scenario is reported SKIPPED with
- * the reason attached (never passed).
+ * that have it (see {@link capabilitiesOf}); elsewhere the scenario is reported SKIPPED with the
+ * reason attached (never passed). Each capability is either served by a port
+ * ({@link CapabilityPorts}) or, without methods, declared as a flag ({@link FLAG_CAPABILITIES}).
  */
 export const CAPABILITIES = [
   /** Group creation can be made to fail with ENOSPC on demand, and the capacity freed again. */
@@ -49,7 +56,37 @@ export const CAPABILITIES = [
 /** One entry of {@link CAPABILITIES}. */
 export type Capability = (typeof CAPABILITIES)[number];
 
-/** Thrown by a world method the world cannot serve. Message: "failed to <verb>: world X lacks @cap". */
+/** Capabilities without methods: a world that has one says so in {@link PodWorld.flags}. */
+export const FLAG_CAPABILITIES = ["resctrl-kernel", "kubernetes"] as const satisfies readonly Capability[];
+
+/** One entry of {@link FLAG_CAPABILITIES}. */
+export type FlagCapability = (typeof FLAG_CAPABILITIES)[number];
+
+/** A capability served by a port of {@link CapabilityPorts}. */
+export type PortCapability = Exclude<Capability, FlagCapability>;
+
+/**
+ * One line per capability: what a world that has it can do (a verb phrase; the capability matrix
+ * in docs/writing-scenarios.md and {@link CapabilityMissingError} messages use it).
+ */
+export const CAPABILITY_DESCRIPTIONS: Readonly<Record<Capability, string>> = {
+  "fault-injection": "make group creation fail with ENOSPC on demand, and free capacity again",
+  "scripted-pids": "script a container's tasks: vanishing tasks, a PID source that answers 0",
+  "fs-audit": "list every filesystem operation of the plugin (mkdir attempts, task writes, paths)",
+  "scripted-runtime":
+    "send what a real runtime rarely does: a container before its pod, chunked Synchronize, repeated starts",
+  "mount-control": "leave resctrl unmounted before the plugin starts",
+  "event-backpressure": "stall an event consumer so the plugin's bounded queue overflows",
+  "resctrl-kernel": "real kernel resctrl semantics (RMIDs, thread moves)",
+  kubernetes: "drive the runtime through kubelet and kubectl",
+  "runtime-restart": "restart the runtime while the plugin runs",
+  "chosen-pod-uids":
+    "start a pod with a UID the scenario chooses (hostile input); Kubernetes assigns its own",
+  "late-runtime": "start the plugin while the runtime is down, and bring the runtime up later",
+  "rmid-limbo": "hold freed RMIDs in limbo (EBUSY) and drain them on demand",
+};
+
+/** Thrown by {@link portOf} for a port the world lacks. Message: "failed to <verb>: world X lacks @cap". */
 export class CapabilityMissingError extends Error {
   constructor(
     readonly world: string,
@@ -85,8 +122,6 @@ export interface PluginStartOptions {
   autoMount?: boolean;
   /** Capacity of each event subscriber's queue (scenarios about dropped events use a tiny one). */
   eventQueueCapacity?: number;
-  /** The runtime sends Synchronize in chunks of this many pods (needs @scripted-runtime). */
-  syncChunkSize?: number;
 }
 
 /** A container of a pod as a scenario describes it. */
@@ -151,7 +186,7 @@ export interface SeededGroup {
   owner: "plugin" | "other";
 }
 
-/** How a container's tasks behave toward the plugin (needs @scripted-pids). */
+/** How a container's tasks behave toward the plugin ({@link ScriptedPidsPort}). */
 export type TaskScript =
   /** Normal: the PID source reports the container's live threads. */
   | "steady"
@@ -164,22 +199,26 @@ export type TaskScript =
 export type LogRecord = Record<string, unknown> & { msg?: string; level?: number };
 
 /**
- * The port. One instance per scenario; created by the world factory, initialized by a Before hook,
- * disposed by an After hook (even when init failed half-way).
+ * The core port: what every world serves. One instance per scenario; created by the world
+ * factory, initialized by a Before hook, disposed by an After hook (even when init failed half-way).
  */
 export interface PodWorld {
   /** The world's name ("mock", "containerd", "hardware"). */
   readonly name: string;
-  /** Which capability tags this world can serve. Synchronous and available before {@link init}. */
-  capabilities(): ReadonlySet<Capability>;
+  /**
+   * The capability ports this world serves, keyed by capability; a port left out is a capability
+   * the world lacks. Synchronous and available before {@link init} (a world usually lists itself:
+   * `{ "fault-injection": this }`).
+   */
+  readonly ports: Partial<CapabilityPorts>;
+  /** The capabilities without methods this world has (none when absent). */
+  readonly flags?: readonly FlagCapability[];
   /** Prepares an isolated environment (fresh runtime socket, fresh resctrl tree). Rejects on setup failure. */
   init(ctx: ScenarioContext): Promise<void>;
   /** Stops everything the world started and removes what it created. Idempotent; never rejects. */
   dispose(): Promise<void>;
 
   // ---- arrange: before the plugin starts -------------------------------------------------
-  /** Leaves resctrl unmounted at the root (needs @mount-control). */
-  unmountResctrl(): Promise<void>;
   /** Creates a group that exists before the plugin starts. */
   seedGroup(group: SeededGroup): Promise<void>;
   /**
@@ -192,29 +231,14 @@ export interface PodWorld {
     containers: readonly ContainerSpec[],
     options?: { annotationBytes?: number },
   ): Promise<void>;
-  /** From now on, creating a monitoring group fails for lack of RMIDs (ENOSPC) (needs @fault-injection). */
-  injectCapacityExhaustion(): Promise<void>;
-  /**
-   * Ends {@link injectCapacityExhaustion}: RMIDs are freed and usable again; a world whose kernel
-   * keeps freed RMIDs in limbo waits until they drained.
-   */
-  freeCapacity(): Promise<void>;
-  /** Changes how a container's tasks behave (needs @scripted-pids); may precede the container's start. */
-  scriptTasks(pod: string, container: string, script: TaskScript): Promise<void>;
 
   // ---- act: the plugin and the runtime ---------------------------------------------------
   /** Starts the plugin; resolves once it registered and the runtime's Synchronize was answered. */
   startPlugin(options?: PluginStartOptions): Promise<void>;
-  /** A new pod sandbox (RUN_POD_SANDBOX). `uid` overrides the generated UID (hostile-input scenarios). */
-  runPod(pod: string, options?: { uid?: string }): Promise<void>;
+  /** A new pod sandbox (RUN_POD_SANDBOX) with a generated UID ({@link ChosenPodUidsPort} chooses one). */
+  runPod(pod: string): Promise<void>;
   /** A new container starts in a running pod (CREATE + START_CONTAINER). */
   startContainer(pod: string, container: ContainerSpec): Promise<void>;
-  /** The runtime reports a container's start before it ever reported its pod (needs @scripted-runtime). */
-  startContainerBeforePod(pod: string, container: ContainerSpec): Promise<void>;
-  /** The runtime reports the start of an already started container again (needs @scripted-runtime). */
-  resendContainerStart(pod: string, container: string): Promise<void>;
-  /** The runtime reports an already running pod sandbox again (needs @scripted-runtime). */
-  resendPodStart(pod: string): Promise<void>;
   /** An ephemeral container joins a running pod (`kubectl debug`). */
   addEphemeralContainer(pod: string, container: ContainerSpec): Promise<void>;
   /**
@@ -280,56 +304,165 @@ export interface PodWorld {
   expectedTasksOf(pod: string): Promise<number[]>;
   /** The plugin's own state (its resync API), pods named as in the scenario; unknown UIDs are skipped. */
   snapshot(): Promise<PodView[]>;
-  /** Whether resctrl is mounted at the root now. */
-  resctrlMounted(): Promise<boolean>;
   /** Whether a seeded group's directory exists now. */
   seededGroupExists(label: string): Promise<boolean>;
   /** Structured plugin log lines so far whose `msg` contains `msgIncludes` (all when omitted). */
   logLines(filter?: { msgIncludes?: string }): Promise<LogRecord[]>;
-  /** Monitoring-group mkdir attempts so far, successful or not (needs @fs-audit). */
-  groupCreationAttempts(): Promise<number>;
-  /** Monitoring-group mkdir attempts made while the last `retry…` call ran (needs @fs-audit). */
-  groupCreationAttemptsDuringLastRetry(): Promise<number>;
-  /** Every value ever written to any `tasks` file, in order (needs @fs-audit). */
-  taskWrites(): Promise<number[]>;
-  /** Paths the plugin created, wrote or removed outside the resctrl root (needs @fs-audit). */
-  pathsTouchedOutsideRoot(): Promise<string[]>;
-  /** Every directory directly or indirectly created by the plugin under the root (needs @fs-audit). */
-  groupsCreated(): Promise<string[]>;
   /** The resctrl root of this world (for path assertions). */
   resctrlRoot(): string;
-
-  // ---- an external event consumer (needs @event-backpressure) ----------------------------
-  /** Subscribes a consumer that does not read its events until {@link resyncConsumer}. */
-  stallConsumer(): Promise<void>;
   /** Events the plugin dropped because subscriber queues were full. */
   droppedEvents(): Promise<number>;
+  /**
+   * How many times the runtime has synchronized the plugin so far: 1 after startPlugin, +1 per
+   * re-registration (after {@link RuntimeRestartPort.restartRuntime}), 1 once a late runtime came up.
+   */
+  runtimeSyncCount(): Promise<number>;
+}
+
+// ---- capability ports: one per capability that has methods -----------------------------------
+
+/** @fault-injection */
+export interface FaultInjectionPort {
+  /** From now on, creating a monitoring group fails for lack of RMIDs (ENOSPC). */
+  injectCapacityExhaustion(): Promise<void>;
+  /**
+   * Ends {@link injectCapacityExhaustion}: RMIDs are freed and usable again; a world whose kernel
+   * keeps freed RMIDs in limbo waits until they drained.
+   */
+  freeCapacity(): Promise<void>;
+}
+
+/** @rmid-limbo (scenarios also tag @fault-injection, which exhausts the RMIDs first) */
+export interface RmidLimboPort {
+  /**
+   * Ends {@link FaultInjectionPort.injectCapacityExhaustion} the way removing groups does on a busy
+   * cache: the freed RMIDs wait in limbo, so group creation answers EBUSY (not ENOSPC) until
+   * {@link drainRmidLimbo}.
+   */
+  freeCapacityIntoLimbo(): Promise<void>;
+  /** The cache occupancy of the RMIDs in limbo fell below the threshold: they are free now. */
+  drainRmidLimbo(): Promise<void>;
+}
+
+/** @scripted-pids */
+export interface ScriptedPidsPort {
+  /** Changes how a container's tasks behave; may precede the container's start. */
+  scriptTasks(pod: string, container: string, script: TaskScript): Promise<void>;
+}
+
+/** @fs-audit: questions about every filesystem operation of the plugin since it started. */
+export interface FsAuditPort {
+  /** Monitoring-group mkdir attempts so far, successful or not. */
+  groupCreationAttempts(): Promise<number>;
+  /** Monitoring-group mkdir attempts made while the last `retry…` call ran. */
+  groupCreationAttemptsDuringLastRetry(): Promise<number>;
+  /** Every value ever written to any `tasks` file, in order. */
+  taskWrites(): Promise<number[]>;
+  /** Paths the plugin created, wrote or removed outside the resctrl root. */
+  pathsTouchedOutsideRoot(): Promise<string[]>;
+  /** Every directory directly or indirectly created by the plugin under the root. */
+  groupsCreated(): Promise<string[]>;
+}
+
+/** @scripted-runtime: what a real runtime rarely or never sends. */
+export interface ScriptedRuntimePort {
+  /** Starts the plugin like {@link PodWorld.startPlugin}; the runtime sends Synchronize in chunks of `podsPerChunk` pods. */
+  startPluginWithChunkedSync(podsPerChunk: number, options?: PluginStartOptions): Promise<void>;
+  /** The runtime reports a container's start before it ever reported its pod. */
+  startContainerBeforePod(pod: string, container: ContainerSpec): Promise<void>;
+  /** The runtime reports the start of an already started container again. */
+  resendContainerStart(pod: string, container: string): Promise<void>;
+  /** The runtime reports an already running pod sandbox again. */
+  resendPodStart(pod: string): Promise<void>;
+}
+
+/** @mount-control */
+export interface MountControlPort {
+  /** Leaves resctrl unmounted at the root (before the plugin starts). */
+  unmountResctrl(): Promise<void>;
+  /** Whether resctrl is mounted at the root now. */
+  resctrlMounted(): Promise<boolean>;
+}
+
+/** @event-backpressure: an external event consumer of the plugin. */
+export interface EventBackpressurePort {
+  /** Subscribes a consumer that does not read its events until {@link resyncConsumer}. */
+  stallConsumer(): Promise<void>;
   /** The consumer replaces its view with a snapshot, then keeps folding new events into it. */
   resyncConsumer(): Promise<void>;
   /** The consumer's current view, folded from what it received. */
   consumerView(): Promise<PodView[]>;
+}
 
-  // ---- the runtime itself (needs @runtime-restart; optional: absent = capability missing) ---
+/** @runtime-restart */
+export interface RuntimeRestartPort {
   /** Restarts the container runtime while the plugin runs (pods keep running); resolves once the runtime answers again. */
-  restartRuntime?(): Promise<void>;
-  /** How many times the runtime has synchronized the plugin so far: 1 after startPlugin, +1 per re-registration. */
-  runtimeSyncCount?(): Promise<number>;
+  restartRuntime(): Promise<void>;
+}
 
-  // ---- RMID limbo (needs @rmid-limbo; optional: absent = capability missing) ---------------
-  /**
-   * Ends {@link injectCapacityExhaustion} the way removing groups does on a busy cache: the freed
-   * RMIDs wait in limbo, so group creation answers EBUSY (not ENOSPC) until {@link drainRmidLimbo}.
-   */
-  freeCapacityIntoLimbo?(): Promise<void>;
-  /** The cache occupancy of the RMIDs in limbo fell below the threshold: they are free now. */
-  drainRmidLimbo?(): Promise<void>;
-
-  // ---- a runtime that is not there yet (needs @late-runtime; optional: absent = capability missing) ---
+/** @late-runtime: a runtime that is not there yet. */
+export interface LateRuntimePort {
   /**
    * Starts the plugin while the runtime is down (its NRI socket absent). Resolves once the plugin
    * has tried to connect at least once and is waiting; the plugin must keep running.
    */
-  startPluginBeforeRuntime?(options?: PluginStartOptions): Promise<void>;
+  startPluginBeforeRuntime(options?: PluginStartOptions): Promise<void>;
   /** Brings the runtime up (its NRI socket appears); resolves once it answers its clients. */
-  startRuntime?(): Promise<void>;
+  startRuntime(): Promise<void>;
+}
+
+/** @chosen-pod-uids */
+export interface ChosenPodUidsPort {
+  /** {@link PodWorld.runPod} with the UID the scenario chose (hostile-input scenarios). */
+  runPodWithUid(pod: string, uid: string): Promise<void>;
+}
+
+/**
+ * The capability ports by capability. Every capability of {@link CAPABILITIES} is either a key
+ * here or in {@link FLAG_CAPABILITIES}, never both (checked at compile time below).
+ */
+export interface CapabilityPorts {
+  "fault-injection": FaultInjectionPort;
+  "rmid-limbo": RmidLimboPort;
+  "scripted-pids": ScriptedPidsPort;
+  "fs-audit": FsAuditPort;
+  "scripted-runtime": ScriptedRuntimePort;
+  "mount-control": MountControlPort;
+  "event-backpressure": EventBackpressurePort;
+  "runtime-restart": RuntimeRestartPort;
+  "late-runtime": LateRuntimePort;
+  "chosen-pod-uids": ChosenPodUidsPort;
+}
+
+/** `true` only if A and B are the same union. */
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Compile-time check: the ports cover exactly the capabilities that are not flags. */
+export const PORTS_COVER_CAPABILITIES: SameKeys<keyof CapabilityPorts, PortCapability> = true;
+
+/**
+ * The capabilities of a world, in {@link CAPABILITIES} order: those whose port it lists in
+ * {@link PodWorld.ports}, plus its {@link PodWorld.flags}. Pure; synchronous.
+ */
+export function capabilitiesOf(world: Pick<PodWorld, "ports" | "flags">): ReadonlySet<Capability> {
+  const flags: readonly Capability[] = world.flags ?? [];
+  return new Set(
+    CAPABILITIES.filter((c) =>
+      isFlag(c) ? flags.includes(c) : world.ports[c as PortCapability] !== undefined,
+    ),
+  );
+}
+
+/** The world's port for `capability`; throws {@link CapabilityMissingError} when the world lacks it. */
+export function portOf<C extends PortCapability>(
+  world: Pick<PodWorld, "name" | "ports">,
+  capability: C,
+): CapabilityPorts[C] {
+  const port = world.ports[capability];
+  if (port === undefined)
+    throw new CapabilityMissingError(world.name, capability, CAPABILITY_DESCRIPTIONS[capability]);
+  return port as CapabilityPorts[C];
+}
+
+function isFlag(c: Capability): c is FlagCapability {
+  return (FLAG_CAPABILITIES as readonly Capability[]).includes(c);
 }

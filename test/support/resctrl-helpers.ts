@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { ResctrlError } from "../../src/resctrl/errors.js";
 import { Resctrl } from "../../src/resctrl/index.js";
 import { MemFs } from "../../src/testing/index.js";
-import { memoryLogger } from "../../support/worlds/mock/memory-logger.js";
+import { memoryLogger } from "../../support/worlds/shared/log-capture.js";
 import type { LogRecord } from "../../support/worlds/types.js";
 
 /** Rejects with `cls`; each field given in `want` (path, message, code) is exactly as given. */

@@ -4,31 +4,34 @@ import { CriClient } from "../../containerd/cri-client.js";
 import type { LocalContainerd } from "../../containerd/local-containerd.js";
 import type { UnnumberedPodEvent } from "../event-log.js";
 import { EventLogWorld } from "../event-log-world.js";
-import { scenarioEvent, scenarioPodView } from "../plugin-views.js";
+import { EMULATED_RESCTRL_ROOT } from "../shared/emulated-resctrl.js";
+import { scenarioEvent, scenarioPodView } from "../shared/plugin-views.js";
 import {
-  CapabilityMissingError,
   LAST_APPLIED_ANNOTATION,
-  type Capability,
+  type CapabilityPorts,
+  type ChosenPodUidsPort,
   type ContainerSpec,
+  type EventBackpressurePort,
+  type FaultInjectionPort,
+  type FsAuditPort,
   type GroupObservation,
+  type LateRuntimePort,
   type LogRecord,
+  type MountControlPort,
   type PluginStartOptions,
   type PodView,
   type PodWorld,
   type RetryOutcome,
+  type RmidLimboPort,
+  type RuntimeRestartPort,
   type ScenarioContext,
   type SeededGroup,
 } from "../types.js";
 import { bootTicksNow } from "./clone-inheritance.js";
 import { CREATE_CONTAINER_TIMEOUT_MS, CriPods, EXIT_SIGNAL, threadAlive } from "./cri-pods.js";
-import { DaemonPlugin } from "./daemon-plugin.js";
-import { InProcessPlugin } from "./inproc-plugin.js";
-import {
-  CONTAINERD_WORLD_RESCTRL_ROOT,
-  FOREIGN_GROUP_PREFIX,
-  type DriverStartOptions,
-  type PluginDriver,
-} from "./plugin-driver.js";
+import { DaemonMode } from "./daemon-mode.js";
+import { InProcessMode } from "./inproc-mode.js";
+import type { ModeStartOptions, PluginMode } from "./plugin-mode.js";
 import { sharedContainerd, stopContainerdDaemon } from "./shared-containerd.js";
 
 /** Tags whose scenarios run the plugin in-process (they need MemFs's switches, its audit log or an in-process consumer). */
@@ -59,44 +62,51 @@ export function emulationNote(runtimeVersion: string): string {
 /** Poll interval while waiting for the plugin to be synchronized again after a runtime restart. */
 export const RESYNC_POLL_MS = 20;
 
-const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
-  "fault-injection",
-  "fs-audit",
-  "mount-control",
-  "event-backpressure",
-  "runtime-restart",
-  "chosen-pod-uids",
-  "late-runtime",
-  "rmid-limbo",
-]);
-
 /**
  * The containerd world: a real containerd (shared by the run), pods and containers made through
  * CRI, the real cgroup PID source reading real threads, and the plugin under test either as the
  * real daemon binary (default) or in-process (see {@link IN_PROCESS_TAGS}, seeded groups, an
  * unmounted resctrl or an event queue size, all of which need the in-process MemFs). resctrl is
- * modelled in memory in both modes. One instance per scenario; `dispose()` stops the plugin and
- * removes every pod the scenario created.
+ * modelled in memory in both modes. It serves no @scripted-pids (a real kernel's threads cannot be
+ * scripted) and no @scripted-runtime (containerd decides what it sends). One instance per
+ * scenario; `dispose()` stops the plugin and removes every pod the scenario created.
  */
-export class ContainerdWorld extends EventLogWorld implements PodWorld {
+export class ContainerdWorld
+  extends EventLogWorld
+  implements
+    PodWorld,
+    FaultInjectionPort,
+    RmidLimboPort,
+    FsAuditPort,
+    MountControlPort,
+    EventBackpressurePort,
+    RuntimeRestartPort,
+    LateRuntimePort,
+    ChosenPodUidsPort
+{
   readonly name = "containerd";
+  readonly ports: Partial<CapabilityPorts> = {
+    "fault-injection": this,
+    "rmid-limbo": this,
+    "fs-audit": this,
+    "mount-control": this,
+    "event-backpressure": this,
+    "runtime-restart": this,
+    "late-runtime": this,
+    "chosen-pod-uids": this,
+  };
   #ctx!: ScenarioContext;
   #ctrd!: LocalContainerd;
   #cri: CriClient | undefined;
   #pods!: CriPods;
-  #inproc: InProcessPlugin | undefined;
-  #driver: PluginDriver | undefined;
+  #inproc: InProcessMode | undefined;
+  #mode: PluginMode | undefined;
   #started = false;
   /** The world stopped the containerd daemon (late-runtime) and has not started it again. */
   #runtimeDown = false;
   /** Clock ticks since boot when the plugin was started. */
   #pluginStartTicks = 0;
-  readonly #seeded = new Map<string, string>();
   readonly #note: LogRecord[] = [];
-
-  capabilities(): ReadonlySet<Capability> {
-    return CAPABILITIES;
-  }
 
   async init(ctx: ScenarioContext): Promise<void> {
     this.#ctx = ctx;
@@ -120,7 +130,7 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
 
   async dispose(): Promise<void> {
     this.eventLog.close();
-    await this.#driver?.stop().catch(() => undefined);
+    await this.#mode?.stop().catch(() => undefined);
     // A scenario that stopped containerd and failed before starting it: later scenarios need it.
     if (this.#runtimeDown)
       await this.startRuntime().catch((err: unknown) =>
@@ -138,19 +148,11 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
   // ---- arrange ---------------------------------------------------------------------------
 
   async unmountResctrl(): Promise<void> {
-    this.#inProcess("unmountResctrl").fs.setMounted(false);
+    this.#inProcess("unmountResctrl").kernel.fs.setMounted(false);
   }
 
   async seedGroup(g: SeededGroup): Promise<void> {
-    const fs = this.#inProcess("seedGroup").fs;
-    const name = (g.owner === "plugin" ? this.#ctx.groupPrefix : FOREIGN_GROUP_PREFIX) + g.label;
-    const root = CONTAINERD_WORLD_RESCTRL_ROOT;
-    const parent = g.location.kind === "nested" ? this.#seeded.get(g.location.parent) : undefined;
-    if (g.location.kind === "nested" && !parent)
-      throw new Error(`failed to seed group ${g.label}: seed its parent ${g.location.parent} first`);
-    const path = g.location.kind === "root" ? `${root}/${name}` : `${parent ?? root}/mon_groups/${name}`;
-    this.#seeded.set(g.label, path);
-    await fs.createDir(path);
+    await this.#inProcess("seedGroup").kernel.seed(g);
   }
 
   /**
@@ -177,29 +179,21 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
    * — or EBUSY once freed RMIDs wait in limbo ({@link freeCapacityIntoLimbo}).
    */
   async injectCapacityExhaustion(): Promise<void> {
-    await this.#inProcess("injectCapacityExhaustion").exhaustRmids();
+    await this.#inProcess("injectCapacityExhaustion").kernel.exhaustRmids();
   }
 
   /** The helper groups are removed, their RMIDs drained from limbo, and the limit lifted. */
   async freeCapacity(): Promise<void> {
-    await this.#inProcess("freeCapacity").freeRmids();
+    await this.#inProcess("freeCapacity").kernel.freeRmids();
   }
 
   /** The helper groups are removed; their RMIDs wait in limbo (mkdir: EBUSY) until {@link drainRmidLimbo}. */
   async freeCapacityIntoLimbo(): Promise<void> {
-    await this.#inProcess("freeCapacityIntoLimbo").freeRmidsIntoLimbo();
+    await this.#inProcess("freeCapacityIntoLimbo").kernel.freeRmidsIntoLimbo();
   }
 
   async drainRmidLimbo(): Promise<void> {
-    this.#inProcess("drainRmidLimbo").drainRmidLimbo();
-  }
-
-  async scriptTasks(): Promise<void> {
-    throw new CapabilityMissingError(
-      this.name,
-      "scripted-pids",
-      "script tasks (a real kernel's threads cannot be scripted)",
-    );
+    this.#inProcess("drainRmidLimbo").kernel.drainRmidLimbo();
   }
 
   // ---- act -------------------------------------------------------------------------------
@@ -248,25 +242,19 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
 
   async #startPlugin(
     o: PluginStartOptions,
-    how: Pick<DriverStartOptions, "until" | "beforeConnect">,
+    how: Pick<ModeStartOptions, "until" | "beforeConnect">,
   ): Promise<void> {
     if (this.#started) throw new Error("failed to start the plugin: it already runs");
-    if (o.syncChunkSize !== undefined)
-      throw new CapabilityMissingError(
-        this.name,
-        "scripted-runtime",
-        "chunk Synchronize (containerd decides)",
-      );
     if (o.eventQueueCapacity !== undefined) this.#inProcess("an event queue size");
     this.#started = true;
     this.#pluginStartTicks = await bootTicksNow();
     const sink = (e: PodResctrlEvent): void => void this.eventLog.record(this.#translate(e));
-    this.#driver = this.#inproc ?? new DaemonPlugin(this.#ctx.tmpDir, sink);
+    this.#mode = this.#inproc ?? new DaemonMode(this.#ctx.tmpDir, sink);
     this.#note.push({
       level: 30,
-      msg: `containerd world: plugin runs ${this.#driver.mode === "daemon" ? "as the real daemon (child process, --resctrl-provider memory)" : "in-process (MemFs resctrl)"}`,
+      msg: `containerd world: plugin runs ${this.#mode.mode === "daemon" ? "as the real daemon (child process, --resctrl-provider memory)" : "in-process (MemFs resctrl)"}`,
     });
-    await this.#driver.start({
+    await this.#mode.start({
       ...o,
       ...how,
       nriSocket: this.#ctrd.nriSocket,
@@ -275,32 +263,16 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
     });
   }
 
-  async runPod(pod: string, options: { uid?: string } = {}): Promise<void> {
-    await this.#pods.runPod(pod, options.uid);
+  async runPod(pod: string): Promise<void> {
+    await this.#pods.runPod(pod);
+  }
+
+  async runPodWithUid(pod: string, uid: string): Promise<void> {
+    await this.#pods.runPod(pod, uid);
   }
 
   async startContainer(pod: string, container: ContainerSpec): Promise<void> {
     await this.#pods.startContainer(pod, container);
-  }
-
-  async startContainerBeforePod(): Promise<void> {
-    throw new CapabilityMissingError(this.name, "scripted-runtime", "start a container before its pod");
-  }
-
-  async resendContainerStart(): Promise<void> {
-    throw new CapabilityMissingError(
-      this.name,
-      "scripted-runtime",
-      "resend a container start (containerd decides)",
-    );
-  }
-
-  async resendPodStart(): Promise<void> {
-    throw new CapabilityMissingError(
-      this.name,
-      "scripted-runtime",
-      "resend a pod start (containerd decides)",
-    );
   }
 
   async addEphemeralContainer(pod: string, container: ContainerSpec): Promise<void> {
@@ -359,16 +331,16 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
    * fixed in containerd 2.0.3; see docs/containerd-world.md).
    */
   async restartRuntime(): Promise<void> {
-    const driver = this.#driver;
-    const before = driver?.syncCount() ?? 0;
+    const mode = this.#mode;
+    const before = mode?.syncCount() ?? 0;
     await this.#ctrd.restart();
     await this.#cri?.version();
-    if (!driver) return;
+    if (!mode) return;
     const deadline = Date.now() + this.#ctx.timeoutMs;
-    while (driver.syncCount() <= before) {
+    while (mode.syncCount() <= before) {
       if (Date.now() > deadline)
         throw new Error(
-          `failed to restart the runtime: containerd did not synchronize the plugin again within ${this.#ctx.timeoutMs} ms (syncs: ${driver.syncCount()})`,
+          `failed to restart the runtime: containerd did not synchronize the plugin again within ${this.#ctx.timeoutMs} ms (syncs: ${mode.syncCount()})`,
         );
       await new Promise((r) => setTimeout(r, RESYNC_POLL_MS));
     }
@@ -382,7 +354,7 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
 
   async groupOf(pod: string): Promise<GroupObservation> {
     const { reported, path } = this.eventLog.lastGroupReport(pod);
-    const probe = path ?? this.#inproc?.resctrl.groupPathFor(this.#pods.existing(pod).uid);
+    const probe = path ?? this.#inproc?.kernel.resctrl.groupPathFor(this.#pods.existing(pod).uid);
     return {
       reported,
       path,
@@ -400,7 +372,7 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
     if (!g.path || !g.existsOnDisk) return [];
     const uid = this.#pods.existing(pod).uid;
     const listed = this.#inproc
-      ? this.#inproc.fs.tasksOf(g.path)
+      ? this.#inproc.kernel.fs.tasksOf(g.path)
       : ((await this.#d().state()).find((p) => p.podUid === uid)?.tasks ?? []);
     // The model also keeps exited threads listed (a kernel drops them): only live ones count.
     const live = new Set(listed.filter(threadAlive));
@@ -423,18 +395,15 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
   }
 
   async resctrlMounted(): Promise<boolean> {
-    return (await this.#inProcess("resctrlMounted").resctrl.detectSupport()).mounted;
+    return (await this.#inProcess("resctrlMounted").kernel.resctrl.detectSupport()).mounted;
   }
 
   async seededGroupExists(label: string): Promise<boolean> {
-    const path = this.#seeded.get(label);
-    if (!path)
-      throw new Error(`failed to find seeded group ${JSON.stringify(label)}: the scenario never seeded it`);
-    return this.#inProcess("seededGroupExists").fs.isDir(path);
+    return this.#inProcess("seededGroupExists").kernel.seededExists(label);
   }
 
   async logLines(filter: { msgIncludes?: string } = {}): Promise<LogRecord[]> {
-    const all = [...this.#note, ...(this.#driver?.logLines() ?? [])];
+    const all = [...this.#note, ...(this.#mode?.logLines() ?? [])];
     return all.filter(
       (r) => filter.msgIncludes === undefined || String(r.msg ?? "").includes(filter.msgIncludes),
     );
@@ -442,30 +411,31 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
 
   async groupCreationAttempts(): Promise<number> {
     const p = this.#audited();
-    return p.audit.groupCreationAttempts(p.startMark);
+    return p.kernel.audit.groupCreationAttempts(p.startMark);
   }
 
   async groupCreationAttemptsDuringLastRetry(): Promise<number> {
-    return this.#audited().audit.groupCreationAttempts(...this.#audited().lastRetry);
+    const p = this.#audited();
+    return p.kernel.audit.groupCreationAttempts(...p.lastRetry);
   }
 
   async taskWrites(): Promise<number[]> {
     const p = this.#audited();
-    return p.audit.taskWrites(p.startMark);
+    return p.kernel.audit.taskWrites(p.startMark);
   }
 
   async pathsTouchedOutsideRoot(): Promise<string[]> {
     const p = this.#audited();
-    return p.audit.touchedOutsideRoot(p.startMark);
+    return p.kernel.audit.touchedOutsideRoot(p.startMark);
   }
 
   async groupsCreated(): Promise<string[]> {
     const p = this.#audited();
-    return p.audit.created(p.startMark);
+    return p.kernel.audit.created(p.startMark);
   }
 
   resctrlRoot(): string {
-    return CONTAINERD_WORLD_RESCTRL_ROOT;
+    return EMULATED_RESCTRL_ROOT;
   }
 
   // ---- consumer (in-process only) --------------------------------------------------------
@@ -500,26 +470,26 @@ export class ContainerdWorld extends EventLogWorld implements PodWorld {
   }
 
   /** The in-process plugin, created on first need; fails once the daemon runs instead. */
-  #inProcess(why: string): InProcessPlugin {
+  #inProcess(why: string): InProcessMode {
     if (this.#inproc) return this.#inproc;
     if (this.#started)
       throw new Error(
         `failed to use ${why}: the plugin runs as a daemon; it needs the in-process plugin (tag the scenario with one of ${IN_PROCESS_TAGS.join(", ")} or arrange it before the plugin starts)`,
       );
-    this.#inproc = new InProcessPlugin(
+    this.#inproc = new InProcessMode(
       this.#ctx.groupPrefix,
       (e) => void this.eventLog.record(this.#translate(e)),
     );
     return this.#inproc;
   }
 
-  #audited(): InProcessPlugin {
+  #audited(): InProcessMode {
     return this.#inProcess("the fs audit (@fs-audit)");
   }
 
-  #d(): PluginDriver {
-    if (!this.#driver)
+  #d(): PluginMode {
+    if (!this.#mode)
       throw new Error("failed to reach the plugin: it was not started (Given the plugin is running)");
-    return this.#driver;
+    return this.#mode;
   }
 }

@@ -1,5 +1,5 @@
 import type { PodWorld } from "../types.js";
-import { removeDaemonBuild } from "./daemon-build.js";
+import { removeDaemonBuild } from "../../daemon/daemon-build.js";
 import { ContainerdWorld } from "./containerd-world.js";
 import { containerdAvailability, shutdownSharedContainerd } from "./shared-containerd.js";
 

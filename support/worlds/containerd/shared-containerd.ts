@@ -84,13 +84,13 @@ export async function shutdownSharedContainerd(): Promise<void> {
 }
 
 /** How long {@link stopContainerdDaemon} waits after SIGTERM before SIGKILL (as setup.sh's stop_daemon). */
-export const DAEMON_STOP_GRACE_MS = 10_000;
+export const CONTAINERD_STOP_GRACE_MS = 10_000;
 
 /**
  * Stops only the daemon of a local containerd — pods and shims keep running, as `setup.sh restart`
  * does before it starts it again — and removes its NRI socket if the daemon left it behind (so
  * the runtime is down the way a node sees it: no socket). SIGTERM, then SIGKILL after
- * {@link DAEMON_STOP_GRACE_MS}. Brought back with `LocalContainerd.restart()` (which finds no
+ * {@link CONTAINERD_STOP_GRACE_MS}. Brought back with `LocalContainerd.restart()` (which finds no
  * daemon to stop and launches one on the same state). Rejects if the daemon is not running or its
  * pid is not the daemon of `c` (its command line must name `c`'s directory).
  */
@@ -99,10 +99,10 @@ export async function stopContainerdDaemon(c: LocalContainerd): Promise<void> {
   if (!(pid > 0) || !processAlive(pid) || !commandLine(pid).includes(c.dir))
     throw new Error(`failed to stop the containerd daemon of ${c.dir}: pid ${pid} is not running it`);
   process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + DAEMON_STOP_GRACE_MS;
+  const deadline = Date.now() + CONTAINERD_STOP_GRACE_MS;
   let killed = false;
   while (processAlive(pid)) {
-    if (Date.now() > deadline + (killed ? DAEMON_STOP_GRACE_MS : 0)) {
+    if (Date.now() > deadline + (killed ? CONTAINERD_STOP_GRACE_MS : 0)) {
       if (killed)
         throw new Error(`failed to stop the containerd daemon of ${c.dir}: pid ${pid} survives SIGKILL`);
       process.kill(pid, "SIGKILL");

@@ -1,18 +1,22 @@
 import { mkdir, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { EventLogWorld } from "../event-log-world.js";
-import {
-  CapabilityMissingError,
-  type Capability,
-  type ContainerSpec,
-  type GroupObservation,
-  type LogRecord,
-  type PluginStartOptions,
-  type PodView,
-  type PodWorld,
-  type RetryOutcome,
-  type ScenarioContext,
-  type SeededGroup,
+import type {
+  CapabilityPorts,
+  ContainerSpec,
+  FaultInjectionPort,
+  FlagCapability,
+  GroupObservation,
+  LogRecord,
+  MountControlPort,
+  PluginStartOptions,
+  PodView,
+  PodWorld,
+  RetryOutcome,
+  RmidLimboPort,
+  RuntimeRestartPort,
+  ScenarioContext,
+  SeededGroup,
 } from "../types.js";
 import { findContainerCgroup, parseTaskList, threadsOfCgroup } from "./cgroup-tasks.js";
 import { nodeHost, type HostPort } from "./host.js";
@@ -20,7 +24,7 @@ import { Kube, WORKLOAD_IMAGE } from "./kube.js";
 import { PluginHandle } from "./plugin-handle.js";
 import { PodDriver, type HwContainer, type HwPod } from "./pod-driver.js";
 import { DEFAULT_NRI_SOCKET, DEFAULT_RESCTRL_ROOT, parseMounts } from "./preflight.js";
-import { hardwarePrefixes } from "./retry.js";
+import { hardwarePrefixes } from "./scenario-prefixes.js";
 import { RmidFiller, type RmidAvailability } from "./rmid-filler.js";
 import { dirtyGroupCache, FALLBACK_LLC_BYTES, OccupancyThreshold, parseLlcBytes } from "./rmid-limbo.js";
 import { SeedTracker } from "./seeds.js";
@@ -48,15 +52,6 @@ export const LIMBO_HOLD_THRESHOLD_BYTES = 0;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
-  "fault-injection",
-  "mount-control",
-  "resctrl-kernel",
-  "kubernetes",
-  "runtime-restart",
-  "rmid-limbo",
-]);
-
 /** Settings from the profile's worldParameters (all optional). */
 export interface HardwareWorldParameters {
   repoRoot: string;
@@ -74,15 +69,25 @@ export interface HardwareWorldParameters {
  * real daemon (`--resctrl-provider real`) started on the host per scenario with a private group
  * prefix and control socket, observed through its control API and its logs; assertions read the
  * kernel's resctrl `tasks` files and the containers' real threads (cgroup → /proc/<pid>/task).
- * Capacity exhaustion uses real helper groups under a different prefix. Never fakes anything: what
- * it cannot do (scripted PIDs, fs audit, scripted runtime orderings, chosen pod UIDs, stalled
- * in-process consumers) rejects with {@link CapabilityMissingError}.
+ * Capacity exhaustion uses real helper groups under a different prefix. Never fakes anything: it
+ * serves only the capability ports it can ({@link ports}: no scripted PIDs, fs audit, scripted
+ * runtime orderings, chosen pod UIDs, stalled in-process consumers or a late runtime).
  *
  * Ownership: one instance per scenario; `dispose()` stops the daemon, deletes the scenario's pods,
  * removes helper, seeded and plugin groups of this scenario, and remounts resctrl if it unmounted it.
  */
-export class HardwareWorld extends EventLogWorld implements PodWorld {
+export class HardwareWorld
+  extends EventLogWorld
+  implements PodWorld, FaultInjectionPort, RmidLimboPort, MountControlPort, RuntimeRestartPort
+{
   readonly name = "hardware";
+  readonly ports: Partial<CapabilityPorts> = {
+    "fault-injection": this,
+    "rmid-limbo": this,
+    "mount-control": this,
+    "runtime-restart": this,
+  };
+  override readonly flags: readonly FlagCapability[] = ["resctrl-kernel", "kubernetes"];
   readonly #host: HostPort = nodeHost();
   readonly #pods = new Map<string, HwPod>();
   readonly #uidToPod = new Map<string, string>();
@@ -102,10 +107,6 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
   constructor(private readonly params: HardwareWorldParameters) {
     super();
     this.#root = params.resctrlRoot ?? DEFAULT_RESCTRL_ROOT;
-  }
-
-  capabilities(): ReadonlySet<Capability> {
-    return CAPABILITIES;
   }
 
   async init(ctx: ScenarioContext): Promise<void> {
@@ -263,16 +264,10 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
     await this.#awaitDrain();
   }
 
-  async scriptTasks(): Promise<void> {
-    throw new CapabilityMissingError(this.name, "scripted-pids", "script a container's tasks");
-  }
-
   // ---- act -------------------------------------------------------------------------------
 
   async startPlugin(o: PluginStartOptions = {}): Promise<void> {
     if (this.#plugin) throw new Error("failed to start the plugin: it already runs");
-    if (o.syncChunkSize !== undefined)
-      throw new CapabilityMissingError(this.name, "scripted-runtime", "chunk Synchronize");
     const logDir = this.params.logDir ?? join(this.params.repoRoot, "reports/hardware/logs");
     await mkdir(logDir, { recursive: true });
     this.#plugin = await PluginHandle.start({
@@ -296,30 +291,12 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
     });
   }
 
-  async runPod(pod: string, options: { uid?: string } = {}): Promise<void> {
-    if (options.uid !== undefined)
-      throw new CapabilityMissingError(
-        this.name,
-        "chosen-pod-uids",
-        `run pod ${pod} with a chosen UID (Kubernetes assigns UIDs)`,
-      );
+  async runPod(pod: string): Promise<void> {
     this.#track(await this.#driver.create(pod, []));
   }
 
   async startContainer(pod: string, container: ContainerSpec): Promise<void> {
     await this.#driver.startContainer(this.#pod(pod), container);
-  }
-
-  async startContainerBeforePod(): Promise<void> {
-    throw new CapabilityMissingError(this.name, "scripted-runtime", "start a container before its pod");
-  }
-
-  async resendContainerStart(): Promise<void> {
-    throw new CapabilityMissingError(this.name, "scripted-runtime", "repeat a container start");
-  }
-
-  async resendPodStart(): Promise<void> {
-    throw new CapabilityMissingError(this.name, "scripted-runtime", "repeat a pod start");
   }
 
   async addEphemeralContainer(pod: string, container: ContainerSpec): Promise<void> {
@@ -450,44 +427,12 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
     );
   }
 
-  groupCreationAttempts(): Promise<number> {
-    return this.#lacks("fs-audit", "count group creation attempts");
-  }
-
-  groupCreationAttemptsDuringLastRetry(): Promise<number> {
-    return this.#lacks("fs-audit", "count group creation attempts");
-  }
-
-  taskWrites(): Promise<number[]> {
-    return this.#lacks("fs-audit", "list task writes");
-  }
-
-  pathsTouchedOutsideRoot(): Promise<string[]> {
-    return this.#lacks("fs-audit", "list paths touched");
-  }
-
-  groupsCreated(): Promise<string[]> {
-    return this.#lacks("fs-audit", "list created groups");
-  }
-
   resctrlRoot(): string {
     return this.#root;
   }
 
-  stallConsumer(): Promise<void> {
-    return this.#lacks("event-backpressure", "stall a consumer");
-  }
-
   droppedEvents(): Promise<number> {
     return this.#p().droppedEvents();
-  }
-
-  resyncConsumer(): Promise<void> {
-    return this.#lacks("event-backpressure", "resync a consumer");
-  }
-
-  consumerView(): Promise<PodView[]> {
-    return this.#lacks("event-backpressure", "read a consumer view");
   }
 
   // ---- the runtime itself ------------------------------------------------------------------
@@ -528,10 +473,6 @@ export class HardwareWorld extends EventLogWorld implements PodWorld {
     await this.#filler!.waitForDrain(LIMBO_DRAIN_TIMEOUT_MS);
     await sleep(LIMBO_SETTLE_MS);
     this.#capacity = "freed";
-  }
-
-  #lacks<T>(cap: Capability, action: string): Promise<T> {
-    return Promise.reject(new CapabilityMissingError(this.name, cap, action));
   }
 
   #track(p: HwPod): void {

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { removeDaemonBuild } from "../../daemon/daemon-build.js";
 import type { PodWorld } from "../types.js";
 import { HardwareWorld } from "./hardware-world.js";
 import { nodeHost } from "./host.js";
@@ -56,4 +57,9 @@ export function createWorld(parameters: Readonly<Record<string, unknown>>): PodW
     logDir: str(parameters.logDir),
     unavailable: () => unavailable(parameters),
   });
+}
+
+/** Removes the daemon build of this run (AfterAll). Never rejects. */
+export async function shutdown(): Promise<void> {
+  await removeDaemonBuild();
 }

@@ -4,18 +4,31 @@ import { ResctrlPlugin } from "../../../src/plugin/plugin.js";
 import { MockPidSource } from "../../../src/testing/mock-pid-source.js";
 import type { UnnumberedPodEvent } from "../event-log.js";
 import { EventLogWorld } from "../event-log-world.js";
-import { scenarioEvent, scenarioPodView } from "../plugin-views.js";
-import { auditedRetry } from "../retry-outcome.js";
+import { auditedRetry } from "../shared/audited-retry.js";
+import { EmulatedResctrl, EMULATED_RESCTRL_ROOT } from "../shared/emulated-resctrl.js";
+import { EventConsumer } from "../shared/event-consumer.js";
+import { memoryLogger } from "../shared/log-capture.js";
+import { scenarioEvent, scenarioPodView } from "../shared/plugin-views.js";
 import type {
-  Capability,
+  CapabilityPorts,
+  ChosenPodUidsPort,
   ContainerSpec,
+  EventBackpressurePort,
+  FaultInjectionPort,
+  FsAuditPort,
   GroupObservation,
+  LateRuntimePort,
   LogRecord,
+  MountControlPort,
   PluginStartOptions,
   PodView,
   PodWorld,
   RetryOutcome,
+  RmidLimboPort,
+  RuntimeRestartPort,
   ScenarioContext,
+  ScriptedPidsPort,
+  ScriptedRuntimePort,
   SeededGroup,
   TaskScript,
 } from "../types.js";
@@ -23,37 +36,44 @@ import { LAST_APPLIED_ANNOTATION } from "../types.js";
 import { NriContainerState } from "../../../src/nri/types.js";
 import { parseNriGeneration, type NriGeneration } from "../../fakes/nri-generations.js";
 import { ClusterModel, type ContainerModel, type PodModel } from "./cluster-model.js";
-import { EventConsumer } from "./event-consumer.js";
-import { memoryLogger } from "./memory-logger.js";
-import { MOCK_RESCTRL_ROOT, MockKernel } from "./mock-kernel.js";
-import { PluginHarness, type HarnessOptions, type RuntimeState } from "./plugin-harness.js";
-
-// Re-exported for the other worlds that reuse the mock world's pieces.
-export { FOREIGN_GROUP_PREFIX, MOCK_RESCTRL_ROOT } from "./mock-kernel.js";
-export { classifyRetryError } from "../retry-outcome.js";
-
-const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
-  "fault-injection",
-  "scripted-pids",
-  "fs-audit",
-  "scripted-runtime",
-  "mount-control",
-  "event-backpressure",
-  "runtime-restart",
-  "chosen-pod-uids",
-  "late-runtime",
-  "rmid-limbo",
-]);
+import { FakeRuntimeLink, type LinkOptions, type RuntimeState } from "./fake-runtime-link.js";
 
 /**
  * The deterministic world: the real plugin in-process over the real NRI stub, connected through a
- * real unix socket (in the scenario's tmp dir) to `FakeRuntime` ({@link PluginHarness}); the
- * resctrl layer runs over MemFs ({@link MockKernel}: fault injection, call log) and tasks come
- * from a scripted `MockPidSource` fed by the {@link ClusterModel}. Nothing touches the host's
- * resctrl or cgroups. One instance per scenario; `dispose()` stops the stub, runtime and plugin.
+ * real unix socket (in the scenario's tmp dir) to `FakeRuntime` ({@link FakeRuntimeLink}); the
+ * resctrl layer runs over MemFs ({@link EmulatedResctrl}: fault injection, call log) and tasks
+ * come from a scripted `MockPidSource` fed by the {@link ClusterModel}. Nothing touches the host's
+ * resctrl or cgroups. Serves every capability port (all but the real kernel and Kubernetes).
+ * One instance per scenario; `dispose()` stops the stub, runtime and plugin.
  */
-export class MockWorld extends EventLogWorld implements PodWorld {
+export class MockWorld
+  extends EventLogWorld
+  implements
+    PodWorld,
+    FaultInjectionPort,
+    RmidLimboPort,
+    ScriptedPidsPort,
+    FsAuditPort,
+    ScriptedRuntimePort,
+    MountControlPort,
+    EventBackpressurePort,
+    RuntimeRestartPort,
+    LateRuntimePort,
+    ChosenPodUidsPort
+{
   readonly name = "mock";
+  readonly ports: Partial<CapabilityPorts> = {
+    "fault-injection": this,
+    "rmid-limbo": this,
+    "scripted-pids": this,
+    "fs-audit": this,
+    "scripted-runtime": this,
+    "mount-control": this,
+    "event-backpressure": this,
+    "runtime-restart": this,
+    "late-runtime": this,
+    "chosen-pod-uids": this,
+  };
   readonly #model = new ClusterModel();
   readonly #pids = new MockPidSource();
   /** Sandbox ids the fake runtime knew when it last restarted ("recovered" pods). */
@@ -61,30 +81,26 @@ export class MockWorld extends EventLogWorld implements PodWorld {
   #ctx!: ScenarioContext;
   /** The NRI generation the fake runtime speaks (world parameter `nri`, default v0.6). */
   #nri: NriGeneration = "v0.6";
-  #kernel!: MockKernel;
+  #kernel!: EmulatedResctrl;
   #logger!: Logger;
   #records: LogRecord[] = [];
   #plugin: ResctrlPlugin | undefined;
-  #harness: PluginHarness | undefined;
+  #link: FakeRuntimeLink | undefined;
   #consumer: EventConsumer | undefined;
   #startMark = 0;
   #lastRetry: [number, number] = [0, 0];
-
-  capabilities(): ReadonlySet<Capability> {
-    return CAPABILITIES;
-  }
 
   async init(ctx: ScenarioContext): Promise<void> {
     this.#ctx = ctx;
     this.#nri = parseNriGeneration(ctx.parameters.nri ?? "v0.6");
     ({ logger: this.#logger, records: this.#records } = memoryLogger());
-    this.#kernel = new MockKernel(ctx.groupPrefix, this.#logger, (tid) => this.#model.alive(tid));
+    this.#kernel = new EmulatedResctrl(ctx.groupPrefix, this.#logger, (tid) => this.#model.alive(tid));
   }
 
   async dispose(): Promise<void> {
     this.eventLog.close();
     this.#consumer?.close();
-    await this.#harness?.stop();
+    await this.#link?.stop();
     await this.#plugin?.close().catch(() => undefined);
   }
 
@@ -136,11 +152,15 @@ export class MockWorld extends EventLogWorld implements PodWorld {
   // ---- act -------------------------------------------------------------------------------
 
   async startPlugin(o: PluginStartOptions = {}): Promise<void> {
-    this.#harness = await PluginHarness.start(this.#harnessOptions(o));
+    this.#link = await FakeRuntimeLink.start(this.#linkOptions(o));
+  }
+
+  async startPluginWithChunkedSync(podsPerChunk: number, o: PluginStartOptions = {}): Promise<void> {
+    this.#link = await FakeRuntimeLink.start({ ...this.#linkOptions(o), syncChunkSize: podsPerChunk });
   }
 
   async startPluginBeforeRuntime(o: PluginStartOptions = {}): Promise<void> {
-    this.#harness = await PluginHarness.startBeforeRuntime(this.#harnessOptions(o));
+    this.#link = await FakeRuntimeLink.startBeforeRuntime(this.#linkOptions(o));
   }
 
   async startRuntime(): Promise<void> {
@@ -180,8 +200,16 @@ export class MockWorld extends EventLogWorld implements PodWorld {
     return this.#h().syncs;
   }
 
-  async runPod(pod: string, options: { uid?: string } = {}): Promise<void> {
-    const p = this.#model.pod(pod, options.uid);
+  async runPod(pod: string): Promise<void> {
+    await this.#runPod(pod);
+  }
+
+  async runPodWithUid(pod: string, uid: string): Promise<void> {
+    await this.#runPod(pod, uid);
+  }
+
+  async #runPod(pod: string, uid?: string): Promise<void> {
+    const p = this.#model.pod(pod, uid);
     if (p.phase !== "declared") throw new Error(`failed to run pod ${pod}: it is already ${p.phase}`);
     p.phase = "running";
     await this.#h().deliver("RUN_POD_SANDBOX", pod, this.#h().runtime.runPodSandbox(p.nri));
@@ -374,7 +402,7 @@ export class MockWorld extends EventLogWorld implements PodWorld {
   }
 
   resctrlRoot(): string {
-    return MOCK_RESCTRL_ROOT;
+    return EMULATED_RESCTRL_ROOT;
   }
 
   // ---- consumer ---------------------------------------------------------------------------
@@ -406,7 +434,7 @@ export class MockWorld extends EventLogWorld implements PodWorld {
     };
   };
 
-  #harnessOptions(o: PluginStartOptions): HarnessOptions {
+  #linkOptions(o: PluginStartOptions): LinkOptions {
     if (this.#plugin) throw new Error("failed to start the plugin: it already runs");
     const cfg = {
       cleanupOnStart: o.cleanupOnStart,
@@ -425,7 +453,6 @@ export class MockWorld extends EventLogWorld implements PodWorld {
       logger: this.#logger,
       timeoutMs: this.#ctx.timeoutMs,
       state: this.#runtimeState,
-      syncChunkSize: o.syncChunkSize,
       nri: this.#nri,
     };
   }
@@ -501,10 +528,10 @@ export class MockWorld extends EventLogWorld implements PodWorld {
     return p;
   }
 
-  #h(): PluginHarness {
-    if (!this.#harness)
+  #h(): FakeRuntimeLink {
+    if (!this.#link)
       throw new Error("failed to reach the runtime: start the plugin first (Given the plugin is running)");
-    return this.#harness;
+    return this.#link;
   }
 
   #p(): ResctrlPlugin {

@@ -1,20 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { execa } from "execa";
 import { exitMatches, HOLD_FIFO, threadedCommand } from "./cri-pods.js";
-import { daemonCommand, removeDaemonBuild } from "./daemon-build.js";
-
-test("the daemon command the containerd world spawns runs the real CLI", { timeout: 120_000 }, async () => {
-  try {
-    const args = await daemonCommand();
-    const r = await execa(process.execPath, [...args, "--help"], { reject: false });
-    assert.equal(r.exitCode, 0, r.stderr);
-    assert.match(r.stdout, /--resctrl-provider/);
-    assert.match(r.stdout, /--control-socket/);
-  } finally {
-    await removeDaemonBuild();
-  }
-});
 
 test("a container with N threads runs one busybox sh for 1, perl with N-1 extra threads otherwise; both exit 0 on SIGTERM", () => {
   const one = threadedCommand(1);

@@ -5,20 +5,23 @@ import { MemFs } from "../../../src/testing/mem-fs.js";
 import type { SeededGroup } from "../types.js";
 import { FsAudit } from "./fs-audit.js";
 
-/** Where the mock world's in-memory resctrl lives (the real default, so paths in logs look familiar). */
-export const MOCK_RESCTRL_ROOT = "/sys/fs/resctrl";
+/** Where the emulated resctrl lives (the real default, so paths in logs look familiar). */
+export const EMULATED_RESCTRL_ROOT = "/sys/fs/resctrl";
 /** Prefix of the helper groups that take the last RMIDs (another tenant's, so cleanup keeps them). */
 export const RMID_FILLER_PREFIX = "rmidfill_";
 /** Prefix of seeded groups owned by "other". */
 export const FOREIGN_GROUP_PREFIX = "other_";
 
 /**
- * The mock world's kernel side: a {@link MemFs} with resctrl mounted at {@link MOCK_RESCTRL_ROOT},
+ * The kernel side of an in-process plugin (the mock world's, and the containerd world's in-process
+ * mode on VMs without resctrl): a {@link MemFs} with resctrl mounted at {@link EMULATED_RESCTRL_ROOT},
  * the real {@link Resctrl} layer over it (the plugin's handle), an {@link FsAudit} over MemFs's
- * call log, and the groups a scenario seeded. `alive(tid)` decides which thread ids the kernel
- * accepts (others fail with ESRCH) and which ones `tasksOf` shows.
+ * call log, RMID exhaustion and limbo as the hardware world produces them on a real kernel, and the
+ * groups a scenario seeded. `alive(tid)` decides which thread ids the kernel accepts (others fail
+ * with ESRCH) and which ones `tasksOf` shows. Exists from construction, so a scenario can arrange
+ * it before the plugin starts.
  */
-export class MockKernel {
+export class EmulatedResctrl {
   readonly fs: MemFs;
   readonly resctrl: Resctrl;
   readonly audit: FsAudit;
@@ -32,29 +35,30 @@ export class MockKernel {
   ) {
     // Freed RMIDs wait in limbo until drained, as on a kernel that monitors LLC occupancy; with no
     // RMID limit (the default) that never matters.
-    this.fs = MemFs.withResctrl({ root: MOCK_RESCTRL_ROOT, pidExists: alive, rmidLimboMs: Infinity });
-    this.resctrl = Resctrl.withProvider(this.fs, { root: MOCK_RESCTRL_ROOT, groupPrefix, logger });
-    this.audit = new FsAudit(this.fs.log, MOCK_RESCTRL_ROOT);
+    this.fs = MemFs.withResctrl({ root: EMULATED_RESCTRL_ROOT, pidExists: alive, rmidLimboMs: Infinity });
+    this.resctrl = Resctrl.withProvider(this.fs, { root: EMULATED_RESCTRL_ROOT, groupPrefix, logger });
+    this.audit = new FsAudit(this.fs.log, EMULATED_RESCTRL_ROOT);
   }
 
   /**
-   * Exhausts RMIDs the way the hardware world does: the limit becomes what is in use plus one, and
-   * one more helper monitoring group (another tenant's prefix) takes the last RMID. From then on a
-   * group mkdir answers ENOSPC, or EBUSY while freed RMIDs are in limbo, as the kernel does.
+   * Exhausts RMIDs the way the hardware world does: the limit becomes what is in use (limbo
+   * included) plus one, and one more helper monitoring group ({@link RMID_FILLER_PREFIX}) takes the
+   * last RMID. From then on a group mkdir answers ENOSPC, or EBUSY while freed RMIDs are in limbo,
+   * as the kernel does. Callable before or after the plugin starts, and again.
    */
   async exhaustRmids(): Promise<void> {
     this.fs.rmidCapacity = this.fs.rmidsInUse() + 1;
-    const path = `${MOCK_RESCTRL_ROOT}/mon_groups/${RMID_FILLER_PREFIX}${this.#fillers.length}`;
+    const path = `${EMULATED_RESCTRL_ROOT}/mon_groups/${RMID_FILLER_PREFIX}${this.#fillers.length}`;
     await this.fs.createDir(path);
     this.#fillers.push(path);
   }
 
-  /** Removes the helper groups: their RMIDs go into limbo (the limit stays). */
+  /** Removes the helper groups: their RMIDs go into limbo, the limit stays (EBUSY until drained). */
   async freeRmidsIntoLimbo(): Promise<void> {
     for (const p of this.#fillers.splice(0)) await this.fs.removeDir(p);
   }
 
-  /** The RMIDs in limbo drained: free now. */
+  /** The cache occupancy of the RMIDs in limbo fell below the threshold: they are free now. */
   drainRmidLimbo(): void {
     this.fs.drainRmidLimbo();
   }
@@ -69,11 +73,11 @@ export class MockKernel {
   /** mkdir of a pre-existing group, like an earlier run or another tenant would have done. */
   async seed(g: SeededGroup): Promise<void> {
     const name = (g.owner === "plugin" ? this.groupPrefix : FOREIGN_GROUP_PREFIX) + g.label;
-    let parent = MOCK_RESCTRL_ROOT;
-    if (g.location.kind === "mon_groups") parent = `${MOCK_RESCTRL_ROOT}/mon_groups`;
+    let parent = EMULATED_RESCTRL_ROOT;
+    if (g.location.kind === "mon_groups") parent = `${EMULATED_RESCTRL_ROOT}/mon_groups`;
     if (g.location.kind === "nested") {
       const ctrl = this.#seeded.get(g.location.parent);
-      if (!ctrl || posix.dirname(ctrl) !== MOCK_RESCTRL_ROOT) {
+      if (!ctrl || posix.dirname(ctrl) !== EMULATED_RESCTRL_ROOT) {
         throw new Error(
           `failed to seed group ${g.label}: its parent ${g.location.parent} must be seeded first, at the root`,
         );

@@ -1,6 +1,6 @@
-import type { PodResctrlEvent, PodSnapshot } from "../../src/plugin/events.js";
-import type { UnnumberedPodEvent } from "./event-log.js";
-import type { PodView } from "./types.js";
+import type { PodResctrlEvent, PodSnapshot } from "../../../src/plugin/events.js";
+import type { UnnumberedPodEvent } from "../event-log.js";
+import type { PodView } from "../types.js";
 
 /** Maps a plugin pod UID to the scenario's pod name; throws for a UID the world does not know. */
 export type PodNameOfUid = (uid: string) => string;

@@ -5,7 +5,8 @@ import type { MemFsLogEntry } from "../../../src/testing/mem-fs.js";
 const MUTATING = new Set(["mkdir", "rmdir", "write", "mount"]);
 
 /**
- * Questions about what the plugin did to the in-memory kernel, answered from MemFs's call log.
+ * Questions about what the plugin did to the in-memory kernel, answered from MemFs's call log
+ * (the @fs-audit port of the mock world, and of the containerd world's in-process plugin).
  * Only entries from `from` on count, so the world's own setup (seeded groups) is excluded. Pure.
  */
 export class FsAudit {

@@ -1,17 +1,16 @@
-// How the containerd world's daemon driver classifies failed control-API retries: the real control
-// server (src/control/server.ts) in front of a plugin stand-in that throws the plugin's own error
-// classes, and the real ControlClient, as in daemon mode.
+// How the daemon driver classifies failed control-API retries: the real control server
+// (src/control/server.ts) in front of a plugin stand-in that throws the plugin's own error
+// classes, and the real ControlClient, as the containerd and hardware worlds drive the daemon.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { status, type ServiceError } from "@grpc/grpc-js";
-import { ControlClient } from "../../../src/control/client.js";
-import { ControlApiServer, type ControlTarget } from "../../../src/control/server.js";
-import { CapacityError, RmidLimboError } from "../../../src/resctrl/errors.js";
-import { classifyRetryError } from "../retry-outcome.js";
-import { classifyControlError } from "./daemon-plugin.js";
+import { ControlClient } from "../../src/control/client.js";
+import { ControlApiServer, type ControlTarget } from "../../src/control/server.js";
+import { CapacityError, RmidLimboError } from "../../src/resctrl/errors.js";
+import { classifyControlError, classifyRetryError } from "./classify.js";
 
 /** A plugin whose group-creation retry fails with whatever {@link failWith} holds. */
 function failingPlugin(failWith: { err: Error }): ControlTarget {

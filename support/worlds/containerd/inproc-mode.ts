@@ -3,53 +3,39 @@ import type { Logger } from "pino";
 import { NriStub } from "../../../src/nri/index.js";
 import { ResctrlPlugin } from "../../../src/plugin/plugin.js";
 import { RealCgroupPidSource } from "../../../src/plugin/real-pid-source.js";
-import { Resctrl } from "../../../src/resctrl/index.js";
-import { MemFs } from "../../../src/testing/mem-fs.js";
-import { EventConsumer } from "../mock/event-consumer.js";
-import { FsAudit } from "../mock/fs-audit.js";
-import { memoryLogger } from "../mock/memory-logger.js";
-import { auditedRetry } from "../retry-outcome.js";
+import { isWaitingForRuntime } from "../../daemon/daemon-log.js";
+import { auditedRetry } from "../shared/audited-retry.js";
+import { EmulatedResctrl } from "../shared/emulated-resctrl.js";
+import { EventConsumer } from "../shared/event-consumer.js";
+import { memoryLogger } from "../shared/log-capture.js";
 import type { LogRecord, RetryOutcome } from "../types.js";
 import {
-  CONTAINERD_WORLD_RESCTRL_ROOT,
-  isWaitingForRuntime,
   PLUGIN_IDX,
   PLUGIN_NAME,
-  type DriverStartOptions,
+  type ModeStartOptions,
   type EventSink,
-  type PluginDriver,
+  type PluginMode,
   type PluginPodState,
-} from "./plugin-driver.js";
+} from "./plugin-mode.js";
 
 /** Reconnect backoff of the in-process stub (short: scenarios wait for it). */
 export const INPROC_RECONNECT = { initialMs: 100, maxMs: 2000 } as const;
 /** Poll interval while waiting for a log line of the in-process plugin. */
 export const INPROC_POLL_MS = 20;
-/**
- * Prefix of the helper monitoring groups that take the last RMIDs when a scenario exhausts them:
- * another tenant's prefix, so the plugin's startup cleanup keeps them (as in the mock and
- * hardware worlds).
- */
-export const RMID_FILLER_PREFIX = "rmidfill_";
 
 /**
  * The plugin's own classes in this process, on the real NRI socket of the real containerd, with
- * the real cgroup PID source (threads read from /proc), and resctrl modelled by {@link MemFs}
- * (which can be left unmounted, seeded with groups, run out of RMIDs, and audited). Like a kernel
- * that monitors LLC occupancy, the MemFs keeps a freed RMID in limbo until drained
- * ({@link drainRmidLimbo}); without an RMID limit (the default) that never matters. The MemFs
- * exists from construction so a scenario can arrange it before {@link start}.
+ * the real cgroup PID source (threads read from /proc), and resctrl emulated in memory as in the
+ * mock world ({@link EmulatedResctrl}: it can be left unmounted, seeded with groups, run out of
+ * RMIDs, hold freed RMIDs in limbo, and be audited). The emulated resctrl exists from
+ * construction so a scenario can arrange it before {@link start}.
  * Ownership: plugin, stub, consumer; {@link stop} closes them.
  */
-export class InProcessPlugin implements PluginDriver {
+export class InProcessMode implements PluginMode {
   readonly mode = "in-process";
-  readonly fs: MemFs;
-  readonly resctrl: Resctrl;
-  readonly audit: FsAudit;
+  readonly kernel: EmulatedResctrl;
   readonly #logger: Logger;
   readonly #records: LogRecord[];
-  /** Helper groups that hold the last RMIDs ({@link exhaustRmids}). */
-  readonly #fillers: string[] = [];
   #plugin: ResctrlPlugin | undefined;
   #stub: NriStub | undefined;
   #consumer: EventConsumer | undefined;
@@ -62,30 +48,20 @@ export class InProcessPlugin implements PluginDriver {
     private readonly onEvent: EventSink,
   ) {
     ({ logger: this.#logger, records: this.#records } = memoryLogger());
-    this.fs = MemFs.withResctrl({
-      root: CONTAINERD_WORLD_RESCTRL_ROOT,
-      pidExists: (pid) => existsSync(`/proc/${pid}`),
-      rmidLimboMs: Infinity,
-    });
-    this.resctrl = Resctrl.withProvider(this.fs, {
-      root: CONTAINERD_WORLD_RESCTRL_ROOT,
-      groupPrefix,
-      logger: this.#logger,
-    });
-    this.audit = new FsAudit(this.fs.log, CONTAINERD_WORLD_RESCTRL_ROOT);
+    this.kernel = new EmulatedResctrl(groupPrefix, this.#logger, (tid) => existsSync(`/proc/${tid}`));
   }
 
-  async start(o: DriverStartOptions): Promise<void> {
+  async start(o: ModeStartOptions): Promise<void> {
     const cfg = {
       cleanupOnStart: o.cleanupOnStart,
       autoMount: o.autoMount,
       eventQueueCapacity: o.eventQueueCapacity,
     };
     const pids = new RealCgroupPidSource({ logger: this.#logger });
-    const plugin = ResctrlPlugin.withPidSource(cfg, this.resctrl, pids, { logger: this.#logger });
+    const plugin = ResctrlPlugin.withPidSource(cfg, this.kernel.resctrl, pids, { logger: this.#logger });
     this.#plugin = plugin;
     plugin.onEvent(this.onEvent);
-    this.startMark = this.audit.mark();
+    this.startMark = this.kernel.audit.mark();
     const stub = new NriStub(plugin, {
       name: PLUGIN_NAME,
       idx: PLUGIN_IDX,
@@ -115,36 +91,6 @@ export class InProcessPlugin implements PluginDriver {
     await stub.waitSynchronized(o.timeoutMs);
   }
 
-  /**
-   * Exhausts RMIDs as the mock and hardware worlds do: the limit becomes what is in use (limbo
-   * included) plus one, and one more helper monitoring group ({@link RMID_FILLER_PREFIX}) takes the
-   * last RMID. From then on a group mkdir answers ENOSPC, or EBUSY while freed RMIDs are in limbo,
-   * as the kernel does. Callable before or after {@link start}, and again.
-   */
-  async exhaustRmids(): Promise<void> {
-    this.fs.rmidCapacity = this.fs.rmidsInUse() + 1;
-    const path = `${CONTAINERD_WORLD_RESCTRL_ROOT}/mon_groups/${RMID_FILLER_PREFIX}${this.#fillers.length}`;
-    await this.fs.createDir(path);
-    this.#fillers.push(path);
-  }
-
-  /** Removes the helper groups: their RMIDs go into limbo, the limit stays (EBUSY until drained). */
-  async freeRmidsIntoLimbo(): Promise<void> {
-    for (const p of this.#fillers.splice(0)) await this.fs.removeDir(p);
-  }
-
-  /** The cache occupancy of the RMIDs in limbo fell below the threshold: they are free now. */
-  drainRmidLimbo(): void {
-    this.fs.drainRmidLimbo();
-  }
-
-  /** Frees the helper groups' RMIDs for good: removed, drained, and no limit any more. */
-  async freeRmids(): Promise<void> {
-    await this.freeRmidsIntoLimbo();
-    this.drainRmidLimbo();
-    this.fs.rmidCapacity = undefined;
-  }
-
   async stop(): Promise<void> {
     this.#consumer?.close();
     await this.#stub?.stop().catch(() => undefined);
@@ -165,7 +111,7 @@ export class InProcessPlugin implements PluginDriver {
   }
 
   async groupExists(path: string): Promise<boolean> {
-    return this.fs.isDir(path);
+    return this.kernel.fs.isDir(path);
   }
 
   retryGroupCreation(podUid: string): Promise<RetryOutcome> {
@@ -216,6 +162,6 @@ export class InProcessPlugin implements PluginDriver {
   }
 
   #retry(run: () => Promise<RetryOutcome>): Promise<RetryOutcome> {
-    return auditedRetry(this.audit, run, (span) => (this.lastRetry = span));
+    return auditedRetry(this.kernel.audit, run, (span) => (this.lastRetry = span));
   }
 }

@@ -1,10 +1,6 @@
 import type { PodResctrlEvent, ResctrlGroupState } from "../../../src/plugin/events.js";
 import type { LogRecord, RetryOutcome } from "../types.js";
 
-/** The resctrl root both plugin modes use (an in-memory model: these VMs have no resctrl). */
-export const CONTAINERD_WORLD_RESCTRL_ROOT = "/sys/fs/resctrl";
-/** Prefix of seeded groups owned by "other" (as in the mock world). */
-export const FOREIGN_GROUP_PREFIX = "other_";
 /** NRI plugin name and index of the plugin under test (registered as `10-resctrl`). */
 export const PLUGIN_NAME = "resctrl";
 export const PLUGIN_IDX = "10";
@@ -19,19 +15,8 @@ export interface PluginPodState {
   tasks: number[] | undefined;
 }
 
-/**
- * The start of the message the daemon logs (info level) each time it finds the runtime's socket
- * absent: `waiting for the runtime at <socket>, next attempt in …`.
- */
-export const WAITING_FOR_RUNTIME_MSG = "waiting for the runtime";
-
-/** Whether a log record says the plugin waits for the runtime ({@link WAITING_FOR_RUNTIME_MSG}). Pure. */
-export function isWaitingForRuntime(r: LogRecord): boolean {
-  return typeof r.msg === "string" && r.msg.startsWith(WAITING_FOR_RUNTIME_MSG);
-}
-
 /** How the plugin is configured for one scenario. */
-export interface DriverStartOptions {
+export interface ModeStartOptions {
   nriSocket: string;
   groupPrefix: string;
   cleanupOnStart?: boolean;
@@ -45,27 +30,28 @@ export interface DriverStartOptions {
    */
   beforeConnect?: () => void;
   /**
-   * When {@link PluginDriver.start} resolves: "synchronized" (default) once the runtime's
+   * When {@link PluginMode.start} resolves: "synchronized" (default) once the runtime's
    * Synchronize was answered; "waiting-for-runtime" once the plugin logged that it waits for the
-   * runtime (the runtime is down; see {@link WAITING_FOR_RUNTIME_MSG}), still running.
+   * runtime (the runtime is down; support/daemon/daemon-log.ts `WAITING_FOR_RUNTIME_MSG`), still running.
    */
   until?: "synchronized" | "waiting-for-runtime";
 }
 
 /**
  * The plugin under test, as the containerd world drives it: either the real daemon binary in a
- * child process (observed over its control socket and JSON log) or the same classes in-process
- * (for fault injection, fs audit, mount control, seeded groups and event back-pressure). Events
- * go to the `onEvent` callback given to the driver's constructor, in emission order.
+ * child process (daemon-mode.ts, over the shared daemon driver support/daemon/) or the same
+ * classes in-process (inproc-mode.ts: for fault injection, fs audit, mount control, seeded
+ * groups and event back-pressure). Events go to the `onEvent` callback given to the mode's
+ * constructor, in emission order.
  */
-export interface PluginDriver {
+export interface PluginMode {
   readonly mode: "daemon" | "in-process";
   /**
    * Starts the plugin; resolves once it registered and the runtime's Synchronize was answered, or
    * with `until: "waiting-for-runtime"` once it logged that it waits for the runtime. Rejects if
    * the plugin ended or did not get there within `timeoutMs`.
    */
-  start(o: DriverStartOptions): Promise<void>;
+  start(o: ModeStartOptions): Promise<void>;
   /** Stops it (idempotent, never rejects). */
   stop(): Promise<void>;
   /** The plugin's state now, one entry per pod UID it knows. */
@@ -85,6 +71,3 @@ export interface PluginDriver {
 
 /** Receives the plugin's events, in order. */
 export type EventSink = (e: PodResctrlEvent) => void;
-
-/** Maps an in-process retry's rejection to the scenario vocabulary (shared with the mock world). */
-export { classifyRetryError } from "../retry-outcome.js";

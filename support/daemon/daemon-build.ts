@@ -5,13 +5,13 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 /** The repository root (where src/ and dist/ live). */
-export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Where the per-run transpiled daemon goes (inside node_modules so its imports resolve; removed at shutdown). */
 export const DAEMON_BUILD_DIR = join(
   REPO_ROOT,
   "node_modules",
   ".cache",
-  "nri-resctrl-containerd-world",
+  "nri-resctrl-daemon",
   `daemon-${process.pid}`,
 );
 
@@ -22,11 +22,12 @@ let building: Promise<string[]> | undefined;
  * under src/; else src/ transpiled once per run (TypeScript `transpileModule`, no type check,
  * ~1 s) into {@link DAEMON_BUILD_DIR}. Starting the transpiled daemon costs a fraction of
  * `node --import tsx src/cli.ts`, which matters on a loaded 2-core VM with one daemon per scenario.
- * Falls back to tsx if transpiling fails. Memoized; never rejects.
+ * Falls back to tsx if transpiling fails. Memoized; never rejects. Both the containerd and the
+ * hardware world run the daemon this way (plugin-daemon.ts).
  */
 export function daemonCommand(): Promise<string[]> {
   building ??= build().catch((err: unknown) => {
-    console.warn(`[containerd world] failed to transpile the daemon, using tsx: ${String(err)}`);
+    console.warn(`[daemon] failed to transpile the daemon, using tsx: ${String(err)}`);
     return ["--import", "tsx", join(REPO_ROOT, "src", "cli.ts")];
   });
   return building;
@@ -46,7 +47,8 @@ async function build(): Promise<string[]> {
     return [dist];
   await rm(DAEMON_BUILD_DIR, { recursive: true, force: true });
   await mkdir(DAEMON_BUILD_DIR, { recursive: true });
-  // Also on an interrupted run (the containerd world's signal handlers end with process.exit).
+  // Also on an interrupted run (the containerd world's signal handlers end with process.exit) and
+  // in processes that never call removeDaemonBuild (unit tests).
   process.once("exit", () => rmSync(DAEMON_BUILD_DIR, { recursive: true, force: true }));
   await writeFile(join(DAEMON_BUILD_DIR, "package.json"), '{ "type": "module" }\n');
   const compilerOptions: ts.CompilerOptions = {

@@ -17,14 +17,15 @@ export const MOCK_RECONNECT_MAX_MS = 200;
 /** What the runtime knows when it (re)starts: the pods and containers it sends in Synchronize. */
 export type RuntimeState = () => { pods: NriPod[]; containers: NriContainer[] };
 
-/** Options of {@link PluginHarness.start}. */
-export interface HarnessOptions {
+/** Options of {@link FakeRuntimeLink.start}. */
+export interface LinkOptions {
   plugin: ResctrlPlugin;
   /** Directory for the runtime socket (the scenario's tmp dir). */
   dir: string;
   logger: Logger;
   timeoutMs: number;
   state: RuntimeState;
+  /** The runtime sends Synchronize in chunks of this many pods (@scripted-runtime). */
   syncChunkSize?: number;
   /** The NRI generation the fake runtime speaks (default v0.6). */
   nri?: NriGeneration;
@@ -36,14 +37,14 @@ export interface HarnessOptions {
  * configured and synchronized; every event then travels over the socket. Owns the runtime and the
  * stub (not the plugin); `stop()` closes both.
  */
-export class PluginHarness {
+export class FakeRuntimeLink {
   #runtime: FakeRuntime | undefined;
   #syncs = 0;
   /** Journals of runtimes that were restarted, each followed by a "(connection closed)" record. */
   readonly #pastJournals: SentRecord[] = [];
 
   private constructor(
-    private readonly o: HarnessOptions,
+    private readonly o: LinkOptions,
     runtime: FakeRuntime | undefined,
     private readonly stub: NriStub,
   ) {
@@ -52,10 +53,10 @@ export class PluginHarness {
   }
 
   /** Listens, connects the plugin and resolves once the runtime considers it synchronized and ready. */
-  static async start(o: HarnessOptions): Promise<PluginHarness> {
+  static async start(o: LinkOptions): Promise<FakeRuntimeLink> {
     const runtime = await listen(o);
     const stub = newStub(o);
-    const h = new PluginHarness(o, runtime, stub);
+    const h = new FakeRuntimeLink(o, runtime, stub);
     await stub.start();
     await stub.waitSynchronized(o.timeoutMs);
     await runtime.waitForPlugin(o.timeoutMs);
@@ -67,10 +68,10 @@ export class PluginHarness {
    * failed its first connect and scheduled the next attempt. {@link startRuntime} brings the
    * runtime up.
    */
-  static async startBeforeRuntime(o: HarnessOptions): Promise<PluginHarness> {
+  static async startBeforeRuntime(o: LinkOptions): Promise<FakeRuntimeLink> {
     rmSync(socketPath(o.dir), { force: true });
     const stub = newStub(o);
-    const h = new PluginHarness(o, undefined, stub);
+    const h = new FakeRuntimeLink(o, undefined, stub);
     const waiting = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error("failed to start the plugin before the runtime: it never retried")),
@@ -108,12 +109,12 @@ export class PluginHarness {
     return this.#syncs;
   }
 
-  /** Closes the runtime (the plugin sees EOF), listens again with the current state, waits for re-registration and a new Synchronize. */
   /** Every request the runtime(s) sent so far, oldest first (see FakeRuntime.journal). */
   journal(): SentRecord[] {
     return [...this.#pastJournals, ...(this.#runtime?.journal ?? [])];
   }
 
+  /** Closes the runtime (the plugin sees EOF), listens again with the current state, waits for re-registration and a new Synchronize. */
   async restartRuntime(): Promise<void> {
     const before = this.#syncs;
     this.#pastJournals.push(...this.runtime.journal, {
@@ -159,7 +160,7 @@ export class PluginHarness {
   }
 }
 
-function newStub(o: HarnessOptions): NriStub {
+function newStub(o: LinkOptions): NriStub {
   return new NriStub(o.plugin, {
     name: "resctrl",
     idx: "10",
@@ -173,7 +174,7 @@ function socketPath(dir: string): string {
   return join(dir, "nri.sock");
 }
 
-async function listen(o: HarnessOptions): Promise<FakeRuntime> {
+async function listen(o: LinkOptions): Promise<FakeRuntime> {
   const runtime = await FakeRuntime.listen({
     socketPath: socketPath(o.dir),
     requestTimeoutMs: MOCK_REQUEST_TIMEOUT_MS,
