@@ -20,7 +20,7 @@ import { DEFAULT_PLUGIN_CONFIG, validateConfig, type ResctrlPluginConfig } from 
 import { ResctrlPlugin } from "./plugin/plugin.js";
 import { DEFAULT_PROC_ROOT, RealCgroupPidSource } from "./plugin/real-pid-source.js";
 import { DEFAULT_RESCTRL_ROOT, Resctrl } from "./resctrl/index.js";
-import { MemFs } from "./testing/index.js";
+import { MemFs } from "./memfs/index.js";
 
 /** Default NRI plugin name and index (registered as `<idx>-<name>`). */
 export const DEFAULT_PLUGIN_NAME = "resctrl";

@@ -1,7 +1,7 @@
 /**
  * Public API of the `nri-resctrl-plugin` package: the policy layer (ResctrlPlugin, events,
  * config, PID sources), the control API client/server, and the lower layers it is built on
- * (resctrl filesystem layer, NRI stub). Test doubles live in `src/testing` (MemFs, MockPidSource).
+ * (resctrl filesystem layer, NRI stub). The in-memory resctrl provider is `src/memfs` (MemFs); test doubles live in `src/testing` (MockPidSource, and MemFs again).
  */
 export {
   ResctrlPlugin,
@@ -54,3 +54,5 @@ export { containerCgroupPath, expandSlice, DEFAULT_CGROUP_ROOT } from "./plugin/
 export * as control from "./control/index.js";
 export * as resctrl from "./resctrl/index.js";
 export * as nri from "./nri/index.js";
+export * as memfs from "./memfs/index.js";
+export * as testing from "./testing/index.js";

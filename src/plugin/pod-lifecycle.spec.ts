@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { MON, ROOT, ctr, gate, pod, show, until } from "../../test/support/plugin-harness.js";
 import { CapacityError, RmidLimboError } from "../resctrl/errors.js";
 import { Resctrl } from "../resctrl/index.js";
-import { MemFs } from "../testing/mem-fs.js";
+import { MemFs } from "../memfs/mem-fs.js";
 import { MockPidSource } from "../testing/mock-pid-source.js";
 import { EventBus } from "./event-bus.js";
 import type { PodResctrlEvent } from "./events.js";

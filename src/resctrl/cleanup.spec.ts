@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { memoryLogger } from "../../support/worlds/shared/log-capture.js";
-import { MemFs } from "../testing/mem-fs.js";
+import { MemFs } from "../memfs/mem-fs.js";
 import { IoError, NoPermissionError, NotMountedError } from "./errors.js";
 import { Resctrl } from "./resctrl.js";
 

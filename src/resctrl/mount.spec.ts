@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { memoryLogger } from "../../support/worlds/shared/log-capture.js";
 import { overriding, rejectsWith } from "../../test/support/resctrl-helpers.js";
-import { MemFs } from "../testing/mem-fs.js";
+import { MemFs } from "../memfs/mem-fs.js";
 import { IoError, NoPermissionError, NotMountedError, UnsupportedError } from "./errors.js";
 import { decodeMountField, resctrlListedInFilesystems, resctrlMountPointsFromText } from "./mount.js";
 import { Resctrl } from "./resctrl.js";

@@ -1,7 +1,7 @@
 /**
  * The filesystem seam of the resctrl layer. `Resctrl` performs every kernel interaction through
  * one of these, so the same logic runs against the real `/sys/fs/resctrl` ({@link RealFs}) or the
- * in-memory kernel model (`MemFs` in `src/testing/`).
+ * in-memory kernel model (`MemFs` in `src/memfs/`).
  *
  * Failure contract: every method rejects with a Node-style errno error — an `Error` whose `code`
  * is the errno name (`"ENOENT"`, `"ENOSPC"`, `"EACCES"`, `"ESRCH"`, `"EINVAL"`, …) and whose

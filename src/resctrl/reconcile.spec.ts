@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { overriding } from "../../test/support/resctrl-helpers.js";
-import { MemFs } from "../testing/mem-fs.js";
+import { MemFs } from "../memfs/mem-fs.js";
 import { EmptyPidSetError, InvalidConfigError, InvalidPidError, IoError } from "./errors.js";
 import type { FsProvider } from "./provider.js";
 import { Resctrl } from "./resctrl.js";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Logger } from "pino";
-import { MemFs } from "../testing/mem-fs.js";
+import { MemFs } from "../memfs/mem-fs.js";
 import { InvalidConfigError, IoError, NotMountedError, UnsupportedError } from "./errors.js";
 import { RealFs } from "./real-fs.js";
 import { Resctrl } from "./resctrl.js";

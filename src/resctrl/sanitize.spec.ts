@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { InvalidConfigError } from "./errors.js";
-import { MemFs } from "../testing/mem-fs.js";
+import { MemFs } from "../memfs/mem-fs.js";
 import { Resctrl } from "./resctrl.js";
 import {
   MAX_GROUP_PREFIX_LENGTH,

@@ -1,11 +1,3 @@
-export {
-  MemFs,
-  MEMFS_DEFAULT_NUM_RMIDS,
-  MEMFS_DEFAULT_L3_DOMAINS,
-  type MemFsOptions,
-  type MemFsResctrlOptions,
-  type MemFsLogEntry,
-  type MemFsOp,
-  type DeniableOp,
-} from "./mem-fs.js";
+/** Test doubles for users' tests: `MockPidSource`, and the in-memory resctrl provider (`src/memfs`). */
+export * from "../memfs/index.js";
 export { MockPidSource, type MockPidAnswer } from "./mock-pid-source.js";
