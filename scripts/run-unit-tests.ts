@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Runs every `*.spec.ts` under src/, support/ and test/ with node's built-in test runner (through tsx).
 // Node 20's `--test` takes no globs, so the files are listed here. Extra arguments are passed on
 // (e.g. `npm run test:unit -- --test-name-pattern=mux`).
@@ -7,9 +6,9 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 
 const roots = ["src", "support", "test"];
-const files = [];
-function walk(dir) {
-  let entries;
+const files: string[] = [];
+function walk(dir: string): void {
+  let entries: string[];
   try {
     entries = readdirSync(dir);
   } catch {
