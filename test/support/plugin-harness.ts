@@ -10,7 +10,7 @@ import type { ResctrlPluginConfig } from "../../src/plugin/config.js";
 import type { PodResctrlEvent } from "../../src/plugin/events.js";
 import { ResctrlPlugin } from "../../src/plugin/plugin.js";
 import { Resctrl } from "../../src/resctrl/index.js";
-import { MemFs, type MemFsResctrlOptions } from "../../src/testing/mem-fs.js";
+import { MemFs, type MemFsResctrlOptions } from "../../src/memfs/mem-fs.js";
 import { MockPidSource } from "../../src/testing/mock-pid-source.js";
 
 export { gate, until } from "./async.js";

@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import type { Logger } from "pino";
 import { Resctrl } from "../../../src/resctrl/index.js";
-import { MemFs } from "../../../src/testing/mem-fs.js";
+import { MemFs } from "../../../src/memfs/mem-fs.js";
 import type { SeededGroup } from "../types.js";
 import { FsAudit } from "./fs-audit.js";
 

@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import type { MemFsLogEntry } from "../../../src/testing/mem-fs.js";
+import type { MemFsLogEntry } from "../../../src/memfs/mem-fs.js";
 
 /** Operations that change the filesystem. */
 const MUTATING = new Set(["mkdir", "rmdir", "write", "mount"]);
