@@ -39,7 +39,7 @@ export default {
     nodeArgs: [],
     forceBail: true,
   },
-  // Full scope from scratch: about half an hour on 2 cores (docs/testing.md, to be re-measured);
+  // Full scope from scratch: about 15 min on 2 cores (docs/testing.md);
   // narrow it from the command line, e.g.
   // `npm run mutation -- --mutate src/resctrl/reconcile.ts,src/plugin/event-bus.ts`.
   mutate: ["src/plugin/**/*.ts", "src/resctrl/**/*.ts", "!**/*.spec.ts", "!src/**/index.ts"],
