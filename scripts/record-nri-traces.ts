@@ -19,28 +19,8 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  credentials,
-  Metadata,
-  type CallOptions,
-  type ClientUnaryCall,
-  type ServiceError,
-} from "@grpc/grpc-js";
-import {
-  CriClient,
-  DEFAULT_CONTAINER_IMAGE,
-  podSandboxConfig,
-  type PodSpec,
-} from "../support/containerd/cri-client.js";
+import { CriClient, type PodSpec } from "../support/containerd/cri-client.js";
 import { LocalContainerd } from "../support/containerd/local-containerd.js";
-import {
-  ContainerConfig,
-  ContainerState as CriContainerState,
-  ContainerStatusRequest,
-  CreateContainerRequest as CriCreateContainerRequest,
-  NamespaceMode,
-  RuntimeServiceClient,
-} from "../support/cri/gen/cri/api.js";
 import { PLUGIN_SERVICE } from "../src/nri/constants.js";
 import {
   ConfigureRequest,
@@ -283,21 +263,12 @@ interface Ctr {
 }
 
 class Driver {
-  readonly #raw: RuntimeServiceClient;
-
   constructor(
     readonly cri: CriClient,
-    criSocket: string,
     readonly rec: Recorder,
     readonly ctrd: LocalContainerd,
     readonly stub: NriStub,
-  ) {
-    this.#raw = new RuntimeServiceClient(`unix://${criSocket}`, credentials.createInsecure());
-  }
-
-  close(): void {
-    this.#raw.close();
-  }
+  ) {}
 
   /** " <pod>" for a pod other than the lifecycle's own (named like the lifecycle), else "". */
   #podSuffix(pod: string): string {
@@ -326,26 +297,17 @@ class Driver {
     return { name, spec, id };
   }
 
-  /** CreateContainer with metadata.attempt (CriClient always sends 0). */
+  /** CreateContainer with metadata.attempt, which NRI does not carry: a label passes it to the trace. */
   async create(pod: Pod, name: string, command: readonly string[], attempt = 0): Promise<Ctr> {
-    const config = ContainerConfig.fromPartial({
-      metadata: { name, attempt },
-      image: { image: DEFAULT_CONTAINER_IMAGE },
-      command: [...command],
-      labels: { [ATTEMPT_LABEL]: String(attempt) },
-      linux: {
-        securityContext: { namespaceOptions: { network: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER } },
-      },
-    });
-    const req = CriCreateContainerRequest.fromPartial({
-      podSandboxId: pod.id,
-      config,
-      sandboxConfig: podSandboxConfig(pod.spec),
-    });
-    const res = await this.rec.call(`CreateContainer ${this.#label(pod, name, attempt)}`, () =>
-      unary(this.#raw, this.#raw.createContainer, req, `create container ${name}`),
+    const id = await this.rec.call(`CreateContainer ${this.#label(pod, name, attempt)}`, () =>
+      this.cri.createContainer(pod.id, pod.spec, {
+        name,
+        command,
+        attempt,
+        labels: { [ATTEMPT_LABEL]: String(attempt) },
+      }),
     );
-    return { pod, name, attempt, id: res.containerId };
+    return { pod, name, attempt, id };
   }
 
   start(c: Ctr): Promise<void> {
@@ -377,15 +339,7 @@ class Driver {
   /** Polls CRI ContainerStatus until the container is EXITED; resolves its exit code. */
   async waitExited(c: Ctr, timeoutMs = 20_000): Promise<number> {
     this.rec.step(`wait until CRI says ${this.#name(c)} EXITED`);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const req = ContainerStatusRequest.fromPartial({ containerId: c.id, verbose: false });
-      const res = await unary(this.#raw, this.#raw.containerStatus, req, `get status of ${c.name}`);
-      if (res.status?.state === CriContainerState.CONTAINER_EXITED) return res.status.exitCode;
-      if (Date.now() > deadline)
-        throw new Error(`failed to see ${c.name}#${c.attempt} exit within ${timeoutMs} ms`);
-      await sleep(25);
-    }
+    return (await this.cri.waitForContainerState(c.id, "exited", timeoutMs)).exitCode;
   }
 
   /** SIGKILL from the host (what the OOM killer or an admin's kill -9 does). */
@@ -424,25 +378,6 @@ class Driver {
       await this.cri.removePod(p.id).catch(() => undefined);
     }
   }
-}
-
-function unary<Req, Res>(
-  client: RuntimeServiceClient,
-  method: (
-    req: Req,
-    md: Metadata,
-    opts: Partial<CallOptions>,
-    cb: (err: ServiceError | null, res: Res) => void,
-  ) => ClientUnaryCall,
-  req: Req,
-  what: string,
-): Promise<Res> {
-  return new Promise<Res>((res, rej) => {
-    method.call(client, req, new Metadata(), { deadline: Date.now() + 20_000 }, (err, out) => {
-      if (err) rej(new Error(`failed to ${what}: ${err.details || err.message}`, { cause: err }));
-      else res(out);
-    });
-  });
 }
 
 function fail(msg: string): never {
@@ -637,7 +572,7 @@ async function recordRun(run: number): Promise<RunResult> {
   stub.on("closed", () => rec.add({ method: "(connection closed)" }));
   // Expected while containerd restarts: the stub retries until the new socket accepts.
   stub.on("error", (err: Error) => log(`stub: ${err.message} (retrying)`));
-  const driver = new Driver(cri, ctrd.criSocket, rec, ctrd, stub);
+  const driver = new Driver(cri, rec, ctrd, stub);
   try {
     const criVersion = (await cri.version()).runtimeVersion;
     await stub.start();
@@ -657,7 +592,6 @@ async function recordRun(run: number): Promise<RunResult> {
     return { entries: rec.entries, steps: rec.steps, criVersion, ms: Date.now() - started };
   } finally {
     await stub.stop().catch(() => undefined);
-    driver.close();
     cri.close();
     await ctrd.stop();
     recorder = undefined;
