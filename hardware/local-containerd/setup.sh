@@ -280,6 +280,20 @@ write_config() {
   if (($(containerd_major) >= 2)); then write_config_v3; else write_config_v2; fi
 }
 
+# The NRI section, the same keys in config versions 2 and 3 (appended to $CONFIG).
+write_nri_section() {
+  cat >>"$CONFIG" <<EOF
+[plugins."io.containerd.nri.v1.nri"]
+  disable = false
+  disable_connections = false
+  socket_path = "$NRI_SOCKET"
+  plugin_path = "$DIR/plugins"
+  plugin_config_path = "$DIR/conf.d"
+  plugin_registration_timeout = "5s"
+  plugin_request_timeout = "2s"
+EOF
+}
+
 # containerd 1.x (config version 2): CRI with a local pause image, no CNI, native snapshotter, NRI on.
 write_config_v2() {
   cat >"$CONFIG" <<EOF
@@ -302,15 +316,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
-[plugins."io.containerd.nri.v1.nri"]
-  disable = false
-  disable_connections = false
-  socket_path = "$NRI_SOCKET"
-  plugin_path = "$DIR/plugins"
-  plugin_config_path = "$DIR/conf.d"
-  plugin_registration_timeout = "5s"
-  plugin_request_timeout = "2s"
 EOF
+  write_nri_section
 }
 
 # containerd 2.x (config version 3): CRI runtime and image settings live in their own plugins, the
@@ -345,15 +352,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   [[plugins."io.containerd.transfer.v1.local".unpack_config]]
     platform = "linux/$arch"
     snapshotter = "native"
-[plugins."io.containerd.nri.v1.nri"]
-  disable = false
-  disable_connections = false
-  socket_path = "$NRI_SOCKET"
-  plugin_path = "$DIR/plugins"
-  plugin_config_path = "$DIR/conf.d"
-  plugin_registration_timeout = "5s"
-  plugin_request_timeout = "2s"
 EOF
+  write_nri_section
 }
 
 # Records the cgroup directories under <hierarchy>/$CGROUP_ROOT that exist before our pods do.
