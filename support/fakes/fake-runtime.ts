@@ -320,13 +320,14 @@ export class FakeRuntime extends EventEmitter {
       this.latest = session;
     });
     session.on("ready", () => {
-      const { pods, containers } = { pods: this.pods(), containers: this.syncedContainers() };
+      // What the session really sent, all chunks of it (not the state read again now).
+      const sent = session.info?.syncRequests ?? [];
       this.journal.push({
         method: "Synchronize",
         podId: "",
         sync: {
-          podIds: pods.map((p) => p.id),
-          containers: containers.map((c) => ({ id: c.id, state: c.state })),
+          podIds: sent.flatMap((r) => r.pods.map((p) => p.id)),
+          containers: sent.flatMap((r) => r.containers.map((c) => ({ id: c.id, state: c.state }))),
         },
         delivered: true,
       });
