@@ -46,7 +46,10 @@ describe("fault: slow consumer fills the event queue", () => {
 
     // The subscription keeps working after the overflow.
     await h.plugin.removePodSandbox(pods[10]!);
-    assert.deepEqual(await slow.next(), { value: { kind: "Removed", podUid: "u10" }, done: false });
+    assert.deepEqual(await slow.next(), {
+      value: { kind: "Removed", podUid: "u10", podName: "name-u10", podNamespace: "default" },
+      done: false,
+    });
     slow.close();
     await h.plugin.close();
   });

@@ -13,10 +13,17 @@ describe("fromPodEvent / fromSyncState", () => {
       totalContainers: 1,
       reconciledContainers: 1,
       fromSnapshot: false,
+      podName: "web",
+      podNamespace: "default",
     };
     assert.equal(fromPodEvent({ ...base, kind: 99 as Kind }), undefined);
     assert.equal(fromPodEvent({ ...base, kind: Kind.KIND_UNSPECIFIED }), undefined);
-    assert.deepEqual(fromPodEvent({ ...base, kind: Kind.REMOVED }), { kind: "Removed", podUid: "u" });
+    assert.deepEqual(fromPodEvent({ ...base, kind: Kind.REMOVED }), {
+      kind: "Removed",
+      podUid: "u",
+      podName: "web",
+      podNamespace: "default",
+    });
     assert.equal(fromPodEvent({ ...base, kind: Kind.ADD_OR_UPDATE })?.kind, "AddOrUpdate");
     assert.equal(fromSyncState(99 as ContainerSyncState), undefined);
     assert.equal(fromSyncState(ContainerSyncState.RECONCILED), "Reconciled");

@@ -34,6 +34,8 @@ export function toPodEvent(e: PodResctrlEvent, fromSnapshot = false): PodEvent {
       totalContainers: 0,
       reconciledContainers: 0,
       fromSnapshot,
+      podName: e.podName,
+      podNamespace: e.podNamespace,
     };
   }
   return {
@@ -44,6 +46,8 @@ export function toPodEvent(e: PodResctrlEvent, fromSnapshot = false): PodEvent {
     totalContainers: e.totalContainers,
     reconciledContainers: e.reconciledContainers,
     fromSnapshot,
+    podName: e.podName,
+    podNamespace: e.podNamespace,
   };
 }
 
@@ -53,6 +57,8 @@ export function snapshotEvent(p: PodSnapshot): PodEvent {
     {
       kind: "AddOrUpdate",
       podUid: p.podUid,
+      podName: p.podName,
+      podNamespace: p.podNamespace,
       groupState: p.groupState,
       totalContainers: p.totalContainers,
       reconciledContainers: p.reconciledContainers,
@@ -63,11 +69,14 @@ export function snapshotEvent(p: PodSnapshot): PodEvent {
 
 /** Wire event → plugin event (for consumers that want the typed union). Unknown kinds → undefined. */
 export function fromPodEvent(e: PodEvent): PodResctrlEvent | undefined {
-  if (e.kind === Kind.REMOVED) return { kind: "Removed", podUid: e.podUid };
+  if (e.kind === Kind.REMOVED)
+    return { kind: "Removed", podUid: e.podUid, podName: e.podName, podNamespace: e.podNamespace };
   if (e.kind !== Kind.ADD_OR_UPDATE) return undefined;
   return {
     kind: "AddOrUpdate",
     podUid: e.podUid,
+    podName: e.podName,
+    podNamespace: e.podNamespace,
     groupState:
       e.groupState === GroupState.EXISTS ? { kind: "Exists", path: e.groupPath } : { kind: "Failed" },
     totalContainers: e.totalContainers,
@@ -99,6 +108,8 @@ export function toPodState(p: PodSnapshot, tasks: number[], tasksError = ""): Po
     sandboxIds: p.sandboxIds,
     tasksError,
     groupError: p.groupError ?? "",
+    podName: p.podName,
+    podNamespace: p.podNamespace,
   };
 }
 

@@ -24,6 +24,7 @@ export type ControlTarget = Pick<
   | "unassignedContainers"
   | "groupTasks"
   | "droppedEvents"
+  | "unmonitoredPods"
   | "retryGroupCreation"
   | "retryContainerReconcile"
   | "retryAllOnce"
@@ -132,6 +133,7 @@ export class ControlApiServer {
         pods,
         unassignedContainers: plugin.unassignedContainers().map(toContainerState),
         droppedEvents: plugin.droppedEvents,
+        unmonitoredPods: plugin.unmonitoredPods(),
       };
     };
     return {

@@ -30,6 +30,11 @@ export interface PluginServiceHooks {
   onConfigured(req: NriConfigureRequest, mask: number): void;
   /** Called after the handler accepted the complete state. */
   onSynchronized(pods: NriPod[], containers: NriContainer[]): void;
+  /**
+   * Called after every request with its method (`Configure`, `Synchronize`, `StopContainer`, …;
+   * StateChange as `StateChange/<EVENT>`) and how long answering it took, in seconds (metrics).
+   */
+  onRequest?(method: string, seconds: number): void;
 }
 
 /**
@@ -43,8 +48,22 @@ export function registerPluginService(server: TtrpcServer, hooks: PluginServiceH
   const { handler, log } = hooks;
   let syncPods: PodSandbox[] = [];
   let syncContainers: Container[] = [];
+  const register = (
+    method: string,
+    fn: (payload: Uint8Array, label: (m: string) => void) => Promise<Uint8Array>,
+  ): void => {
+    server.register(PLUGIN_SERVICE, method, async (payload) => {
+      const t0 = process.hrtime.bigint();
+      let name = method;
+      try {
+        return await fn(payload, (m) => (name = m));
+      } finally {
+        hooks.onRequest?.(name, Number(process.hrtime.bigint() - t0) / 1e9);
+      }
+    });
+  };
 
-  server.register(PLUGIN_SERVICE, "Configure", async (payload) => {
+  register("Configure", async (payload) => {
     const r = ConfigureRequest.decode(payload);
     const req: NriConfigureRequest = {
       config: r.config,
@@ -67,7 +86,7 @@ export function registerPluginService(server: TtrpcServer, hooks: PluginServiceH
     return ConfigureResponse.encode({ events: mask }).finish();
   });
 
-  server.register(PLUGIN_SERVICE, "Synchronize", async (payload) => {
+  register("Synchronize", async (payload) => {
     const r = SynchronizeRequest.decode(payload);
     // A loop, not push(...): spreading a chunk of ~200k objects overflows the call stack.
     for (const p of r.pods) syncPods.push(p);
@@ -82,33 +101,34 @@ export function registerPluginService(server: TtrpcServer, hooks: PluginServiceH
     return SynchronizeResponse.encode({ update: [], more: false }).finish();
   });
 
-  server.register(PLUGIN_SERVICE, "Shutdown", async (payload) => {
+  register("Shutdown", async (payload) => {
     Empty.decode(payload);
     if (handler.shutdown) await handler.shutdown.call(handler);
     return Empty.encode({}).finish();
   });
 
-  server.register(PLUGIN_SERVICE, "CreateContainer", async (payload) => {
+  register("CreateContainer", async (payload) => {
     const r = CreateContainerRequest.decode(payload);
     await callEventHandler(handler, NriEvent.CREATE_CONTAINER, toNriPod(r.pod), toNriContainer(r.container));
     return CreateContainerResponse.encode({ update: [], evict: [] }).finish();
   });
 
-  server.register(PLUGIN_SERVICE, "UpdateContainer", async (payload) => {
+  register("UpdateContainer", async (payload) => {
     const r = UpdateContainerRequest.decode(payload);
     await callEventHandler(handler, NriEvent.UPDATE_CONTAINER, toNriPod(r.pod), toNriContainer(r.container));
     return UpdateContainerResponse.encode({ update: [], evict: [] }).finish();
   });
 
-  server.register(PLUGIN_SERVICE, "StopContainer", async (payload) => {
+  register("StopContainer", async (payload) => {
     const r = StopContainerRequest.decode(payload);
     await callEventHandler(handler, NriEvent.STOP_CONTAINER, toNriPod(r.pod), toNriContainer(r.container));
     return StopContainerResponse.encode({ update: [] }).finish();
   });
 
-  server.register(PLUGIN_SERVICE, "StateChange", async (payload) => {
+  register("StateChange", async (payload, label) => {
     const r = StateChangeEvent.decode(payload);
     const event = toNriEvent(r.event);
+    label(`StateChange/${event === undefined ? "UNKNOWN" : NriEvent[event]}`);
     if (event === undefined) {
       log.warn({ event: r.event }, "nri stub: ignoring StateChange with unknown event value");
       return Empty.encode({}).finish();

@@ -34,6 +34,8 @@ export interface StubOptions {
   reconnect?: false | BackoffOptions;
   /** Environment seam (default process.env): only NRI_PLUGIN_SOCKET is read. */
   env?: Record<string, string | undefined>;
+  /** Called after every request the runtime sent, with its method and duration in seconds (metrics). */
+  onRequest?: (method: string, seconds: number) => void;
 }
 
 /** Payload of the stub's "waiting" event: the runtime is not listening yet, a retry is scheduled. */
@@ -235,6 +237,7 @@ export class NriStub extends EventEmitter {
       handler: this.handler,
       derivedMask: this.eventMask,
       log: this.log,
+      ...(this.opts.onRequest ? { onRequest: this.opts.onRequest } : {}),
       onConfigured: (req: NriConfigureRequest, mask: number) => {
         this.log.info(
           { runtime: req.runtimeName, version: req.runtimeVersion, mask },

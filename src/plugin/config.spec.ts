@@ -37,6 +37,7 @@ describe("validateConfig defaults", () => {
       eventQueueCapacity: 1024,
       syncInlineBudgetMs: 1000,
       syncConcurrency: 4,
+      podFilter: { namespaces: [], excludeNamespaces: [], podLabelSelector: [] },
     });
     const d = validateConfig();
     assert.equal(d.groupPrefix, "pod_");

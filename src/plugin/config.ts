@@ -1,4 +1,5 @@
 import { InvalidPluginConfigError } from "./errors.js";
+import { SELECT_ALL, type PodFilterConfig } from "./pod-filter.js";
 
 /** Default prefix of every group the plugin creates (`<root>/mon_groups/pod_<uid>`). */
 export const DEFAULT_GROUP_PREFIX = "pod_";
@@ -39,6 +40,8 @@ export interface ResctrlPluginConfig {
   syncInlineBudgetMs: number;
   /** Integer 1…64. */
   syncConcurrency: number;
+  /** Which pods get a group; the others get no group and no events (`unmonitoredPods()`). */
+  podFilter: PodFilterConfig;
 }
 
 /** The defaults as one object. */
@@ -50,6 +53,7 @@ export const DEFAULT_PLUGIN_CONFIG: Readonly<ResctrlPluginConfig> = Object.freez
   eventQueueCapacity: DEFAULT_EVENT_QUEUE_CAPACITY,
   syncInlineBudgetMs: DEFAULT_SYNC_INLINE_BUDGET_MS,
   syncConcurrency: DEFAULT_SYNC_CONCURRENCY,
+  podFilter: SELECT_ALL,
 });
 
 const RESERVED_NAMES = new Set(["info", "mon_groups", "mon_data", "tasks", "cpus", "cpus_list", "schemata"]);
@@ -96,6 +100,18 @@ export function validateConfig(input: Partial<ResctrlPluginConfig> = {}): Resctr
   checkInt("eventQueueCapacity", cfg.eventQueueCapacity, 1, 1_000_000);
   checkInt("syncInlineBudgetMs", cfg.syncInlineBudgetMs, 0, 60_000);
   checkInt("syncConcurrency", cfg.syncConcurrency, 1, 64);
+  const f = cfg.podFilter as Partial<PodFilterConfig> | undefined;
+  if (
+    typeof f !== "object" ||
+    f === null ||
+    !Array.isArray(f.namespaces) ||
+    !Array.isArray(f.excludeNamespaces) ||
+    !Array.isArray(f.podLabelSelector)
+  )
+    throw new InvalidPluginConfigError(
+      "podFilter",
+      "must have namespaces, excludeNamespaces and podLabelSelector arrays",
+    );
   return cfg;
 }
 

@@ -14,6 +14,9 @@ export type ResctrlGroupState = { kind: "Exists"; path: string } | { kind: "Fail
 export interface PodResctrlAddOrUpdate {
   kind: "AddOrUpdate";
   podUid: string;
+  /** Kubernetes pod name and namespace, from the NRI PodSandbox (newest sandbox of the UID). */
+  podName: string;
+  podNamespace: string;
   groupState: ResctrlGroupState;
   /** Containers of the pod the plugin counts: created or running (not stopped) and past their first reconcile. */
   totalContainers: number;
@@ -25,6 +28,8 @@ export interface PodResctrlAddOrUpdate {
 export interface PodResctrlRemoved {
   kind: "Removed";
   podUid: string;
+  podName: string;
+  podNamespace: string;
 }
 
 /** Everything the plugin emits. */
@@ -52,6 +57,9 @@ export interface ContainerSnapshot {
 /** A pod's complete state at one instant, as returned by `ResctrlPlugin.snapshot()`. */
 export interface PodSnapshot {
   podUid: string;
+  /** Kubernetes pod name and namespace, from the NRI PodSandbox (newest sandbox of the UID). */
+  podName: string;
+  podNamespace: string;
   /** Sandbox ids currently known for this pod UID (normally one; two while a sandbox is recreated). */
   sandboxIds: string[];
   groupState: ResctrlGroupState;
@@ -60,4 +68,12 @@ export interface PodSnapshot {
   totalContainers: number;
   reconciledContainers: number;
   containers: ContainerSnapshot[];
+}
+
+/** A pod the namespace/label filters leave out: no group, no events, only counted. */
+export interface UnmonitoredPodSnapshot {
+  podUid: string;
+  podName: string;
+  podNamespace: string;
+  sandboxIds: string[];
 }

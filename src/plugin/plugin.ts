@@ -26,6 +26,7 @@ import type {
   PodResctrlEvent,
   PodSnapshot,
   ResctrlGroupState,
+  UnmonitoredPodSnapshot,
 } from "./events.js";
 import { Resctrl } from "../resctrl/index.js";
 import { KeyedMutex } from "./keyed-mutex.js";
@@ -36,7 +37,10 @@ import type { ResctrlPort } from "./resctrl-port.js";
 import type { RetryReport } from "./retry-report.js";
 import { interleaveByPod, mapLimit, raceTimeout } from "./async-work.js";
 import { retryAllOnce } from "./retry-all.js";
-import { runStartup } from "./startup.js";
+import { runStartup, type ResctrlHealth } from "./startup.js";
+import { describeFilter, podSelected, selectsAll } from "./pod-filter.js";
+import type { PluginStats } from "./stats.js";
+import type { SweepReport } from "./sweep-report.js";
 import { PodLifecycle, groupFailureReason } from "./pod-lifecycle.js";
 
 /** RUN_POD_SANDBOX | REMOVE_POD_SANDBOX | START_CONTAINER | STOP_CONTAINER | REMOVE_CONTAINER = 0x625. */
@@ -80,7 +84,11 @@ export interface ResctrlPluginCreateOptions extends ResctrlPluginOptions {
  * Synchronize does bookkeeping and group creation inline and reconciles within
  * `syncInlineBudgetMs`, the rest continues in the background (`idle()` waits for it).
  * Events are emitted only on change; `snapshot()` lets a consumer that dropped events resync.
- * Retries are caller-driven (`retry*`); the plugin has no background retry loop.
+ * Retries are caller-driven (`retry*`, `sweep`); the daemon calls `sweep()` every
+ * `--retry-interval` (src/plugin/sweep-loop.ts).
+ *
+ * Filters (`podFilter`): a pod they leave out gets no group and no events; its containers are
+ * ignored; it is listed by `unmonitoredPods()`.
  */
 export class ResctrlPlugin
   implements
@@ -102,11 +110,17 @@ export class ResctrlPlugin
   readonly #lock = new KeyedMutex();
   readonly #background = new Set<Promise<void>>();
   readonly #life: PodLifecycle;
+  readonly #pids: CgroupPidSource;
   #startup: Promise<void> | undefined;
+  #health: ResctrlHealth = { resctrl: "unknown" };
+  /** Sandboxes of pods the filters leave out (sandbox id → pod): no group, no events. */
+  readonly #unmonitored = new Map<string, NriPod>();
+  #sweeping: Promise<SweepReport> | undefined;
 
   private constructor(cfg: ResctrlPluginConfig, resctrl: ResctrlPort, pids: CgroupPidSource, logger: Logger) {
     this.config = cfg;
     this.#resctrl = resctrl;
+    this.#pids = pids;
     this.#log = logger;
     this.#bus = new EventBus(cfg.eventQueueCapacity, logger);
     this.#life = new PodLifecycle(this.#reg, resctrl, pids, this.#bus, logger, cfg.maxReconcilePasses);
@@ -165,6 +179,27 @@ export class ResctrlPlugin
     return this.#bus.on(listener);
   }
 
+  /** Running totals (group creation failures, sweeps, pruned pods, vanished containers). */
+  get stats(): Readonly<PluginStats> {
+    return this.#life.stats;
+  }
+
+  /** Whether resctrl is usable: "unknown" until the first Synchronize/event ran the startup step. */
+  health(): ResctrlHealth {
+    return { ...this.#health };
+  }
+
+  /** Pods the namespace/label filters leave out (no group, no events), one per UID. */
+  unmonitoredPods(): UnmonitoredPodSnapshot[] {
+    const byUid = new Map<string, UnmonitoredPodSnapshot>();
+    for (const p of this.#unmonitored.values()) {
+      const e = byUid.get(p.uid);
+      if (e) e.sandboxIds.push(p.id);
+      else byUid.set(p.uid, { podUid: p.uid, podName: p.name, podNamespace: p.namespace, sandboxIds: [p.id] });
+    }
+    return [...byUid.values()];
+  }
+
   /** Every known pod (oldest first) with its group state, counters and containers. */
   snapshot(): PodSnapshot[] {
     return this.#reg.snapshot();
@@ -218,9 +253,13 @@ export class ResctrlPlugin
   async synchronize(pods: NriPod[], containers: NriContainer[]): Promise<void> {
     const t0 = Date.now();
     await this.#ensureStartup();
+    const liveSandboxes = new Set(pods.map((p) => p.id));
+    for (const sid of [...this.#unmonitored.keys()]) if (!liveSandboxes.has(sid)) this.#unmonitored.delete(sid);
+    const allPods = pods;
+    pods = pods.filter((p) => this.#select(p));
+    containers = containers.filter((c) => !this.#unmonitored.has(c.podSandboxId));
     const live = containers.filter((c) => c.state !== NriContainerState.STOPPED);
     const stopped = containers.filter((c) => c.state === NriContainerState.STOPPED);
-    const liveSandboxes = new Set(pods.map((p) => p.id));
     const liveIds = new Set(containers.map((c) => c.id));
     for (const entry of [...this.#reg.pods.values()]) {
       for (const sid of [...entry.sandboxes.keys()]) {
@@ -267,6 +306,7 @@ export class ResctrlPlugin
     this.#log.info(
       {
         pods: pods.length,
+        unmonitored: allPods.length - pods.length,
         containers: containers.length,
         stopped: stopped.length,
         noPod,
@@ -281,6 +321,7 @@ export class ResctrlPlugin
   /** New pod UID: create its group, emit AddOrUpdate 0/0, promote its NoPod containers. Known UID: no event. */
   async runPodSandbox(pod: NriPod): Promise<void> {
     await this.#ensureStartup();
+    if (!this.#select(pod)) return;
     await this.#lock.run(pod.uid, async () => {
       for (const c of await this.#life.addPod(pod)) await this.#life.settle(pod.uid, c, "promoted");
     });
@@ -288,6 +329,7 @@ export class ResctrlPlugin
 
   /** Removes the sandbox; when it was the UID's last one: rmdir the group, then emit Removed. */
   async removePodSandbox(pod: NriPod): Promise<void> {
+    if (this.#unmonitored.delete(pod.id)) return;
     const uid = this.#reg.uidOfSandbox(pod.id) ?? pod.uid;
     await this.#lock.run(uid, () => this.#life.removeSandbox(uid, pod.id, "remove"));
   }
@@ -296,6 +338,7 @@ export class ResctrlPlugin
   async startContainer(pod: NriPod, container: NriContainer): Promise<void> {
     await this.#ensureStartup();
     const sandboxId = container.podSandboxId || pod.id;
+    if (this.#unmonitored.has(sandboxId)) return;
     const key = this.#reg.uidOfSandbox(sandboxId) ?? pod.uid;
     await this.#lock.run(key, async () => {
       if (this.#reg.knows(container.id)) {
@@ -327,6 +370,7 @@ export class ResctrlPlugin
    */
   async stopContainer(pod: NriPod, container: NriContainer): Promise<void> {
     const sandboxId = container.podSandboxId || pod.id;
+    if (this.#unmonitored.has(sandboxId)) return;
     const key = this.#reg.ownerOf(container.id) ?? this.#reg.uidOfSandbox(sandboxId) ?? pod.uid;
     await this.#lock.run(key, () => {
       this.#life.stopContainer(container, sandboxId, "stop");
@@ -340,6 +384,7 @@ export class ResctrlPlugin
    * REMOVE_POD_SANDBOX would (rmdir the group, then Removed).
    */
   async removeContainer(pod: NriPod, container: NriContainer): Promise<void> {
+    if (this.#unmonitored.has(container.podSandboxId || pod.id)) return;
     const key =
       this.#reg.ownerOf(container.id) ?? this.#reg.uidOfSandbox(container.podSandboxId || pod.id) ?? pod.uid;
     await this.#lock.run(key, async () => {
@@ -365,6 +410,7 @@ export class ResctrlPlugin
       try {
         path = await this.#life.createGroup(podUid);
       } catch (err) {
+        this.#life.countCreateFailure(err);
         if (this.#reg.pods.get(podUid) === entry) entry.groupError = groupFailureReason(err);
         throw err;
       }
@@ -418,7 +464,93 @@ export class ResctrlPlugin
     return retryAllOnce(this.#reg, this, this.#log, prune);
   }
 
+  /**
+   * One unattended maintenance pass (the daemon runs it every `--retry-interval`); concurrent calls
+   * share the pass in flight. In order:
+   * 1. containers counted (Partial/Reconciled) whose cgroup and process vanished without a
+   *    STOP_CONTAINER are counted Stopped (`containersVanished`);
+   * 2. orphans: every pod with no live container (none ever, or all stopped/removed) whose every
+   *    sandbox is positively gone (pause process and pod cgroup) is removed — group rmdir'd,
+   *    `Removed` emitted — whatever removal order or runtime restart preceded it (containerd sends
+   *    no REMOVE_POD_SANDBOX for sandboxes older than its restart); unmonitored sandboxes that are
+   *    gone are forgotten;
+   * 3. if resctrl was unusable, the mount check runs again;
+   * 4. {@link retryAllOnce}: Failed pods' group creation (stops at the first capacity error), then
+   *    Partial containers.
+   * Does nothing before the first runtime contact (no startup yet). Never rejects.
+   */
+  sweep(): Promise<SweepReport> {
+    this.#sweeping ??= this.#sweep().finally(() => {
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  async #sweep(): Promise<SweepReport> {
+    const t0 = Date.now();
+    const report: SweepReport = {
+      containersVanished: 0,
+      podsPruned: 0,
+      unmonitoredForgotten: 0,
+      retry: undefined,
+      durationMs: 0,
+    };
+    if (this.#startup === undefined) return report;
+    await this.#startup;
+    this.#life.stats.retrySweeps += 1;
+    for (const entry of [...this.#reg.pods.values()]) {
+      if (!entry.containers.size) continue;
+      await this.#lock.run(entry.uid, async () => {
+        for (const c of [...entry.containers.values()]) {
+          if (c.state !== "Partial" && c.state !== "Reconciled") continue;
+          if (this.#reg.pods.get(entry.uid) !== entry || entry.containers.get(c.id) !== c) return;
+          if (await this.#life.stopIfVanished(entry, c, "sweep")) report.containersVanished += 1;
+        }
+      });
+    }
+    for (const entry of [...this.#reg.pods.values()]) {
+      if (this.#reg.liveContainers(entry) > 0) continue;
+      if (await this.#lock.run(entry.uid, () => this.#life.pruneIfSandboxGone(entry.uid)))
+        report.podsPruned += 1;
+    }
+    for (const [sid, pod] of [...this.#unmonitored]) {
+      if (await this.#pids.sandboxGone(pod).catch(() => false)) {
+        if (this.#unmonitored.get(sid) === pod) this.#unmonitored.delete(sid);
+        report.unmonitoredForgotten += 1;
+      }
+    }
+    if (this.#health.resctrl === "unusable") await this.#recheckResctrl();
+    report.retry = await this.retryAllOnce();
+    report.podsPruned += report.retry.podsPruned;
+    report.durationMs = Date.now() - t0;
+    return report;
+  }
+
+  async #recheckResctrl(): Promise<void> {
+    try {
+      await this.#resctrl.ensureMounted(this.config.autoMount);
+      this.#health = { resctrl: "usable" };
+      this.#log.info({ root: this.#resctrl.root }, "resctrl is usable now");
+    } catch (err) {
+      this.#health = { resctrl: "unusable", reason: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
   // ---- internals -----------------------------------------------------------------------------
+
+  /** True if the filters select the pod; an unselected one is recorded (sandbox) and logged once. */
+  #select(pod: NriPod): boolean {
+    if (selectsAll(this.config.podFilter) || podSelected(this.config.podFilter, pod)) return true;
+    if (!this.#unmonitored.has(pod.id)) {
+      this.#unmonitored.set(pod.id, pod);
+      this.#reg.dropNoPodOfSandbox(pod.id);
+      this.#log.info(
+        { podUid: pod.uid, pod: `${pod.namespace}/${pod.name}`, filter: describeFilter(this.config.podFilter) },
+        "pod not selected by the filters; not monitored",
+      );
+    }
+    return false;
+  }
 
   #ensureStartup(): Promise<void> {
     this.#startup ??= this.#runStartup();
@@ -426,8 +558,8 @@ export class ResctrlPlugin
   }
 
   /** Once per plugin instance, before any group is created. Never rejects. */
-  #runStartup(): Promise<void> {
-    return runStartup(this.#resctrl, this.config, this.#log);
+  async #runStartup(): Promise<void> {
+    this.#health = await runStartup(this.#resctrl, this.config, this.#log);
   }
 
   #track(p: Promise<unknown>): Promise<void> {

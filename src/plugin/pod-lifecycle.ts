@@ -2,10 +2,11 @@ import type { Logger } from "pino";
 import type { NriContainer, NriPod } from "../nri/types.js";
 import type { EventBus } from "./event-bus.js";
 import { GroupNameCollisionError, errorName } from "./errors.js";
-import type { PodResctrlEvent, ResctrlGroupState } from "./events.js";
+import type { ContainerSyncState, PodResctrlEvent, ResctrlGroupState } from "./events.js";
 import type { CgroupPidSource } from "./pid-source.js";
 import type { ContainerEntry, PodEntry, PodRegistry } from "./pod-registry.js";
 import { isCapacityError, isRmidLimboError, type ResctrlPort } from "./resctrl-port.js";
+import { emptyPluginStats, type PluginStats } from "./stats.js";
 
 /**
  * Why a pod's group could not be created, for its state: "RMIDs in limbo …" (busy, retry later),
@@ -39,7 +40,14 @@ export class PodLifecycle {
     private readonly bus: EventBus<PodResctrlEvent>,
     private readonly log: Logger,
     private readonly maxReconcilePasses: number,
+    readonly stats: PluginStats = emptyPluginStats(),
   ) {}
+
+  /** Counts a failed group creation in {@link stats}. */
+  countCreateFailure(err: unknown): void {
+    if (isCapacityError(err)) this.stats.groupCreateFailures.capacity += 1;
+    else this.stats.groupCreateFailures.other += 1;
+  }
 
   /** Creates (or adopts) the group of `uid`; rejects on any error, including a name collision. */
   async createGroup(uid: string): Promise<string> {
@@ -62,6 +70,7 @@ export class PodLifecycle {
     } catch (err) {
       state = { kind: "Failed" };
       groupError = groupFailureReason(err);
+      this.countCreateFailure(err);
       const level = isCapacityError(err) ? "warn" : "error";
       this.log[level](
         { err, podUid: pod.uid, reason: groupError },
@@ -98,6 +107,16 @@ export class PodLifecycle {
     reason: string,
   ): Promise<boolean> {
     if (errorName(error) !== "CgroupGoneError") return false;
+    return this.stopIfVanished(pod, c, reason);
+  }
+
+  /**
+   * Under the pod lock: asks the PID source whether the container is positively gone (cgroup and
+   * process) and, if so, marks it Stopped as its STOP_CONTAINER would have (once; emits if the
+   * counts changed). Any doubt or a rejecting source keeps it. Returns true if it marked it.
+   */
+  async stopIfVanished(pod: PodEntry, c: ContainerEntry, reason: string): Promise<boolean> {
+    if (c.state === "Stopped") return false;
     let gone: boolean;
     try {
       gone = await this.pids.containerGone(c.container, pod.sandboxes.get(c.sandboxId));
@@ -112,11 +131,12 @@ export class PodLifecycle {
       !gone ||
       this.reg.pods.get(pod.uid) !== pod ||
       pod.containers.get(c.id) !== c ||
-      c.state === "Stopped"
+      (c.state as ContainerSyncState) === "Stopped" // a STOP_CONTAINER may have arrived meanwhile
     )
       return false;
     const before = c.state;
     c.state = "Stopped";
+    this.stats.containersVanished += 1;
     this.log.info(
       { podUid: pod.uid, containerId: c.id, reason, before },
       "container exited without a stop from the runtime (cgroup and process gone); no longer counted",
@@ -231,8 +251,11 @@ export class PodLifecycle {
         this.log.warn({ err, podUid: uid, group: gs.path }, "failed to delete group of removed pod");
       }
     }
-    this.log.info({ event: "Removed", podUid: uid, reason }, "pod event");
-    this.bus.emit({ kind: "Removed", podUid: uid });
+    this.log.info(
+      { event: "Removed", podUid: uid, pod: `${entry.namespace}/${entry.name}`, reason },
+      "pod event",
+    );
+    this.bus.emit({ kind: "Removed", podUid: uid, podName: entry.name, podNamespace: entry.namespace });
   }
 
   /**
@@ -268,6 +291,7 @@ export class PodLifecycle {
       "pod sandbox is gone and no live container is left; removing pod (a REMOVE_POD_SANDBOX may follow, or never come after a runtime restart)",
     );
     for (const sb of checked) await this.removeSandbox(uid, sb.id, "sandbox vanished");
+    this.stats.podsPruned += 1;
     return true;
   }
 
@@ -281,6 +305,8 @@ export class PodLifecycle {
     const event: PodResctrlEvent = {
       kind: "AddOrUpdate",
       podUid: entry.uid,
+      podName: entry.name,
+      podNamespace: entry.namespace,
       groupState: { ...gs },
       totalContainers: total,
       reconciledContainers: reconciled,
@@ -289,6 +315,7 @@ export class PodLifecycle {
       {
         event: "AddOrUpdate",
         podUid: entry.uid,
+        pod: `${entry.namespace}/${entry.name}`,
         groupState: gs.kind,
         group: gs.kind === "Exists" ? gs.path : undefined,
         total,

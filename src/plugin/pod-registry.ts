@@ -14,6 +14,9 @@ export interface ContainerEntry {
 /** A pod (one Kubernetes pod UID, one or more sandboxes) and its containers. */
 export interface PodEntry {
   readonly uid: string;
+  /** Pod name and namespace of the newest sandbox of this UID. */
+  name: string;
+  namespace: string;
   readonly seq: number;
   /** Sandboxes of this UID, newest description of each. */
   readonly sandboxes: Map<string, NriPod>;
@@ -57,6 +60,8 @@ export class PodRegistry {
   addPod(pod: NriPod, groupState: ResctrlGroupState): PodEntry {
     const entry: PodEntry = {
       uid: pod.uid,
+      name: pod.name,
+      namespace: pod.namespace,
       seq: ++this.#seq,
       sandboxes: new Map([[pod.id, pod]]),
       groupState,
@@ -71,6 +76,8 @@ export class PodRegistry {
   /** Records (or refreshes) one more sandbox of a known UID. */
   addSandbox(entry: PodEntry, pod: NriPod): void {
     entry.sandboxes.set(pod.id, pod);
+    entry.name = pod.name;
+    entry.namespace = pod.namespace;
     this.#sandboxToUid.set(pod.id, entry.uid);
   }
 
@@ -189,6 +196,8 @@ export class PodRegistry {
     const { total, reconciled } = this.counts(entry);
     return {
       podUid: entry.uid,
+      podName: entry.name,
+      podNamespace: entry.namespace,
       sandboxIds: [...entry.sandboxes.keys()],
       groupState: { ...entry.groupState },
       ...(entry.groupError !== undefined && entry.groupState.kind === "Failed"

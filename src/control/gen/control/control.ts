@@ -69,6 +69,9 @@ export interface PodEvent {
   reconciledContainers: number;
   /** True for the snapshot events that open a WatchEvents stream with include_snapshot. */
   fromSnapshot: boolean;
+  /** Kubernetes pod name and namespace (from the NRI PodSandbox). */
+  podName: string;
+  podNamespace: string;
 }
 
 export interface GetStateRequest {
@@ -95,6 +98,17 @@ export interface PodState {
   tasksError: string;
   /** Why the group is FAILED: "RMIDs in limbo: …" (busy, retry later), "RMIDs exhausted …", or the error. */
   groupError: string;
+  /** Kubernetes pod name and namespace (from the NRI PodSandbox). */
+  podName: string;
+  podNamespace: string;
+}
+
+/** A pod the daemon's namespace/label filters leave out: no group, no events. */
+export interface UnmonitoredPod {
+  podUid: string;
+  podName: string;
+  podNamespace: string;
+  sandboxIds: string[];
 }
 
 export interface State {
@@ -103,6 +117,8 @@ export interface State {
   unassignedContainers: ContainerState[];
   /** Events dropped so far because a subscriber queue was full. */
   droppedEvents: number;
+  /** Pods left out by --namespaces / --exclude-namespaces / --pod-label-selector. */
+  unmonitoredPods: UnmonitoredPod[];
 }
 
 export interface RetryGroupCreationRequest {
@@ -205,6 +221,8 @@ function createBasePodEvent(): PodEvent {
     totalContainers: 0,
     reconciledContainers: 0,
     fromSnapshot: false,
+    podName: "",
+    podNamespace: "",
   };
 }
 
@@ -230,6 +248,12 @@ export const PodEvent: MessageFns<PodEvent> = {
     }
     if (message.fromSnapshot !== false) {
       writer.uint32(56).bool(message.fromSnapshot);
+    }
+    if (message.podName !== "") {
+      writer.uint32(66).string(message.podName);
+    }
+    if (message.podNamespace !== "") {
+      writer.uint32(74).string(message.podNamespace);
     }
     return writer;
   },
@@ -303,6 +327,22 @@ export const PodEvent: MessageFns<PodEvent> = {
             message.fromSnapshot = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.podName = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.podNamespace = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -327,6 +367,8 @@ export const PodEvent: MessageFns<PodEvent> = {
     message.totalContainers = object.totalContainers ?? 0;
     message.reconciledContainers = object.reconciledContainers ?? 0;
     message.fromSnapshot = object.fromSnapshot ?? false;
+    message.podName = object.podName ?? "";
+    message.podNamespace = object.podNamespace ?? "";
     return message;
   },
 };
@@ -477,6 +519,8 @@ function createBasePodState(): PodState {
     sandboxIds: [],
     tasksError: "",
     groupError: "",
+    podName: "",
+    podNamespace: "",
   };
 }
 
@@ -515,6 +559,12 @@ export const PodState: MessageFns<PodState> = {
     }
     if (message.groupError !== "") {
       writer.uint32(82).string(message.groupError);
+    }
+    if (message.podName !== "") {
+      writer.uint32(90).string(message.podName);
+    }
+    if (message.podNamespace !== "") {
+      writer.uint32(98).string(message.podNamespace);
     }
     return writer;
   },
@@ -622,6 +672,22 @@ export const PodState: MessageFns<PodState> = {
             message.groupError = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.podName = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.podNamespace = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -649,12 +715,105 @@ export const PodState: MessageFns<PodState> = {
     message.sandboxIds = object.sandboxIds?.map((e) => e) || [];
     message.tasksError = object.tasksError ?? "";
     message.groupError = object.groupError ?? "";
+    message.podName = object.podName ?? "";
+    message.podNamespace = object.podNamespace ?? "";
+    return message;
+  },
+};
+
+function createBaseUnmonitoredPod(): UnmonitoredPod {
+  return { podUid: "", podName: "", podNamespace: "", sandboxIds: [] };
+}
+
+export const UnmonitoredPod: MessageFns<UnmonitoredPod> = {
+  encode(message: UnmonitoredPod, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.podUid !== "") {
+      writer.uint32(10).string(message.podUid);
+    }
+    if (message.podName !== "") {
+      writer.uint32(18).string(message.podName);
+    }
+    if (message.podNamespace !== "") {
+      writer.uint32(26).string(message.podNamespace);
+    }
+    for (const v of message.sandboxIds) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnmonitoredPod {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnmonitoredPod();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.podUid = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.podName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.podNamespace = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sandboxIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<UnmonitoredPod>): UnmonitoredPod {
+    return UnmonitoredPod.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UnmonitoredPod>): UnmonitoredPod {
+    const message = createBaseUnmonitoredPod();
+    message.podUid = object.podUid ?? "";
+    message.podName = object.podName ?? "";
+    message.podNamespace = object.podNamespace ?? "";
+    message.sandboxIds = object.sandboxIds?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseState(): State {
-  return { pods: [], unassignedContainers: [], droppedEvents: 0 };
+  return { pods: [], unassignedContainers: [], droppedEvents: 0, unmonitoredPods: [] };
 }
 
 export const State: MessageFns<State> = {
@@ -667,6 +826,9 @@ export const State: MessageFns<State> = {
     }
     if (message.droppedEvents !== 0) {
       writer.uint32(24).uint64(message.droppedEvents);
+    }
+    for (const v of message.unmonitoredPods) {
+      UnmonitoredPod.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -708,6 +870,14 @@ export const State: MessageFns<State> = {
             message.droppedEvents = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.unmonitoredPods.push(UnmonitoredPod.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -728,6 +898,7 @@ export const State: MessageFns<State> = {
     message.pods = object.pods?.map((e) => PodState.fromPartial(e)) || [];
     message.unassignedContainers = object.unassignedContainers?.map((e) => ContainerState.fromPartial(e)) || [];
     message.droppedEvents = object.droppedEvents ?? 0;
+    message.unmonitoredPods = object.unmonitoredPods?.map((e) => UnmonitoredPod.fromPartial(e)) || [];
     return message;
   },
 };
