@@ -7,6 +7,8 @@ export {
   MemFs,
   MEMFS_DEFAULT_NUM_RMIDS,
   MEMFS_DEFAULT_L3_DOMAINS,
+  MEMFS_DEFAULT_MON_FEATURES,
+  type MonReading,
   type MemFsOptions,
   type MemFsResctrlOptions,
   type MemFsLogEntry,

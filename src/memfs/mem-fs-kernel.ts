@@ -1,6 +1,12 @@
 import { posix } from "node:path";
 import { errnoError } from "../resctrl/errors.js";
-import { encodeMountField, MEMFS_BASE_FILESYSTEMS, MEMFS_BASE_MOUNTS, type MemTree } from "./mem-fs-tree.js";
+import {
+  encodeMountField,
+  MEMFS_BASE_FILESYSTEMS,
+  MEMFS_BASE_MOUNTS,
+  type MemNode,
+  type MemTree,
+} from "./mem-fs-tree.js";
 
 /** RMIDs reported in `info/L3_MON/num_rmids` when no capacity is configured. */
 export const MEMFS_DEFAULT_NUM_RMIDS = 256;
@@ -8,11 +14,28 @@ export const MEMFS_DEFAULT_NUM_RMIDS = 256;
 export const MEMFS_DEFAULT_MAX_THRESHOLD_OCCUPANCY = 1_441_792;
 /** L3 domains seeded under every `mon_data` when none are configured. */
 export const MEMFS_DEFAULT_L3_DOMAINS: readonly string[] = ["mon_L3_00"];
+/** Monitoring events offered when none are configured: `info/L3_MON/mon_features`. */
+export const MEMFS_DEFAULT_MON_FEATURES: Readonly<Record<string, readonly string[]>> = {
+  L3: ["llc_occupancy", "mbm_total_bytes", "mbm_local_bytes"],
+};
+/** Bytes per task of the synthetic readings (see `MemFsOptions.syntheticMonData`). */
+const MIB = 1_048_576;
+
+/** A scripted reading of one `mon_data` file: a counter, or what the kernel shows when it has none. */
+export type MonReading = number | "Unavailable" | "Error" | "EIO";
+
+const MON_NAME = /^[A-Za-z0-9_]+$/;
 
 interface Group {
   kind: "ctrl" | "mon";
   /** The control group this group belongs to (itself for a ctrl group). */
   ctrl: string;
+  /** Scripted readings by `<domain>/<event>` (override the synthetic or default value). */
+  readings: Map<string, MonReading>;
+  /** Synthetic MBM: task-milliseconds accumulated up to `since` (task count × time, piecewise). */
+  taskMs: number;
+  /** When `taskMs` was last brought up to date (the last change of the task count). */
+  since: number;
 }
 
 interface Task {
@@ -27,6 +50,9 @@ export interface ResctrlModelOptions {
   now?: () => number;
   pidExists?: (pid: number) => boolean;
   l3Domains?: readonly string[];
+  monFeatures?: Readonly<Record<string, readonly string[]>>;
+  monDomains?: Readonly<Record<string, readonly string[]>>;
+  syntheticMonData?: boolean;
 }
 
 /**
@@ -54,7 +80,11 @@ export class ResctrlModel {
   private readonly limbo: number[] = [];
   private readonly now: () => number;
   private readonly pidExists: ((pid: number) => boolean) | undefined;
-  private readonly domains: readonly string[];
+  /** Resource → events offered (`info/<R>_MON/mon_features`). */
+  private readonly features: ReadonlyMap<string, readonly string[]>;
+  /** Resource → its domain directories under every `mon_data`. */
+  private readonly domainsOf: ReadonlyMap<string, readonly string[]>;
+  private readonly synthetic: boolean;
 
   constructor(
     private readonly tree: MemTree,
@@ -64,7 +94,27 @@ export class ResctrlModel {
     this.rmidLimboMs = options.rmidLimboMs ?? 0;
     this.now = options.now ?? Date.now;
     this.pidExists = options.pidExists;
-    this.domains = options.l3Domains ?? MEMFS_DEFAULT_L3_DOMAINS;
+    this.synthetic = options.syntheticMonData ?? false;
+    const features = new Map<string, readonly string[]>();
+    const domainsOf = new Map<string, readonly string[]>();
+    for (const [resource, events] of Object.entries(options.monFeatures ?? MEMFS_DEFAULT_MON_FEATURES)) {
+      for (const name of [resource, ...events]) {
+        if (!MON_NAME.test(name))
+          throw new Error(`MemFs: monFeatures name ${JSON.stringify(name)} is not [A-Za-z0-9_]+`);
+      }
+      const domains =
+        options.monDomains?.[resource] ??
+        (resource === "L3" ? (options.l3Domains ?? MEMFS_DEFAULT_L3_DOMAINS) : [`mon_${resource}_00`]);
+      for (const d of domains) {
+        if (d.includes("/") || d === "." || d === ".." || d === "") {
+          throw new Error(`MemFs: domain directory ${JSON.stringify(d)} is not a plain name`);
+        }
+      }
+      features.set(resource, [...new Set(events)]);
+      domainsOf.set(resource, domains);
+    }
+    this.features = features;
+    this.domainsOf = domainsOf;
   }
 
   /** Strictly below the resctrl root. */
@@ -113,6 +163,51 @@ export class ResctrlModel {
   groupOf(pid: number): string | undefined {
     const t = this.tasks.get(pid);
     return t ? (t.mon ?? t.ctrl) : undefined;
+  }
+
+  /**
+   * The text of a `mon_data` file node at `path`: the scripted reading if any (EIO throws), else
+   * the synthetic one when enabled, else `"0\n"`.
+   */
+  readMon(node: Extract<MemNode, { kind: "mon" }>, path: string): string {
+    const g = this.groups.get(node.group);
+    const scripted = g?.readings.get(`${node.domain}/${node.event}`);
+    if (scripted === "EIO") throw errnoError("EIO", "input/output error", path);
+    if (scripted !== undefined) return `${typeof scripted === "number" ? BigInt(scripted) : scripted}\n`;
+    if (!this.synthetic || !g) return "0\n";
+    return `${this.syntheticValue(node.group, g, node.event)}\n`;
+  }
+
+  /** Scripts the reading of `<groupPath>/mon_data/<domain>/<event>`; `undefined` removes the script. */
+  setMonReading(groupPath: string, domain: string, event: string, value: MonReading | undefined): void {
+    const g = this.groups.get(groupPath);
+    const file = `${groupPath}/mon_data/${domain}/${event}`;
+    if (!g || this.tree.get(file)?.kind !== "mon") {
+      throw errnoError("ENOENT", "no such monitoring file (group, domain or event not offered)", file);
+    }
+    if (value === undefined) {
+      g.readings.delete(`${domain}/${event}`);
+      return;
+    }
+    const ok =
+      typeof value === "number"
+        ? Number.isInteger(value) && value >= 0
+        : value === "Unavailable" || value === "Error" || value === "EIO";
+    if (!ok)
+      throw new Error(
+        `MemFs.setMonReading: ${String(value)} is not a counter, "Unavailable", "Error" or "EIO"`,
+      );
+    g.readings.set(`${domain}/${event}`, value);
+  }
+
+  /** See `MemFsOptions.syntheticMonData`. */
+  private syntheticValue(p: string, g: Group, event: string): bigint {
+    const n = this.taskCount(p, g);
+    if (event === "llc_occupancy") return BigInt(n * MIB);
+    if (event !== "mbm_total_bytes" && event !== "mbm_local_bytes") return 0n;
+    const taskMs = g.taskMs + n * Math.max(0, this.now() - g.since);
+    const total = BigInt(Math.floor((taskMs * MIB) / 1000));
+    return event === "mbm_total_bytes" ? total : total / 2n;
   }
 
   /** Writes `info/last_cmd_status` like the kernel does after each command. */
@@ -194,7 +289,7 @@ export class ResctrlModel {
     this.root = root;
     this.mounted = true;
     this.tree.addDir(root);
-    this.groups.set(root, { kind: "ctrl", ctrl: root });
+    this.groups.set(root, this.newGroup("ctrl", root));
     this.tree.set(`${root}/tasks`, { kind: "tasks" });
     this.tree.addFile(`${root}/info/last_cmd_status`, "ok\n");
     this.tree.addFile(`${root}/info/L3_MON/num_rmids`, `${this.rmidCapacity ?? MEMFS_DEFAULT_NUM_RMIDS}\n`);
@@ -202,8 +297,11 @@ export class ResctrlModel {
       `${root}/info/L3_MON/max_threshold_occupancy`,
       `${MEMFS_DEFAULT_MAX_THRESHOLD_OCCUPANCY}\n`,
     );
+    for (const [resource, events] of this.features) {
+      this.tree.addFile(`${root}/info/${resource}_MON/mon_features`, events.map((e) => `${e}\n`).join(""));
+    }
     this.tree.addDir(`${root}/mon_groups`);
-    for (const d of this.domains) this.tree.addFile(`${root}/mon_data/${d}/llc_occupancy`, "0\n");
+    this.createMonFiles(root);
     this.writeProcMounts();
   }
 
@@ -248,11 +346,44 @@ export class ResctrlModel {
   private createGroupNodes(p: string, kind: "ctrl" | "mon"): void {
     this.tree.set(p, { kind: "dir" });
     this.tree.set(`${p}/tasks`, { kind: "tasks" });
-    for (const d of this.domains) this.tree.addFile(`${p}/mon_data/${d}/llc_occupancy`, "0\n");
+    this.createMonFiles(p);
     if (kind === "ctrl") this.tree.set(`${p}/mon_groups`, { kind: "dir" });
-    this.groups.set(p, { kind, ctrl: kind === "ctrl" ? p : posix.dirname(posix.dirname(p)) });
+    this.groups.set(p, this.newGroup(kind, kind === "ctrl" ? p : posix.dirname(posix.dirname(p))));
   }
 
+  private newGroup(kind: "ctrl" | "mon", ctrl: string): Group {
+    return { kind, ctrl, readings: new Map(), taskMs: 0, since: this.synthetic ? this.now() : 0 };
+  }
+
+  /** `<p>/mon_data/<domain>/<event>` for every offered event and every domain of its resource. */
+  private createMonFiles(p: string): void {
+    this.tree.addDir(`${p}/mon_data`);
+    for (const [resource, events] of this.features) {
+      for (const domain of this.domainsOf.get(resource) ?? []) {
+        this.tree.addDir(`${p}/mon_data/${domain}`);
+        for (const event of events) {
+          this.tree.set(`${p}/mon_data/${domain}/${event}`, { kind: "mon", group: p, domain, event });
+        }
+      }
+    }
+  }
+
+  /** Tasks counted in the group's readings: a ctrl group's include its mon groups' (kernel rule). */
+  private taskCount(p: string, g: Group): number {
+    return (g.kind === "ctrl" ? this.byCtrl : this.byMon).get(p)?.size ?? 0;
+  }
+
+  /** Brings the synthetic integral of group `p` up to now, before its task count changes. */
+  private settle(p: string | null): void {
+    if (!this.synthetic || p === null) return;
+    const g = this.groups.get(p);
+    if (!g) return;
+    const t = this.now();
+    if (t > g.since) {
+      g.taskMs += this.taskCount(p, g) * (t - g.since);
+      g.since = t;
+    }
+  }
   private removeGroup(p: string): void {
     const g = this.groups.get(p);
     if (!g || !this.root) return;
@@ -287,6 +418,8 @@ export class ResctrlModel {
   private forget(pid: number): void {
     const old = this.tasks.get(pid);
     if (!old) return;
+    this.settle(old.ctrl);
+    this.settle(old.mon);
     this.byCtrl.get(old.ctrl)?.delete(pid);
     if (old.mon !== null) this.byMon.get(old.mon)?.delete(pid);
     this.tasks.delete(pid);
@@ -295,6 +428,8 @@ export class ResctrlModel {
   /** Sets (or moves) task `pid`, keeping the group indexes in step. */
   private place(pid: number, t: Task): void {
     this.forget(pid);
+    this.settle(t.ctrl);
+    this.settle(t.mon);
     this.tasks.set(pid, t);
     addTo(this.byCtrl, t.ctrl, pid);
     if (t.mon !== null) addTo(this.byMon, t.mon, pid);

@@ -1,8 +1,16 @@
 import { posix } from "node:path";
 import { errnoError } from "../resctrl/errors.js";
 
-/** A node of the MemFs tree. `tasks` files have no stored content: they render the task model. */
-export type MemNode = { kind: "dir" } | { kind: "file"; content: string } | { kind: "tasks" };
+/**
+ * A node of the MemFs tree. `tasks` files have no stored content: they render the task model;
+ * `mon` files (`<group>/mon_data/<domain>/<event>`) render the group's reading of `event` in
+ * `domain` (scripted or synthetic, see the resctrl model).
+ */
+export type MemNode =
+  | { kind: "dir" }
+  | { kind: "file"; content: string }
+  | { kind: "tasks" }
+  | { kind: "mon"; group: string; domain: string; event: string };
 
 /** /proc/filesystems of a MemFs, without the resctrl line. */
 export const MEMFS_BASE_FILESYSTEMS = "nodev\tsysfs\nnodev\tproc\nnodev\tcgroup2\n\text4\n";

@@ -2,11 +2,16 @@ import { posix } from "node:path";
 import { errnoCode, errnoError } from "../resctrl/errors.js";
 import type { FsProvider } from "../resctrl/provider.js";
 import { MemFsFaults, type DeniableOp, type MemFsOp } from "./mem-fs-faults.js";
-import { ResctrlModel, type ResctrlModelOptions } from "./mem-fs-kernel.js";
+import { ResctrlModel, type MonReading, type ResctrlModelOptions } from "./mem-fs-kernel.js";
 import { joinPath, MEMFS_BASE_MOUNTS, MemTree, norm, type MemNode } from "./mem-fs-tree.js";
 
 export type { MemFsOp, DeniableOp } from "./mem-fs-faults.js";
-export { MEMFS_DEFAULT_L3_DOMAINS, MEMFS_DEFAULT_NUM_RMIDS } from "./mem-fs-kernel.js";
+export {
+  MEMFS_DEFAULT_L3_DOMAINS,
+  MEMFS_DEFAULT_MON_FEATURES,
+  MEMFS_DEFAULT_NUM_RMIDS,
+  type MonReading,
+} from "./mem-fs-kernel.js";
 
 /** Options of `new MemFs(...)`. */
 export interface MemFsOptions extends ResctrlModelOptions {
@@ -22,8 +27,41 @@ export interface MemFsOptions extends ResctrlModelOptions {
   now?: () => number;
   /** When given, a task write for a PID it rejects fails with ESRCH (e.g. check real /proc). */
   pidExists?: (pid: number) => boolean;
-  /** Domains created under every `mon_data`. Default `MEMFS_DEFAULT_L3_DOMAINS` (`mon_L3_00`). */
+  /** Domains of the `L3` resource under every `mon_data`. Default `MEMFS_DEFAULT_L3_DOMAINS` (`mon_L3_00`). */
   l3Domains?: readonly string[];
+  /**
+   * The monitoring the model offers: resource → events. Each resource `R` gets
+   * `<root>/info/<R>_MON/mon_features` (one event per line) and every group (root, control and mon
+   * groups) gets a read-only `mon_data/<domain>/<event>` file per event and per domain of `R`,
+   * created with the group and removed with it (rmdir of a group takes its `mon_data` along, as
+   * in the kernel). Default `MEMFS_DEFAULT_MON_FEATURES`: `{ L3: ["llc_occupancy",
+   * "mbm_total_bytes", "mbm_local_bytes"] }`. E.g. `{ L3: ["llc_occupancy"] }` offers occupancy
+   * only; adding `PERF_PKG: ["core_energy", "activity"]` adds a `mon_PERF_PKG_00` domain; `{}`
+   * offers nothing (empty `mon_data`, no `mon_features`). `info/L3_MON/num_rmids` and
+   * `max_threshold_occupancy` are always there. Names must be `[A-Za-z0-9_]+`.
+   */
+  monFeatures?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Domain directories per resource, e.g. `{ PERF_PKG: ["mon_PERF_PKG_00", "mon_PERF_PKG_01"] }`.
+   * Default: `l3Domains` for `L3`, `mon_<R>_00` for any other resource.
+   */
+  monDomains?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Deterministic synthetic readings (the daemon's `--resctrl-provider memory` turns this on).
+   * Default false: every `mon_data` file then reads `0` unless scripted with
+   * {@link MemFs.setMonReading}, so tests control the values.
+   *
+   * When true, for a group with n tasks at time `now()` (a control group counts the tasks of its
+   * mon groups too, as the kernel sums them), in EVERY domain of the resource:
+   * - `llc_occupancy` = n × 1 MiB (n × 1048576 bytes);
+   * - `mbm_total_bytes` = the integral of n × 1 MiB per second from the group's creation to now,
+   *   i.e. floor(Σ nᵢ × Δtᵢ[ms] × 1048576 / 1000) over the periods between task-count changes, so it
+   *   only grows, and grows while the group has tasks;
+   * - `mbm_local_bytes` = floor(mbm_total_bytes / 2);
+   * - any other event = 0.
+   * A reading scripted with {@link MemFs.setMonReading} overrides the synthetic value of that file.
+   */
+  syntheticMonData?: boolean;
   /**
    * Record every call in {@link MemFs.log} and count it for {@link MemFs.calls}. Default true (tests
    * inspect both). A long-running user (the daemon's `--resctrl-provider memory`) sets false, so
@@ -151,7 +189,7 @@ export class MemFs implements FsProvider {
       this.faults.checkDenied("write", p);
       const node = this.writableNode(p);
       if (node.kind === "tasks") this.kernel.writeTasks(posix.dirname(p), data);
-      else node.content = data;
+      else if (node.kind === "file") node.content = data;
     });
   }
 
@@ -211,6 +249,7 @@ export class MemFs implements FsProvider {
     const node = this.tree.nodeOf(p);
     if (node.kind === "dir") throw errnoError("EISDIR", "is a directory", p);
     if (node.kind === "file") return node.content;
+    if (node.kind === "mon") return this.kernel.readMon(node, p);
     return this.kernel
       .tasksOf(posix.dirname(p))
       .map((pid) => `${pid}\n`)
@@ -239,6 +278,18 @@ export class MemFs implements FsProvider {
   /** The innermost group a known task is in, or undefined for a task never written. */
   groupOf(pid: number): string | undefined {
     return this.kernel.groupOf(pid);
+  }
+
+  /**
+   * Scripts what `<groupPath>/mon_data/<domain>/<event>` reads (`domain` e.g. `"mon_L3_00"`): a
+   * counter (a non-negative integer, printed in decimal), or the kernel's `"Unavailable"` /
+   * `"Error"` text (the file then reads that text + newline), or `"EIO"`: reads of the file reject
+   * with an errno EIO error, as the kernel's do. Overrides the synthetic reading of that file;
+   * `undefined` removes the script. Gone with the group. Throws ENOENT if the group does not exist
+   * or does not have that file; throws on any other value.
+   */
+  setMonReading(groupPath: string, domain: string, event: string, value: MonReading | undefined): void {
+    this.kernel.setMonReading(norm(groupPath), domain, event, value);
   }
 
   /** Paths of every resctrl group, including the root (default) group, sorted. */
@@ -361,7 +412,7 @@ export class MemFs implements FsProvider {
   private writableNode(p: string): Exclude<MemNode, { kind: "dir" }> {
     const node = this.tree.nodeOf(p);
     if (node.kind === "dir") throw errnoError("EISDIR", "is a directory", p);
-    if (node.kind === "file" && this.kernel.mounted && this.kernel.underRoot(p)) {
+    if (node.kind === "mon" || (node.kind === "file" && this.kernel.mounted && this.kernel.underRoot(p))) {
       throw errnoError("EACCES", "permission denied (read-only resctrl file)", p);
     }
     return node;

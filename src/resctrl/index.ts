@@ -29,12 +29,17 @@ export {
 } from "./sanitize.js";
 export { DEFAULT_PROC_MOUNTS_PATH, DEFAULT_PROC_FILESYSTEMS_PATH, decodeMountField } from "./mount.js";
 export { L3_DOMAIN_PREFIX } from "./occupancy.js";
+export { MON_DOMAIN_DIR } from "./mon-data.js";
 export type {
   SupportInfo,
   AssignmentResult,
   ReconcileResult,
   CleanupReport,
   DomainReading,
+  MonSample,
+  MonUnreadable,
+  GroupMonData,
+  MonCapabilities,
   PidFailure,
   PidOutcome,
 } from "./types.js";

@@ -8,6 +8,7 @@ import {
   detectSupportFromFs,
   ensureMountedAt,
 } from "./mount.js";
+import { monCapabilitiesFromFs, readGroupMonDataFromFs, rmidsInUseFromFs } from "./mon-data.js";
 import { llcOccupancyFromFs } from "./occupancy.js";
 import type { FsProvider } from "./provider.js";
 import { RealFs } from "./real-fs.js";
@@ -18,6 +19,8 @@ import type {
   AssignmentResult,
   CleanupReport,
   DomainReading,
+  GroupMonData,
+  MonCapabilities,
   ReconcileResult,
   SupportInfo,
 } from "./types.js";
@@ -168,6 +171,45 @@ export class Resctrl {
   /** One reading per `mon_L3_*` domain of `<groupPath>/mon_data`; non-numeric values → `bytes: null`. */
   llcOccupancy(groupPath: string): Promise<DomainReading[]> {
     return llcOccupancyFromFs(this.ctx, groupPath);
+  }
+
+  /**
+   * What the kernel offers for monitoring: every `info/<RESOURCE>_MON/mon_features` (resource →
+   * events; a `_MON` directory without the file is left out) and `info/L3_MON/num_rmids` when
+   * present and numeric. No monitoring at all (no `info`, or no `_MON` directory) → `{ features: {} }`.
+   * Rejects only if resctrl is not mounted (NotMountedError: `<root>/tasks` missing) or a file that
+   * exists cannot be read/listed (shared errno mapping: NoPermissionError, IoError).
+   */
+  monCapabilities(): Promise<MonCapabilities> {
+    return monCapabilitiesFromFs(this.ctx);
+  }
+
+  /**
+   * Readings of one group (the root, a control group, or a mon group under any `mon_groups/`) for
+   * the events `caps` offers: one listing of `<groupPath>/mon_data`, then every
+   * `mon_<RESOURCE>_<id>/<event>` file of the offered resources, in parallel. A sample is the sum
+   * over ALL domains of its resource and is present only if every one of them read a decimal
+   * number; otherwise the (resource, event) is listed in `unreadable` with the reason (the kernel's
+   * "Unavailable"/"Error", an errno such as EIO or ENOENT, a non-number, no domain at all), never
+   * reported as 0. Rejects with OutsideRootError (nothing read) if `groupPath` is outside the root
+   * or not a group path, InvalidConfigError if `caps` holds a name that is not `[A-Za-z0-9_]+`,
+   * and IoError with code ENOENT if the group is gone (the shared mapping for other listing errors).
+   */
+  readGroupMonData(groupPath: string, caps: MonCapabilities): Promise<GroupMonData> {
+    return readGroupMonDataFromFs(this.ctx, groupPath, caps);
+  }
+
+  /**
+   * RMIDs in use, counted from the tree: 1 (the root group) + every control group directly under
+   * the root + every directory in the root's and each control group's `mon_groups/`. A snapshot:
+   * groups created or removed during the count may or may not be seen. RMIDs a removed group freed
+   * that are still in limbo (waiting for their cache occupancy to drain) are not in the tree, so
+   * they are NOT counted, although `mkdir` cannot reuse them yet. NotMountedError if `<root>/tasks`
+   * is missing; listing errors use the shared mapping (a control group gone meanwhile counts no
+   * mon groups).
+   */
+  rmidsInUse(): Promise<number> {
+    return rmidsInUseFromFs(this.ctx);
   }
 }
 

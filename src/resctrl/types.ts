@@ -80,3 +80,48 @@ export interface DomainReading {
   /** The kernel's text when not numeric (`"Unavailable"`, `"Error"`, …). Absent when `bytes` is a number. */
   status?: "Unavailable" | "Error" | (string & {});
 }
+
+/**
+ * One monitoring reading of a group (`Resctrl.readGroupMonData`): `value` is the event's counter
+ * summed over every domain of `resource` (every `mon_data/mon_<resource>_<id>/<event>` file).
+ */
+export interface MonSample {
+  /** The resource part of the domain directory names, e.g. `"L3"` or `"PERF_PKG"`. */
+  resource: string;
+  /** The event file name, e.g. `"llc_occupancy"`, `"mbm_total_bytes"`. */
+  event: string;
+  /** The sum over all domains. Above 2^53 precision is that of a float64 (what Prometheus keeps). */
+  value: number;
+}
+
+/**
+ * A (resource, event) that `Resctrl.readGroupMonData` left out of the samples because at least one
+ * domain could not be read as a number. Never reported as 0.
+ */
+export interface MonUnreadable {
+  resource: string;
+  event: string;
+  /**
+   * Why, one part per failing domain joined with `"; "`, each naming its domain directory: the
+   * kernel's text (`"Unavailable"`, `"Error"`), an errno name (`"EIO"`, `"ENOENT"` for a missing
+   * file, …), `not a number "<text>"`, or `no mon_<resource>_* domain in mon_data`.
+   */
+  reason: string;
+}
+
+/** Result of `Resctrl.readGroupMonData`. Both lists follow the order of the capabilities given. */
+export interface GroupMonData {
+  samples: MonSample[];
+  unreadable: MonUnreadable[];
+}
+
+/** What the kernel offers for monitoring (`Resctrl.monCapabilities`). Plain data. */
+export interface MonCapabilities {
+  /**
+   * Resource → events, from every `info/<RESOURCE>_MON/mon_features` (one event per line, kernel
+   * order, duplicates dropped). Resources sorted by name. Empty when the kernel monitors nothing.
+   */
+  features: Record<string, string[]>;
+  /** `info/L3_MON/num_rmids`, when present and a number. */
+  numRmids?: number;
+}
