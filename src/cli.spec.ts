@@ -1,4 +1,4 @@
-// The daemon's memory-provider limbo flag: `--memory-rmid-limbo-ms` / NRI_RESCTRL_MEMORY_RMID_LIMBO_MS
+// The daemon's flags parsed here: the memory-provider limbo flag `--memory-rmid-limbo-ms` / NRI_RESCTRL_MEMORY_RMID_LIMBO_MS
 // parsed, documented in --help, and handed to the MemFs as `rmidLimboMs` (proved through the
 // plugin's retry answers with FakeRuntime on the NRI socket). The daemon's other flags are tested in
 // test/daemon-e2e.spec.ts ("daemon options").
@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import { pino } from "pino";
 import { FakeRuntime } from "../support/fakes/fake-runtime.js";
 import { fakePod } from "../support/fakes/fake-runtime-fixtures.js";
-import { DEFAULT_MEMORY_RMID_LIMBO_MS, parseCliOptions, startDaemon, usage } from "./cli.js";
+import { DEFAULT_MEMORY_RMID_LIMBO_MS, parseCliOptions, parseDuration, startDaemon, usage } from "./cli.js";
 
 describe("--memory-rmid-limbo-ms", () => {
   it("defaults to 0: freed RMIDs are free at once", () => {
@@ -99,5 +99,71 @@ describe("--memory-rmid-limbo-ms", () => {
 
   it("reaches the memory provider: with 0 a freed RMID is usable at once", async () => {
     assert.equal(await retryAfterFreeing(0), "ok");
+  });
+});
+
+describe("--retry-interval, --http-listen, --node-name and the pod filters", () => {
+  it("--retry-interval: default 10s, durations with units, 0 = none; flag wins over env", () => {
+    assert.equal(parseCliOptions([], {}).retryIntervalMs, 10_000);
+    assert.equal(parseCliOptions(["--retry-interval", "0"], {}).retryIntervalMs, 0);
+    assert.equal(parseCliOptions(["--retry-interval", "500ms"], {}).retryIntervalMs, 500);
+    assert.equal(parseCliOptions(["--retry-interval", "1.5s"], {}).retryIntervalMs, 1500);
+    assert.equal(parseCliOptions(["--retry-interval", "2m"], {}).retryIntervalMs, 120_000);
+    const env = { NRI_RESCTRL_RETRY_INTERVAL: "30s" };
+    assert.equal(parseCliOptions([], env).retryIntervalMs, 30_000);
+    assert.equal(parseCliOptions(["--retry-interval=1s"], env).retryIntervalMs, 1000);
+    for (const bad of ["10", "-1s", "1d", "50ms", "25h", "s", "1 s"]) {
+      assert.throws(() => parseCliOptions(["--retry-interval", bad], {}), /--retry-interval/, bad);
+    }
+    assert.equal(parseDuration("x", "100ms"), 100);
+  });
+
+  it("--http-listen: off by default, HOST:PORT validated at parse time", () => {
+    assert.equal(parseCliOptions([], {}).httpListen, undefined);
+    assert.equal(parseCliOptions(["--http-listen", "0.0.0.0:9100"], {}).httpListen, "0.0.0.0:9100");
+    assert.equal(parseCliOptions([], { NRI_RESCTRL_HTTP_LISTEN: "[::1]:0" }).httpListen, "[::1]:0");
+    for (const bad of ["9100", ":9100x", "host:99999", "a b:1"])
+      assert.throws(() => parseCliOptions(["--http-listen", bad], {}), /--http-listen/, bad);
+  });
+
+  it("--node-name comes from NODE_NAME (downward API)", () => {
+    assert.equal(parseCliOptions([], { NODE_NAME: "node-7" }).nodeName, "node-7");
+    assert.equal(parseCliOptions([], {}).nodeName, undefined);
+  });
+
+  it("filters: namespaces, exclude-namespaces, label selector from flags or env", () => {
+    assert.deepEqual(parseCliOptions([], {}).plugin.podFilter, {
+      namespaces: [],
+      excludeNamespaces: [],
+      podLabelSelector: [],
+    });
+    const o = parseCliOptions(["--namespaces", "a,b", "--pod-label-selector", "tier=web,!skip"], {
+      NRI_RESCTRL_EXCLUDE_NAMESPACES: "kube-system",
+    });
+    assert.deepEqual(o.plugin.podFilter, {
+      namespaces: ["a", "b"],
+      excludeNamespaces: ["kube-system"],
+      podLabelSelector: [
+        { key: "tier", op: "=", value: "web" },
+        { key: "skip", op: "!exists" },
+      ],
+    });
+    assert.throws(() => parseCliOptions(["--namespaces", "Bad_NS"], {}), /namespaces/);
+    assert.throws(() => parseCliOptions(["--pod-label-selector", "a b"], {}), /podLabelSelector/);
+  });
+
+  it("every new flag is in --help with its environment variable", () => {
+    const help = usage();
+    for (const [flag, env] of [
+      ["--retry-interval", "NRI_RESCTRL_RETRY_INTERVAL"],
+      ["--http-listen", "NRI_RESCTRL_HTTP_LISTEN"],
+      ["--node-name", "NODE_NAME"],
+      ["--namespaces", "NRI_RESCTRL_NAMESPACES"],
+      ["--exclude-namespaces", "NRI_RESCTRL_EXCLUDE_NAMESPACES"],
+      ["--pod-label-selector", "NRI_RESCTRL_POD_LABEL_SELECTOR"],
+    ]) {
+      const line = help.split("\n").find((l) => l.includes(`${flag} `));
+      assert.ok(line?.includes(`[${env}]`), `${flag}: ${line}`);
+    }
   });
 });

@@ -21,6 +21,10 @@ import { ResctrlPlugin } from "./plugin/plugin.js";
 import { DEFAULT_PROC_ROOT, RealCgroupPidSource } from "./plugin/real-pid-source.js";
 import { DEFAULT_RESCTRL_ROOT, Resctrl } from "./resctrl/index.js";
 import { MemFs } from "./memfs/index.js";
+import { DaemonMetrics, parseListenAddress, readinessOf, startHttpServer } from "./metrics/index.js";
+import type { HttpServerHandle } from "./metrics/http-server.js";
+import { parseLabelSelector, parseNamespaceList } from "./plugin/pod-filter.js";
+import { startSweepLoop, type SweepLoop } from "./plugin/sweep-loop.js";
 
 /** Default NRI plugin name and index (registered as `<idx>-<name>`). */
 export const DEFAULT_PLUGIN_NAME = "resctrl";
@@ -29,6 +33,8 @@ export const DEFAULT_PLUGIN_IDX = "10";
 export const DEFAULT_MEMORY_RMIDS = 64;
 /** Limbo of a freed RMID of the in-memory resctrl model, in ms (`--memory-rmid-limbo-ms`): none. */
 export const DEFAULT_MEMORY_RMID_LIMBO_MS = 0;
+/** Default `--retry-interval`: the upstream collector's 10 s. */
+export const DEFAULT_RETRY_INTERVAL_MS = 10_000;
 
 /** Resolved daemon settings. */
 export interface CliOptions {
@@ -47,6 +53,12 @@ export interface CliOptions {
   procRoot: string;
   reconnect: boolean;
   logLevel: string;
+  /** ms between sweeps (retry + orphan clean-up); 0 = none (caller-driven, via the control API). */
+  retryIntervalMs: number;
+  /** `HOST:PORT` of /metrics, /healthz, /readyz; undefined = off. */
+  httpListen: string | undefined;
+  /** `node` label on every metric (downward API `NODE_NAME`). */
+  nodeName: string | undefined;
   plugin: ResctrlPluginConfig;
 }
 
@@ -73,7 +85,7 @@ const FLAGS = {
   "resctrl-root": ["NRI_RESCTRL_RESCTRL_ROOT", "resctrl mount point", DEFAULT_RESCTRL_ROOT],
   "resctrl-provider": [
     "NRI_RESCTRL_RESCTRL_PROVIDER",
-    "real | memory (in-memory kernel model, for tests)",
+    "real | memory (in-memory kernel model with synthetic, deterministic mon_data readings; for tests)",
     "real",
   ],
   "memory-rmids": ["NRI_RESCTRL_MEMORY_RMIDS", "RMIDs of the memory provider", String(DEFAULT_MEMORY_RMIDS)],
@@ -91,6 +103,32 @@ const FLAGS = {
     "NRI_RESCTRL_MAX_RECONCILE_PASSES",
     "reconcile passes per container, >= 1",
     String(DEFAULT_PLUGIN_CONFIG.maxReconcilePasses),
+  ],
+  "retry-interval": [
+    "NRI_RESCTRL_RETRY_INTERVAL",
+    "sweep cadence (retry Failed pods and Partial containers, remove orphan pods, count vanished containers), e.g. 10s, 500ms, 1m; 0 = none",
+    "10s",
+  ],
+  "http-listen": [
+    "NRI_RESCTRL_HTTP_LISTEN",
+    "HOST:PORT serving GET /metrics (Prometheus), /healthz and /readyz",
+    "none (disabled)",
+  ],
+  "node-name": ["NODE_NAME", "node label on every metric (set from the downward API)", "none"],
+  namespaces: [
+    "NRI_RESCTRL_NAMESPACES",
+    "monitor only pods in these namespaces (comma-separated)",
+    "every namespace",
+  ],
+  "exclude-namespaces": [
+    "NRI_RESCTRL_EXCLUDE_NAMESPACES",
+    "never monitor pods in these namespaces (comma-separated; wins over --namespaces)",
+    "none",
+  ],
+  "pod-label-selector": [
+    "NRI_RESCTRL_POD_LABEL_SELECTOR",
+    "monitor only pods whose labels match (k=v, k!=v, k, !k; comma = and)",
+    "every pod",
   ],
   "cgroup-root": ["NRI_RESCTRL_CGROUP_ROOT", "cgroup filesystem root", DEFAULT_CGROUP_ROOT],
   "proc-root": ["NRI_RESCTRL_PROC_ROOT", "procfs root", DEFAULT_PROC_ROOT],
@@ -169,6 +207,11 @@ export function parseCliOptions(argv: string[], env: Record<string, string | und
   const memoryRmids = int("memory-rmids") ?? DEFAULT_MEMORY_RMIDS;
   if (memoryRmids < 2)
     throw new Error(`failed to parse --memory-rmids ${memoryRmids}: want >= 2 (root uses one)`);
+  const retry = str("retry-interval");
+  const retryIntervalMs =
+    retry === undefined ? DEFAULT_RETRY_INTERVAL_MS : parseDuration("retry-interval", retry);
+  const httpListen = str("http-listen");
+  if (httpListen !== undefined) parseListenAddress(httpListen); // throws a clear message
   const memoryRmidLimboMs = int("memory-rmid-limbo-ms") ?? DEFAULT_MEMORY_RMID_LIMBO_MS;
   if (!Number.isSafeInteger(memoryRmidLimboMs))
     throw new Error(`failed to parse --memory-rmid-limbo-ms ${memoryRmidLimboMs}: too large`);
@@ -186,13 +229,38 @@ export function parseCliOptions(argv: string[], env: Record<string, string | und
     procRoot: str("proc-root") ?? DEFAULT_PROC_ROOT,
     reconnect: bool("reconnect", true),
     logLevel,
+    retryIntervalMs,
+    httpListen,
+    nodeName: str("node-name"),
     plugin: validateConfig({
       groupPrefix: str("group-prefix"),
       cleanupOnStart: bool("cleanup-on-start", DEFAULT_PLUGIN_CONFIG.cleanupOnStart),
       autoMount: bool("auto-mount", DEFAULT_PLUGIN_CONFIG.autoMount),
       maxReconcilePasses: int("max-reconcile-passes"),
+      podFilter: {
+        namespaces: parseNamespaceList("namespaces", str("namespaces") ?? ""),
+        excludeNamespaces: parseNamespaceList("excludeNamespaces", str("exclude-namespaces") ?? ""),
+        podLabelSelector: parseLabelSelector(str("pod-label-selector") ?? ""),
+      },
     }),
   };
+}
+
+/**
+ * Parses a duration: `0`, or a number with a unit `ms`, `s`, `m` or `h` (`10s`, `1.5s`, `500ms`,
+ * `2m`). At least 100 ms (a tighter loop would only burn CPU), at most 24 h. Throws a clear Error.
+ */
+export function parseDuration(flag: string, s: string): number {
+  if (s === "0") return 0;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s.trim());
+  if (!m)
+    throw new Error(
+      `failed to parse --${flag} ${JSON.stringify(s)}: want 0 or a duration like 10s, 500ms, 1m`,
+    );
+  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+  if (ms < 100 || ms > 86_400_000)
+    throw new Error(`failed to parse --${flag} ${JSON.stringify(s)}: want 0 or between 100ms and 24h`);
+  return Math.round(ms);
 }
 
 function nonEmpty(s: string | undefined): string | undefined {
@@ -204,6 +272,11 @@ export interface Daemon {
   plugin: ResctrlPlugin;
   stub: NriStub;
   control: ControlApiServer | undefined;
+  /** The metrics/health server (`--http-listen`), with the port it really bound. */
+  http: HttpServerHandle | undefined;
+  metrics: DaemonMetrics;
+  /** The sweep cadence (`--retry-interval`); ticks 0 when disabled. */
+  sweeps: SweepLoop;
   /**
    * Settles when the first registration succeeded, or failed (without reconnect; a
    * RuntimeUnavailableError when nothing listened on the socket) or was stopped.
@@ -230,13 +303,27 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
             rmidLimboMs: o.memoryRmidLimboMs,
             pidExists: (pid) => existsSync(`${procRoot}/${pid}`),
             audit: false, // long-running: no call log
+            syntheticMonData: true, // deterministic readings for /metrics (docs/plugin.md)
           }),
           { root: o.resctrlRoot, groupPrefix: o.plugin.groupPrefix, logger: log },
         )
       : Resctrl.real({ root: o.resctrlRoot, groupPrefix: o.plugin.groupPrefix, logger: log });
   const pids = new RealCgroupPidSource({ cgroupRoot: o.cgroupRoot, procRoot, logger: log });
   const plugin = ResctrlPlugin.withPidSource(o.plugin, resctrl, pids, { logger: log });
+  const runtime = { connected: false, synchronized: false, registrations: 0 };
+  const metrics = new DaemonMetrics({
+    plugin,
+    resctrl,
+    runtime: {
+      connected: () => runtime.connected,
+      synchronized: () => runtime.synchronized,
+      reconnects: () => Math.max(0, runtime.registrations - 1),
+    },
+    nodeName: o.nodeName,
+    logger: log,
+  });
   const stub = new NriStub(plugin, {
+    onRequest: (method, seconds) => metrics.observeNriRequest(method, seconds),
     name: o.pluginName,
     idx: o.pluginIdx,
     socketPath: o.nriSocket,
@@ -246,8 +333,34 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
   const control = o.controlSocket
     ? await ControlApiServer.listen({ socketPath: o.controlSocket, plugin, logger: log })
     : undefined;
+  let http: HttpServerHandle | undefined;
+  try {
+    http = o.httpListen
+      ? await startHttpServer({
+          listen: o.httpListen,
+          metrics,
+          readiness: () =>
+            readinessOf(
+              {
+                connected: () => runtime.connected,
+                synchronized: () => runtime.synchronized,
+                reconnects: () => 0,
+              },
+              plugin,
+            ),
+          logger: log,
+        })
+      : undefined;
+  } catch (err) {
+    await control?.close();
+    throw err;
+  }
+  if (http) log.info({ host: http.host, port: http.port }, "serving /metrics, /healthz and /readyz");
   stub.on("error", (err: unknown) => log.warn({ err }, "nri stub error"));
-  stub.on("registered", () =>
+  stub.on("registered", () => {
+    runtime.connected = true;
+    runtime.synchronized = false;
+    runtime.registrations += 1;
     log.info(
       {
         plugin: `${o.pluginIdx}-${o.pluginName}`,
@@ -256,21 +369,29 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
         control: o.controlSocket,
       },
       "registered with runtime",
-    ),
-  );
-  stub.on("closed", (reason?: Error) => log.warn({ reason: reason?.message }, "nri connection closed"));
+    );
+  });
+  stub.on("closed", (reason?: Error) => {
+    runtime.connected = false;
+    runtime.synchronized = false;
+    log.warn({ reason: reason?.message }, "nri connection closed");
+  });
   // "reconnecting"/"waiting": the stub logs one line per attempt itself.
-  stub.on("synchronized", (s: { pods: unknown[]; containers: unknown[] }) =>
-    log.info({ pods: s.pods.length, containers: s.containers.length }, "runtime synchronized"),
-  );
+  stub.on("synchronized", (s: { pods: unknown[]; containers: unknown[] }) => {
+    runtime.synchronized = true;
+    log.info({ pods: s.pods.length, containers: s.containers.length }, "runtime synchronized");
+  });
+  const sweeps = startSweepLoop(plugin, o.retryIntervalMs, log);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      await sweeps.stop();
       await stub.stop().catch((err: unknown) => log.warn({ err }, "failed to stop nri stub"));
+      await http?.close();
       await control?.close();
       await plugin.close();
     })());
-  return { plugin, stub, control, registered: stub.start(), stop };
+  return { plugin, stub, control, http, metrics, sweeps, registered: stub.start(), stop };
 }
 
 /**
