@@ -52,7 +52,10 @@ describe("Plugin service", () => {
     const change = (event: Event) =>
       Buffer.from(StateChangeEvent.encode(StateChangeEvent.fromPartial({ event })).finish());
     await methods.get("StateChange")!(change(Event.START_CONTAINER), ctx);
-    await assert.rejects(methods.get("StateChange")!(change(Event.REMOVE_CONTAINER), ctx), /boom/);
+    await assert.rejects(
+      async () => methods.get("StateChange")!(change(Event.REMOVE_CONTAINER), ctx),
+      /boom/,
+    );
     const last = SynchronizeRequest.encode({ pods: [], containers: [], more: false }).finish();
     await methods.get("Synchronize")!(Buffer.from(last), ctx);
     assert.deepEqual(
