@@ -26,7 +26,7 @@ function req(
   port: number,
   method: string,
   path: string,
-  opts: { agent?: Agent; host?: string } = {},
+  opts: { agent?: Agent | false; host?: string } = {},
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
     const r = request(
