@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: runs every benchmark in turn, prints the table and writes reports/bench.json
  * (rows + machine). Not part of `npm test`. Optional arguments select rows by substring of their
- * key (start, sync, retry, cleanup, rss, passes, containerd), e.g. `npm run bench -- sync rss`.
+ * key (start, sync, retry, tick, scrape, cleanup, rss, passes, containerd), e.g. `npm run bench -- sync rss`.
  * Exit code 0 even when a target is missed (the table says FAIL); 1 if a benchmark broke.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchScrape, benchSweepTick } from "./agent-benches.js";
 import { benchContainerdStart } from "./containerd-bench.js";
 import { machineInfo, type BenchRow } from "./harness.js";
 import { benchDaemonRss } from "./rss-bench.js";
@@ -19,6 +20,9 @@ const BENCHES: Array<[key: string, run: () => Promise<BenchRow | BenchRow[]>]> =
   ["sync", () => benchSynchronize(250)],
   ["sync", () => benchSynchronize(1000)],
   ["retry", () => benchRetryAllOnce(1000)],
+  ["tick", () => benchSweepTick(1000)],
+  ["scrape", () => benchScrape(1000, "memfs")],
+  ["scrape", () => benchScrape(1000, "disk")],
   ["cleanup", () => benchCleanupAll(5000)],
   ["rss", () => benchDaemonRss(1000, 5, 2)],
   ["passes", () => benchReconcilePasses(200)],

@@ -195,7 +195,8 @@ export class ResctrlPlugin
     for (const p of this.#unmonitored.values()) {
       const e = byUid.get(p.uid);
       if (e) e.sandboxIds.push(p.id);
-      else byUid.set(p.uid, { podUid: p.uid, podName: p.name, podNamespace: p.namespace, sandboxIds: [p.id] });
+      else
+        byUid.set(p.uid, { podUid: p.uid, podName: p.name, podNamespace: p.namespace, sandboxIds: [p.id] });
     }
     return [...byUid.values()];
   }
@@ -254,7 +255,8 @@ export class ResctrlPlugin
     const t0 = Date.now();
     await this.#ensureStartup();
     const liveSandboxes = new Set(pods.map((p) => p.id));
-    for (const sid of [...this.#unmonitored.keys()]) if (!liveSandboxes.has(sid)) this.#unmonitored.delete(sid);
+    for (const sid of [...this.#unmonitored.keys()])
+      if (!liveSandboxes.has(sid)) this.#unmonitored.delete(sid);
     const allPods = pods;
     pods = pods.filter((p) => this.#select(p));
     containers = containers.filter((c) => !this.#unmonitored.has(c.podSandboxId));
@@ -498,15 +500,22 @@ export class ResctrlPlugin
     if (this.#startup === undefined) return report;
     await this.#startup;
     this.#life.stats.retrySweeps += 1;
+    // Healthy containers cost one existence check each, without the pod lock; only a container
+    // that looks gone is re-checked and marked under the lock.
     for (const entry of [...this.#reg.pods.values()]) {
-      if (!entry.containers.size) continue;
-      await this.#lock.run(entry.uid, async () => {
-        for (const c of [...entry.containers.values()]) {
-          if (c.state !== "Partial" && c.state !== "Reconciled") continue;
-          if (this.#reg.pods.get(entry.uid) !== entry || entry.containers.get(c.id) !== c) return;
-          if (await this.#life.stopIfVanished(entry, c, "sweep")) report.containersVanished += 1;
-        }
-      });
+      for (const c of [...entry.containers.values()]) {
+        if (c.state !== "Partial" && c.state !== "Reconciled") continue;
+        const gone = await this.#pids
+          .containerGone(c.container, entry.sandboxes.get(c.sandboxId))
+          .catch(() => false);
+        if (!gone) continue;
+        const marked = await this.#lock.run(entry.uid, () =>
+          this.#reg.pods.get(entry.uid) === entry && entry.containers.get(c.id) === c
+            ? this.#life.stopIfVanished(entry, c, "sweep")
+            : false,
+        );
+        if (marked) report.containersVanished += 1;
+      }
     }
     for (const entry of [...this.#reg.pods.values()]) {
       if (this.#reg.liveContainers(entry) > 0) continue;
@@ -545,7 +554,11 @@ export class ResctrlPlugin
       this.#unmonitored.set(pod.id, pod);
       this.#reg.dropNoPodOfSandbox(pod.id);
       this.#log.info(
-        { podUid: pod.uid, pod: `${pod.namespace}/${pod.name}`, filter: describeFilter(this.config.podFilter) },
+        {
+          podUid: pod.uid,
+          pod: `${pod.namespace}/${pod.name}`,
+          filter: describeFilter(this.config.podFilter),
+        },
         "pod not selected by the filters; not monitored",
       );
     }

@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { posix } from "node:path";
 import { pino, type Logger } from "pino";
@@ -54,6 +55,7 @@ export class RealCgroupPidSource implements CgroupPidSource {
   readonly cgroupRoot: string;
   readonly procRoot: string;
   readonly #log: Logger;
+  #v2 = false;
 
   constructor(opts: RealCgroupPidSourceOptions = {}) {
     this.cgroupRoot = opts.cgroupRoot ?? DEFAULT_CGROUP_ROOT;
@@ -115,17 +117,25 @@ export class RealCgroupPidSource implements CgroupPidSource {
     return (await this.#pidGone(container.pid, rel)) === "gone";
   }
 
-  /** "absent" only if no existing hierarchy holds `rel` and at least one hierarchy was checked. */
+  /**
+   * "absent" only if no existing hierarchy holds `rel` and at least one hierarchy was checked.
+   * Synchronous stats without exceptions on ENOENT (a few µs each, no promise per stat): the sweep
+   * asks this for every counted container each `--retry-interval`. A v2 root, once seen, is
+   * remembered (the cgroup layout of a running host does not change).
+   */
   async #cgroupAbsent(rel: string): Promise<"absent" | "present" | "unknown"> {
-    const v2 = await statKind(posix.join(this.cgroupRoot, "cgroup.controllers"));
-    if (v2 === "file") return dirState(await statKind(posix.join(this.cgroupRoot, rel)));
+    const v2 = this.#v2 ? "file" : statKindSync(posix.join(this.cgroupRoot, "cgroup.controllers"));
+    if (v2 === "file") {
+      this.#v2 = true;
+      return dirState(statKindSync(posix.join(this.cgroupRoot, rel)));
+    }
     if (v2 === "error") return "unknown";
     let checked = 0;
     for (const h of V1_HIERARCHIES) {
-      const root = await statKind(posix.join(this.cgroupRoot, h));
+      const root = statKindSync(posix.join(this.cgroupRoot, h));
       if (root === "missing") continue;
       if (root !== "dir") return "unknown";
-      const st = dirState(await statKind(posix.join(this.cgroupRoot, h, rel)));
+      const st = dirState(statKindSync(posix.join(this.cgroupRoot, h, rel)));
       if (st !== "absent") return st;
       checked += 1;
     }
@@ -212,6 +222,16 @@ async function statKind(p: string): Promise<StatKind> {
     return st.isFile() ? "file" : st.isDirectory() ? "dir" : "other";
   } catch (err) {
     return errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR" ? "missing" : "error";
+  }
+}
+
+function statKindSync(p: string): StatKind {
+  try {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (st === undefined) return "missing";
+    return st.isFile() ? "file" : st.isDirectory() ? "dir" : "other";
+  } catch (err) {
+    return errnoCode(err) === "ENOTDIR" ? "missing" : "error";
   }
 }
 
