@@ -243,7 +243,10 @@ export class MemFs implements FsProvider {
     this.tree.addFile(norm(path), content);
   }
 
-  /** Contents of a file (a `tasks` file is rendered from the task model). Throws ENOENT/EISDIR. */
+  /**
+   * Contents of a file (a `tasks` file is rendered from the task model, a `mon_data` file from its
+   * scripted or synthetic reading). Throws ENOENT/EISDIR, and EIO for a reading scripted as "EIO".
+   */
   readFile(path: string): string {
     const p = norm(path);
     const node = this.tree.nodeOf(p);

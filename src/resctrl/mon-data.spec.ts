@@ -250,7 +250,12 @@ describe("Resctrl.readGroupMonData", () => {
   it("a caps name that is not [A-Za-z0-9_]+ → InvalidConfigError, nothing read", async () => {
     const { fs, rc, group } = await setup();
     const before = fs.log.length;
-    for (const features of [{ L3: ["../../tasks"] }, { "L3/..": ["llc_occupancy"] }, { L3: [""] }]) {
+    const bad: Record<string, string[]>[] = [
+      { L3: ["../../tasks"] },
+      { "L3/..": ["llc_occupancy"] },
+      { L3: [""] },
+    ];
+    for (const features of bad) {
       await assert.rejects(rc.readGroupMonData(group, { features }), InvalidConfigError);
     }
     assert.equal(fs.log.length, before);

@@ -41,7 +41,8 @@ export interface ResctrlConfig {
 }
 
 /**
- * The resctrl filesystem layer: monitor groups per pod, task assignment, cleanup and occupancy.
+ * The resctrl filesystem layer: monitor groups per pod, task assignment, cleanup, occupancy and
+ * monitoring readings (`mon_data` counters, capabilities, RMIDs in use).
  *
  * Stateless: the filesystem is the source of truth, every call goes to the {@link FsProvider}.
  * All methods are async and never block the event loop themselves (RealFs uses libuv). Safe to use
