@@ -268,6 +268,15 @@ describe("DaemonMetrics", () => {
     // default process metrics are on this registry, and nothing on prom-client's global one
     assert.ok(s.types.has("process_cpu_user_seconds_total"));
     assert.ok(s.types.has("nodejs_eventloop_lag_seconds"));
+    assert.ok(s.types.has("nodejs_active_handles"));
+    // prom-client's gauges named *_total (promtool lint problems; sums of the by-type gauges) are left out
+    for (const n of [
+      "nodejs_active_handles_total",
+      "nodejs_active_requests_total",
+      "nodejs_active_resources_total",
+    ]) {
+      assert.equal(s.types.has(n), false, n);
+    }
     assert.equal(
       globalRegister.getMetricsAsArray().filter((x) => x.name.startsWith("nri_resctrl_")).length,
       0,
@@ -310,6 +319,23 @@ describe("DaemonMetrics", () => {
     s = await scrape();
     assert.deepEqual(series(s, "nri_resctrl_pod_llc_occupancy_bytes"), []);
     assert.ok(s.types.has("nri_resctrl_pod_llc_occupancy_bytes"), "HELP/TYPE stay for an offered feature");
+  });
+
+  it("shows no stale readings for a pod whose group changed since the cached pass", async () => {
+    const { plugin, resctrl, scrape, advance } = setup();
+    plugin.pods = [pod("a")];
+    await scrape();
+    plugin.pods = [pod("a", { groupState: { kind: "Exists", path: "/sys/fs/resctrl/mon_groups/other" } })];
+    let s = await scrape(); // within cacheMs: the cached readings are of the old path
+    assert.deepEqual(series(s, "nri_resctrl_pod_llc_occupancy_bytes"), []);
+    plugin.pods = [pod("a", { groupState: { kind: "Failed" } })];
+    s = await scrape();
+    assert.deepEqual(series(s, "nri_resctrl_pod_llc_occupancy_bytes"), []);
+    advance(1000);
+    plugin.pods = [pod("a", { groupState: { kind: "Exists", path: "/sys/fs/resctrl/mon_groups/other" } })];
+    s = await scrape();
+    assert.deepEqual(resctrl.reads.at(-1), "/sys/fs/resctrl/mon_groups/other");
+    assert.equal(value(s, "nri_resctrl_pod_llc_occupancy_bytes", { pod_uid: "a" }), 1000);
   });
 
   it("exports no readings for a pod whose group Failed, and counts pods by group state", async () => {

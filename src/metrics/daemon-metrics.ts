@@ -32,6 +32,13 @@ export const NRI_REQUEST_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2,
 ];
 
+/** prom-client default metrics left out (see the constructor). */
+const PROM_CLIENT_TOTAL_GAUGES = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
+
 const CONTAINER_STATES = {
   Reconciled: "reconciled",
   Partial: "partial",
@@ -124,6 +131,9 @@ export class DaemonMetrics {
     const registers = [(this.registry = new Registry())];
     if (opts.nodeName) this.registry.setDefaultLabels({ node: opts.nodeName });
     collectDefaultMetrics({ register: this.registry });
+    // prom-client's gauges named *_total fail `promtool check metrics` ("non-counter metrics should
+    // not have _total suffix"); each is only the sum over `type` of nodejs_active_{handles,requests,resources}.
+    for (const name of PROM_CLIENT_TOTAL_GAUGES) this.registry.removeSingleMetric(name);
 
     this.#pods = new Gauge({
       name: "nri_resctrl_pods",

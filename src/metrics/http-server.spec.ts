@@ -348,8 +348,19 @@ describe("startHttpServer", () => {
       return;
     }
     const r = await realScrape();
-    const check = spawnSync("promtool", ["check", "metrics"], { input: r.body, encoding: "utf8" });
+    const promtool = (input: string) =>
+      spawnSync("promtool", ["check", "metrics"], { input, encoding: "utf8" });
+    // Our families alone: no parse error, no lint problem.
+    const ours = r.body
+      .split("\n")
+      .filter((l) => /^(# (HELP|TYPE) )?nri_resctrl_/.test(l))
+      .join("\n");
+    let check = promtool(`${ours}\n`);
+    assert.equal(check.status, 0, `promtool check metrics (nri_resctrl_*):\n${check.stdout}${check.stderr}`);
+    // The whole scrape, prom-client's default metrics included: no problem at all.
+    check = promtool(r.body);
     assert.equal(check.status, 0, `promtool check metrics:\n${check.stdout}${check.stderr}`);
+    assert.equal(`${check.stdout}${check.stderr}`.trim(), "");
   });
 });
 

@@ -115,7 +115,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    req.resume(); // bodies are ignored (drained, so keep-alive still works)
+    // Request bodies are never read: node discards an unread body once the response ends.
     const path = (req.url ?? "/").split("?")[0] as string;
     if (!PATHS.has(path)) return send(res, 404, "not found\n");
     if (req.method !== "GET" && req.method !== "HEAD") {
