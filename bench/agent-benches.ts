@@ -109,6 +109,7 @@ export async function benchScrape(pods = 1000, source: "memfs" | "disk" = "memfs
       mkdirSync(join(root, "info", "L3_MON"), { recursive: true });
       mkdirSync(join(root, "mon_groups"), { recursive: true });
       writeFileSync(join(root, "tasks"), ""); // what the group layer checks for a mounted resctrl
+      for (const d of domains) mkdirSync(join(root, "mon_data", d), { recursive: true });
       writeFileSync(
         join(root, "info", "L3_MON", "mon_features"),
         "llc_occupancy\nmbm_total_bytes\nmbm_local_bytes\n",

@@ -31,7 +31,11 @@ async function setup(options: MemFsResctrlOptions = {}) {
 describe("Resctrl.monCapabilities", () => {
   it("reads info/L3_MON/mon_features and num_rmids", async () => {
     const { caps } = await setup({ rmidCapacity: 32 });
-    assert.deepEqual(caps, { features: { L3: L3 }, numRmids: 32 });
+    assert.deepEqual(caps, {
+      features: { L3: L3 },
+      numRmids: 32,
+      domains: { L3: ["mon_L3_00", "mon_L3_01"] },
+    });
   });
 
   it("every info/<RESOURCE>_MON, resources sorted, events in kernel order", async () => {
@@ -65,13 +69,16 @@ describe("Resctrl.monCapabilities", () => {
 
   it("a MemFs offering nothing: features {}, the RMID count still there", async () => {
     const { caps } = await setup({ monFeatures: {} });
-    assert.deepEqual(caps, { features: {}, numRmids: 256 });
+    assert.deepEqual(caps, { features: {}, numRmids: 256, domains: {} });
   });
 
   it("a num_rmids that is not a number is left out", async () => {
     const fs = MemFs.withResctrl();
     fs.addFile(`${ROOT}/info/L3_MON/num_rmids`, "lots\n");
-    assert.deepEqual(await Resctrl.withProvider(fs).monCapabilities(), { features: { L3: L3 } });
+    assert.deepEqual(await Resctrl.withProvider(fs).monCapabilities(), {
+      features: { L3: L3 },
+      domains: { L3: ["mon_L3_00"] },
+    });
   });
 
   it("not mounted → NotMountedError; an unreadable mon_features or info → mapped rejection", async () => {
@@ -202,11 +209,21 @@ describe("Resctrl.readGroupMonData", () => {
     ]);
   });
 
-  it("one listing of mon_data, then one read per (event, domain)", async () => {
+  it("with the root's domains in caps: no listing, one read per (event, domain)", async () => {
     const { fs, rc, group, caps } = await setup();
+    assert.deepEqual(caps.domains, { L3: ["mon_L3_00", "mon_L3_01"] });
     const lists = fs.calls("list");
     const reads = fs.calls("read");
     await rc.readGroupMonData(group, caps);
+    assert.equal(fs.calls("list") - lists, 0);
+    assert.equal(fs.calls("read") - reads, 3 * 2);
+  });
+
+  it("without domains in caps: one listing of the group's mon_data, then one read per (event, domain)", async () => {
+    const { fs, rc, group, caps } = await setup();
+    const lists = fs.calls("list");
+    const reads = fs.calls("read");
+    await rc.readGroupMonData(group, { features: caps.features });
     assert.equal(fs.calls("list") - lists, 1);
     assert.equal(fs.calls("list", `${group}/mon_data`), 1);
     assert.equal(fs.calls("read") - reads, 3 * 2);
@@ -287,7 +304,9 @@ describe("Resctrl.readGroupMonData", () => {
   it("listing mon_data denied → NoPermissionError", async () => {
     const { fs, rc, group, caps } = await setup();
     fs.denyPath(`${group}/mon_data`, ["list"]);
-    await rejectsWith(rc.readGroupMonData(group, caps), NoPermissionError, { code: "EACCES" });
+    await rejectsWith(rc.readGroupMonData(group, { features: caps.features }), NoPermissionError, {
+      code: "EACCES",
+    });
   });
 
   it("no monitoring offered: caps {} reads nothing", async () => {
@@ -348,6 +367,21 @@ describe("Resctrl.readGroupMonData", () => {
       });
       // root + c1 + pod_a + c1's m1
       assert.equal(await rc.rmidsInUse(), 4);
+      // With the root's mon_data the domains come from caps (no per-group listing): same answer;
+      // a group removed since then rejects as gone, not as "no domain".
+      for (const d of ["mon_L3_00", "mon_L3_01", "mon_PERF_PKG_00"])
+        await mkdir(`${root}/mon_data/${d}`, { recursive: true });
+      const withDomains = await rc.monCapabilities();
+      assert.deepEqual(withDomains.domains, {
+        L3: ["mon_L3_00", "mon_L3_01"],
+        PERF_PKG: ["mon_PERF_PKG_00"],
+      });
+      assert.deepEqual(await rc.readGroupMonData(g, withDomains), await rc.readGroupMonData(g, caps));
+      await rm(g, { recursive: true });
+      await assert.rejects(
+        rc.readGroupMonData(g, withDomains),
+        (e: Error & { code?: string }) => e.code === "ENOENT",
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -32,6 +32,14 @@ export interface FsProvider {
   /** Names of the immediate subdirectories of `path` (symlinks and files are not listed), in no guaranteed order. */
   readChildDirs(path: string): Promise<string[]>;
   /**
+   * Optional synchronous twins of {@link readToString} and {@link readChildDirs}, same results and
+   * errno errors (thrown). For many tiny sysfs files (a readings pass over every group's
+   * `mon_data`) one blocking read costs a few µs, the async path tens: callers use these, one group
+   * at a time, yielding between groups. A provider without them is read asynchronously.
+   */
+  readToStringSync?(path: string): string;
+  readChildDirsSync?(path: string): string[];
+  /**
    * `mount -t resctrl resctrl <target>`, creating the leaf directory `target` if missing (the
    * parent must exist). Rejects with an errno error: EPERM/EACCES, ENODEV (no resctrl in the
    * kernel), EBUSY (already mounted), EIO for anything unrecognised.

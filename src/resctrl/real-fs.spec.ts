@@ -67,6 +67,32 @@ describe("RealFs", () => {
     await assert.rejects(fs.readChildDirs(join(dir, "nope")), (e) => errnoCode(e) === "ENOENT");
   });
 
+  it("readToStringSync / readChildDirsSync: the same answers and errno errors as the async pair", async () => {
+    const big = "x".repeat(10_000) + "\n";
+    await writeFile(join(dir, "small"), "42\n");
+    await writeFile(join(dir, "big"), big);
+    await writeFile(join(dir, "empty"), "");
+    await mkdir(join(dir, "sd", "d1"), { recursive: true });
+    await writeFile(join(dir, "sd", "f"), "");
+    assert.equal(fs.readToStringSync(join(dir, "small")), "42\n");
+    assert.equal(fs.readToStringSync(join(dir, "big")), big, "more than one 4 KiB read");
+    assert.equal(fs.readToStringSync(join(dir, "empty")), "");
+    assert.throws(
+      () => fs.readToStringSync(join(dir, "nope")),
+      (e) => errnoCode(e) === "ENOENT",
+    );
+    assert.throws(
+      () => fs.readToStringSync(join(dir, "sd")),
+      (e) => errnoCode(e) === "EISDIR",
+    );
+    assert.deepEqual(fs.readChildDirsSync(join(dir, "sd")), await fs.readChildDirs(join(dir, "sd")));
+    assert.deepEqual(fs.readChildDirsSync(join(dir, "sd")), ["d1"]);
+    assert.throws(
+      () => fs.readChildDirsSync(join(dir, "nope")),
+      (e) => errnoCode(e) === "ENOENT",
+    );
+  });
+
   it("mountResctrl creates the leaf and maps a failing mount (no resctrl here) to ENODEV", async () => {
     const target = join(dir, "mnt");
     await assert.rejects(fs.mountResctrl(target), (e: unknown) => {

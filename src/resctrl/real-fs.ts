@@ -1,4 +1,4 @@
-import { constants } from "node:fs";
+import { closeSync, constants, openSync, readSync, readdirSync } from "node:fs";
 import { access, mkdir, open, readFile, readdir, rmdir, stat } from "node:fs/promises";
 import { execa } from "execa";
 import { errnoCode, errnoError, errorMessage } from "./errors.js";
@@ -58,6 +58,30 @@ export class RealFs implements FsProvider {
 
   async readToString(path: string): Promise<string> {
     return readFile(path, "utf8");
+  }
+
+  /** open + read(s) + close, without readFileSync's fstat: sysfs files are tiny and report size 4096. */
+  readToStringSync(path: string): string {
+    const fd = openSync(path, "r");
+    try {
+      const chunks: Buffer[] = [];
+      for (;;) {
+        const buf = Buffer.allocUnsafe(4096);
+        const n = readSync(fd, buf, 0, buf.length, null);
+        if (n === 0) break;
+        chunks.push(n === buf.length ? buf : buf.subarray(0, n));
+        if (n < buf.length && chunks.length === 1) break; // a short first read: the whole file
+      }
+      return Buffer.concat(chunks).toString("utf8");
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  readChildDirsSync(path: string): string[] {
+    return readdirSync(path, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
   }
 
   async checkCanOpenForWrite(path: string): Promise<void> {

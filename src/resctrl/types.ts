@@ -124,4 +124,10 @@ export interface MonCapabilities {
   features: Record<string, string[]>;
   /** `info/L3_MON/num_rmids`, when present and a number. */
   numRmids?: number;
+  /**
+   * Resource → its domain directories (`mon_L3_00`, …), listed once from the root's `mon_data`
+   * (every group has the same domains). When present, `readGroupMonData` reads the files directly
+   * instead of listing each group's `mon_data` first.
+   */
+  domains?: Record<string, string[]>;
 }
