@@ -17,6 +17,7 @@ import type { NriContainer } from "../src/nri/types.js";
 import { FakeRuntime } from "../support/fakes/fake-runtime.js";
 import { fakeContainer, fakePod } from "../support/fakes/fake-runtime-fixtures.js";
 import {
+  PROMETHEUS_TMPDIR_ENV,
   REQUIRE_PROMETHEUS_ENV,
   poll,
   prometheusTools,
@@ -45,7 +46,7 @@ if (!tools.ok) {
   });
 } else {
   describe("a real Prometheus scrapes the daemon's /metrics", () => {
-    const dir = mkdtempSync(join(tmpdir(), "prometheus-scrape-"));
+    const dir = mkdtempSync(join(process.env[PROMETHEUS_TMPDIR_ENV] || tmpdir(), "prometheus-scrape-"));
     const nriSock = join(dir, "nri", "nri.sock");
     const cgroupRoot = join(dir, "cgroup");
     const pod = fakePod(7, { name: "web-0", namespace: "shop" });

@@ -9,6 +9,12 @@ import { execa } from "execa";
 
 /** Set to "1" (CI does) to make a missing prometheus/promtool a failure instead of a skip. */
 export const REQUIRE_PROMETHEUS_ENV = "NRI_RESCTRL_REQUIRE_PROMETHEUS";
+/**
+ * Where the scrape test makes its temp dir (default: the OS temp dir). .ci/run points it at a
+ * private dir, so that its cleanup can find a prometheus a killed test run left behind (by the TSDB
+ * path) without touching anyone else's.
+ */
+export const PROMETHEUS_TMPDIR_ENV = "NRI_RESCTRL_PROMETHEUS_TMPDIR";
 
 /** The absolute path of executable `name`: /usr/bin first (Debian's package), then $PATH. */
 export function findExecutable(name: string): string | undefined {
