@@ -89,7 +89,12 @@ class FakePlugin implements MetricsPluginView {
   pods: MetricsPodSnapshot[] = [];
   unassigned: Array<{ state: string }> = [];
   unmonitored: Array<{ podUid: string; podName: string; podNamespace: string }> = [];
-  stats = { groupCreateFailures: { capacity: 0, other: 0 }, retrySweeps: 0, podsPruned: 0 };
+  stats = {
+    groupCreateFailures: { capacity: 0, other: 0 },
+    retrySweeps: 0,
+    podsPruned: 0,
+    containersVanished: 0,
+  };
   droppedEvents = 0;
   snapshot(): MetricsPodSnapshot[] {
     return this.pods.map((p) => ({ ...p }));
@@ -539,7 +544,12 @@ describe("DaemonMetrics", () => {
 
   it("mirrors the plugin's and the runtime's counters at collect time", async () => {
     const { plugin, runtime, scrape } = setup();
-    plugin.stats = { groupCreateFailures: { capacity: 3, other: 1 }, retrySweeps: 7, podsPruned: 2 };
+    plugin.stats = {
+      groupCreateFailures: { capacity: 3, other: 1 },
+      retrySweeps: 7,
+      podsPruned: 2,
+      containersVanished: 3,
+    };
     plugin.droppedEvents = 4;
     runtime.reconnectCount = 1;
     let s = await scrape();
@@ -547,10 +557,16 @@ describe("DaemonMetrics", () => {
     assert.equal(value(s, "nri_resctrl_group_create_failures_total", { reason: "other" }), 1);
     assert.equal(value(s, "nri_resctrl_retry_sweeps_total"), 7);
     assert.equal(value(s, "nri_resctrl_pods_pruned_total"), 2);
+    assert.equal(value(s, "nri_resctrl_containers_vanished_total"), 3);
     assert.equal(value(s, "nri_resctrl_events_dropped_total"), 4);
     assert.equal(value(s, "nri_resctrl_runtime_connected"), 1);
     assert.equal(value(s, "nri_resctrl_runtime_reconnects_total"), 1);
-    plugin.stats = { groupCreateFailures: { capacity: 5, other: 1 }, retrySweeps: 8, podsPruned: 2 };
+    plugin.stats = {
+      groupCreateFailures: { capacity: 5, other: 1 },
+      retrySweeps: 8,
+      podsPruned: 2,
+      containersVanished: 3,
+    };
     runtime.isConnected = false;
     runtime.reconnectCount = 2;
     s = await scrape(); // within cacheMs: plugin state is still read fresh

@@ -111,6 +111,7 @@ export class DaemonMetrics {
   readonly #groupCreateFailures: Counter<"reason">;
   readonly #retrySweeps: Counter;
   readonly #podsPruned: Counter;
+  readonly #containersVanished: Counter;
   readonly #eventsDropped: Counter;
   readonly #runtimeConnected: Gauge;
   readonly #runtimeReconnects: Counter;
@@ -166,7 +167,12 @@ export class DaemonMetrics {
     });
     this.#retrySweeps = new Counter({
       name: "nri_resctrl_retry_sweeps_total",
-      help: "Retry sweeps (retryAllOnce) run",
+      help: "Sweeps run (--retry-interval: vanished containers, orphan pods, retryAllOnce)",
+      registers,
+    });
+    this.#containersVanished = new Counter({
+      name: "nri_resctrl_containers_vanished_total",
+      help: "Containers counted stopped because their cgroup and process vanished without a STOP_CONTAINER",
       registers,
     });
     this.#podsPruned = new Counter({
@@ -353,6 +359,7 @@ export class DaemonMetrics {
     mirror(this.#groupCreateFailures, stats.groupCreateFailures.other, { reason: "other" });
     mirror(this.#retrySweeps, stats.retrySweeps);
     mirror(this.#podsPruned, stats.podsPruned);
+    mirror(this.#containersVanished, stats.containersVanished);
     mirror(this.#eventsDropped, this.#plugin.droppedEvents);
     this.#runtimeConnected.set(this.#runtime.connected() ? 1 : 0);
     mirror(this.#runtimeReconnects, this.#runtime.reconnects());

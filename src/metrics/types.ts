@@ -28,6 +28,8 @@ export interface MetricsPluginView {
     groupCreateFailures: { capacity: number; other: number };
     retrySweeps: number;
     podsPruned: number;
+    /** Containers counted Stopped because their cgroup and process vanished without a STOP_CONTAINER. */
+    containersVanished: number;
   };
   /** Events dropped because a subscriber's queue was full. */
   readonly droppedEvents: number;
