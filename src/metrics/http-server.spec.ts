@@ -379,7 +379,12 @@ async function realScrape(): Promise<Res> {
       ],
       unassignedContainers: () => [],
       unmonitoredPods: () => [],
-      stats: { groupCreateFailures: { capacity: 0, other: 0 }, retrySweeps: 1, podsPruned: 0 },
+      stats: {
+        groupCreateFailures: { capacity: 0, other: 0 },
+        retrySweeps: 1,
+        podsPruned: 0,
+        containersVanished: 0,
+      },
       droppedEvents: 0,
       health: () => ({ resctrl: "usable" }),
     },
