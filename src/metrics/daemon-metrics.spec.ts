@@ -236,6 +236,7 @@ describe("DaemonMetrics", () => {
           ["nri_resctrl_group_create_failures_total", "counter"],
           ["nri_resctrl_retry_sweeps_total", "counter"],
           ["nri_resctrl_pods_pruned_total", "counter"],
+          ["nri_resctrl_containers_vanished_total", "counter"],
           ["nri_resctrl_events_dropped_total", "counter"],
           ["nri_resctrl_runtime_connected", "gauge"],
           ["nri_resctrl_runtime_reconnects_total", "counter"],
