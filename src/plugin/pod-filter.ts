@@ -3,8 +3,7 @@ import { InvalidPluginConfigError } from "./errors.js";
 
 /** One requirement of an equality-based label selector (the Kubernetes syntax). */
 export type LabelRequirement =
-  | { key: string; op: "=" | "!="; value: string }
-  | { key: string; op: "exists" | "!exists" };
+  { key: string; op: "=" | "!="; value: string } | { key: string; op: "exists" | "!exists" };
 
 /**
  * Which pods get a group (RMIDs are scarce: tens to a few hundred per socket). Empty lists and an

@@ -15,5 +15,10 @@ export interface PluginStats {
 
 /** All zero. */
 export function emptyPluginStats(): PluginStats {
-  return { groupCreateFailures: { capacity: 0, other: 0 }, retrySweeps: 0, podsPruned: 0, containersVanished: 0 };
+  return {
+    groupCreateFailures: { capacity: 0, other: 0 },
+    retrySweeps: 0,
+    podsPruned: 0,
+    containersVanished: 0,
+  };
 }
