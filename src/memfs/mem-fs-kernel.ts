@@ -159,6 +159,22 @@ export class ResctrlModel {
     return [...((kind === "ctrl" ? this.byCtrl : this.byMon).get(groupPath) ?? [])].sort((a, b) => a - b);
   }
 
+  /**
+   * `/proc/<pid>/cpu_resctrl_groups` as the kernel renders it (`proc_resctrl_show`): `res:/` for
+   * the default group or `res:<control group>`, then `mon:<mon group name>` (empty when the task
+   * is in no mon group). A task the model never placed is in the default group.
+   */
+  cpuResctrlGroups(pid: number): string {
+    const t = this.tasks.get(pid) ?? { ctrl: this.root ?? "", mon: null };
+    const res = t.ctrl === this.root ? "/" : posix.basename(t.ctrl);
+    return `res:${res}\nmon:${t.mon === null ? "" : posix.basename(t.mon)}\n`;
+  }
+
+  /** True if the model placed `pid` (moved it at least once and it was not forgotten). */
+  knowsTask(pid: number): boolean {
+    return this.tasks.has(pid);
+  }
+
   /** Innermost group of a known task. */
   groupOf(pid: number): string | undefined {
     const t = this.tasks.get(pid);

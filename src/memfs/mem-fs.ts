@@ -5,6 +5,11 @@ import { MemFsFaults, type DeniableOp, type MemFsOp } from "./mem-fs-faults.js";
 import { ResctrlModel, type MonReading, type ResctrlModelOptions } from "./mem-fs-kernel.js";
 import { joinPath, MEMFS_BASE_MOUNTS, MemTree, norm, type MemNode } from "./mem-fs-tree.js";
 
+/** `/proc/<pid>/cpu_resctrl_groups`, rendered from the task model. */
+const PROC_RESCTRL_FILE = /^\/proc\/(\d+)\/cpu_resctrl_groups$/;
+/** `/proc/<pid>`: exists while the task is alive. */
+const PROC_PID_DIR = /^\/proc\/(\d+)$/;
+
 export type { MemFsOp, DeniableOp } from "./mem-fs-faults.js";
 export {
   MEMFS_DEFAULT_L3_DOMAINS,
@@ -15,6 +20,12 @@ export {
 
 /** Options of `new MemFs(...)`. */
 export interface MemFsOptions extends ResctrlModelOptions {
+  /**
+   * Render `/proc/<pid>/cpu_resctrl_groups` for live tasks while resctrl is mounted (the kernel's
+   * CONFIG_PROC_CPU_RESCTRL; default true). False models a kernel without it: the file is missing
+   * while `/proc/<pid>` exists.
+   */
+  procResctrlGroups?: boolean;
   /** ENOSPC on group mkdir once this many RMIDs are in use (root counts as one; limbo RMIDs too). */
   rmidCapacity?: number;
   /**
@@ -104,9 +115,13 @@ export class MemFs implements FsProvider {
   private readonly faults = new MemFsFaults();
   private readonly counts = new Map<string, number>();
   private readonly audit: boolean;
+  private readonly procResctrlGroups: boolean;
+  private readonly pidExists: ((pid: number) => boolean) | undefined;
 
   constructor(options: MemFsOptions = {}) {
     this.audit = options.audit ?? true;
+    this.procResctrlGroups = options.procResctrlGroups ?? true;
+    this.pidExists = options.pidExists;
     this.kernel = new ResctrlModel(this.tree, options);
     this.kernel.pidFaults = {
       gone: this.faults.gonePids,
@@ -249,6 +264,12 @@ export class MemFs implements FsProvider {
    */
   readFile(path: string): string {
     const p = norm(path);
+    const proc = PROC_RESCTRL_FILE.exec(p);
+    if (proc && this.procResctrlGroups && this.kernel.mounted) {
+      const pid = Number(proc[1]);
+      if (!this.taskAlive(pid)) throw errnoError("ENOENT", "no such process", p);
+      return this.kernel.cpuResctrlGroups(pid);
+    }
     const node = this.tree.nodeOf(p);
     if (node.kind === "dir") throw errnoError("EISDIR", "is a directory", p);
     if (node.kind === "file") return node.content;
@@ -267,10 +288,23 @@ export class MemFs implements FsProvider {
   /** Sync existence check (the async `exists` is the provider method). Never throws. */
   existsSync(path: string): boolean {
     try {
-      return this.tree.has(norm(path));
+      const p = norm(path);
+      const proc = PROC_PID_DIR.exec(p);
+      if (proc && !this.tree.has(p)) return this.taskAlive(Number(proc[1]));
+      return this.tree.has(p);
     } catch {
       return false;
     }
+  }
+
+  /**
+   * A task is alive unless `pidGone` says otherwise, it was placed in a group, or `pidExists` (when
+   * given) says so; without `pidExists` every positive id is alive (what `/proc/<pid>` shows).
+   */
+  private taskAlive(pid: number): boolean {
+    if (pid <= 0 || this.faults.gonePids.has(pid)) return false;
+    if (this.kernel.knowsTask(pid)) return true;
+    return this.pidExists ? this.pidExists(pid) : true;
   }
 
   /** Known tasks of a group, ascending; a ctrl group lists its mon groups' tasks too (kernel rule). */

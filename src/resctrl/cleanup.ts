@@ -1,5 +1,6 @@
 import { NotMountedError, errnoCode, errorMessage, mapFsError } from "./errors.js";
 import type { ResctrlContext } from "./context.js";
+import { isControlGroupName } from "./group.js";
 import type { CleanupReport } from "./types.js";
 
 /** Root-level directories that are never groups. */
@@ -35,7 +36,10 @@ async function sweep(
  * See `Resctrl.cleanupAll`. Root listing failure throws (nothing was removed yet); a later
  * `mon_groups` listing failure is recorded in `report.errors` and the root counts are returned.
  */
-export async function cleanupPrefixInFs(ctx: ResctrlContext): Promise<CleanupReport> {
+export async function cleanupPrefixInFs(
+  ctx: ResctrlContext,
+  opts: { inControlGroups?: boolean } = {},
+): Promise<CleanupReport> {
   const report: CleanupReport = {
     removed: 0,
     removalFailures: 0,
@@ -57,14 +61,18 @@ export async function cleanupPrefixInFs(ctx: ResctrlContext): Promise<CleanupRep
   } catch (err) {
     throw mapFsError(err, { verb: "list", object: "groups in", id: ctx.root, path: ctx.root });
   }
-  await sweep(
-    ctx,
-    ctx.root,
-    rootNames.filter((n) => !ROOT_RESERVED.has(n)),
-    report,
-  );
-  const monGroups = `${ctx.root}/mon_groups`;
-  if (await ctx.fs.exists(monGroups)) {
+  const rootGroups = rootNames.filter((n) => !ROOT_RESERVED.has(n));
+  await sweep(ctx, ctx.root, rootGroups, report);
+  // With classes followed: `<prefix>*` inside every (remaining, non-prefix) control group's
+  // mon_groups too; nothing else is touched.
+  const ctrls = opts.inControlGroups
+    ? rootGroups
+        .filter((n) => isControlGroupName(n) && !n.startsWith(ctx.groupPrefix))
+        .map((n) => `${ctx.root}/${n}`)
+    : [];
+  for (const dir of [ctx.root, ...ctrls]) {
+    const monGroups = `${dir}/mon_groups`;
+    if (!(await ctx.fs.exists(monGroups))) continue;
     let names: string[] | undefined;
     try {
       names = await ctx.fs.readChildDirs(monGroups);

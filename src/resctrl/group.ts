@@ -9,6 +9,21 @@ import {
 import { readKernelStatus, type ResctrlContext } from "./context.js";
 import { sanitizeUid } from "./sanitize.js";
 
+/** Root-level directories that are never control groups. */
+const ROOT_NON_CONTROL_GROUPS: ReadonlySet<string> = new Set(["info", "mon_data", "mon_groups"]);
+
+/** True if `name` may be a control group directly under the root (one safe path segment). */
+export function isControlGroupName(name: string): boolean {
+  return (
+    name !== "" &&
+    name !== "." &&
+    name !== ".." &&
+    !name.includes("/") &&
+    !name.includes("\0") &&
+    !ROOT_NON_CONTROL_GROUPS.has(name)
+  );
+}
+
 /** Pure: `<prefix><sanitized uid>`; see `sanitizeUid` for the collision rule. */
 export function groupNameOf(ctx: Pick<ResctrlContext, "groupPrefix">, podUid: string): string {
   return `${ctx.groupPrefix}${sanitizeUid(podUid)}`;
@@ -43,11 +58,17 @@ export function assertInsideRoot(ctx: ResctrlContext, path: string, verb: string
 }
 
 /**
- * Throws {@link OutsideRootError} unless `path` is exactly `<root>/mon_groups/<prefix><rest>` with a
- * non-empty `<rest>` and no `/`, `.`/`..` in the name: the only directories this layer may rmdir.
+ * Throws {@link OutsideRootError} unless `path` is exactly `<root>/mon_groups/<prefix><rest>` or
+ * `<root>/<control group>/mon_groups/<prefix><rest>` (one safe segment for the control group, not
+ * info/mon_data/mon_groups) with a non-empty `<rest>` and no `/`, `.`/`..` in the name: the only
+ * directories this layer may rmdir.
  */
 export function assertOwnedGroup(ctx: ResctrlContext, path: string, verb: string): string {
-  const dir = `${ctx.root}/mon_groups/`;
+  let dir = `${ctx.root}/mon_groups/`;
+  if (typeof path === "string" && !path.startsWith(dir) && path.startsWith(`${ctx.root}/`)) {
+    const [ctrl = "", mon = ""] = path.slice(ctx.root.length + 1).split("/");
+    if (mon === "mon_groups" && isControlGroupName(ctrl)) dir = `${ctx.root}/${ctrl}/mon_groups/`;
+  }
   const name = typeof path === "string" && path.startsWith(dir) ? path.slice(dir.length) : "";
   const ok =
     name.length > ctx.groupPrefix.length &&
@@ -78,8 +99,12 @@ async function assertLooksMounted(ctx: ResctrlContext, verb: string, id: string)
 }
 
 /** See `Resctrl.createGroup`. */
-export async function createGroupInFs(ctx: ResctrlContext, podUid: string): Promise<string> {
-  const path = groupPathOf(ctx, podUid);
+export function createGroupInFs(ctx: ResctrlContext, podUid: string): Promise<string> {
+  return createGroupAt(ctx, groupPathOf(ctx, podUid), podUid);
+}
+
+/** mkdir of a monitor group at `path` (validated by the caller); EEXIST = success. */
+export async function createGroupAt(ctx: ResctrlContext, path: string, podUid: string): Promise<string> {
   await assertLooksMounted(ctx, "create", path);
   try {
     await ctx.fs.createDir(path);

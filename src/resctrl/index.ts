@@ -30,6 +30,8 @@ export {
 export { DEFAULT_PROC_MOUNTS_PATH, DEFAULT_PROC_FILESYSTEMS_PATH, decodeMountField } from "./mount.js";
 export { L3_DOMAIN_PREFIX } from "./occupancy.js";
 export { MON_DOMAIN_DIR } from "./mon-data.js";
+export { parseCpuResctrlGroups } from "./classes.js";
+export { isControlGroupName } from "./group.js";
 export type {
   SupportInfo,
   AssignmentResult,

@@ -1,5 +1,11 @@
 import { pino, type Logger } from "pino";
 import { cleanupPrefixInFs } from "./cleanup.js";
+import {
+  classGroupPathOf,
+  controlGroupsInFs,
+  createClassGroupInFs,
+  taskControlGroupsInFs,
+} from "./classes.js";
 import type { ResctrlContext } from "./context.js";
 import { createGroupInFs, deleteGroupInFs, groupNameOf, groupPathOf } from "./group.js";
 import {
@@ -161,12 +167,49 @@ export class Resctrl {
 
   /**
    * Removes every `<prefix>*` directory directly under root (except info/mon_data/mon_groups) and
-   * directly under `<root>/mon_groups` (skipped if absent); never deeper. NotMountedError if
+   * directly under `<root>/mon_groups` (skipped if absent); with `inControlGroups` also directly
+   * under every other control group's `mon_groups`; never deeper, nothing else. NotMountedError if
    * `<root>/tasks` is missing; a root listing failure throws; rmdir failures and a `mon_groups`
    * listing failure are counted/recorded in `errors` and the report is still returned.
    */
-  cleanupAll(): Promise<CleanupReport> {
-    return cleanupPrefixInFs(this.ctx);
+  cleanupAll(opts: { inControlGroups?: boolean } = {}): Promise<CleanupReport> {
+    return cleanupPrefixInFs(this.ctx, opts);
+  }
+
+  /**
+   * Control groups (RDT classes) directly under the root, as absolute paths, sorted: every
+   * directory but info/mon_data/mon_groups. Listing errors → the shared mapping.
+   */
+  controlGroups(): Promise<string[]> {
+    return controlGroupsInFs(this.ctx);
+  }
+
+  /**
+   * Pure: the pod's monitor group inside control group `ctrl` (the root itself →
+   * {@link groupPathFor}; `<root>/<class>` → `<root>/<class>/mon_groups/<groupNameFor(uid)>`).
+   * OutsideRootError for any other `ctrl`.
+   */
+  classGroupPathFor(podUid: string, ctrl: string): string {
+    return classGroupPathOf(this.ctx, podUid, ctrl);
+  }
+
+  /**
+   * mkdir of the pod's monitor group inside control group `ctrl` (see {@link classGroupPathFor});
+   * idempotent. A control group that is gone (no `<ctrl>/mon_groups`) → NotMountedError with code
+   * ENOENT; otherwise the same failures as {@link createGroup} (ENOSPC → CapacityError, …).
+   */
+  createClassGroup(podUid: string, ctrl: string): Promise<string> {
+    return createClassGroupInFs(this.ctx, podUid, ctrl);
+  }
+
+  /**
+   * The control group (absolute path; the root for the default group) of each task: from
+   * `/proc/<tid>/cpu_resctrl_groups` where the kernel provides it (a task that exited is left out),
+   * else from the control groups' `tasks` files (a task found in none is the root's). Never
+   * touches a group.
+   */
+  taskControlGroups(tids: readonly number[]): Promise<Map<number, string>> {
+    return taskControlGroupsInFs(this.ctx, tids);
   }
 
   /** One reading per `mon_L3_*` domain of `<groupPath>/mon_data`; non-numeric values → `bytes: null`. */
