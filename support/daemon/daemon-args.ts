@@ -1,3 +1,5 @@
+import { retryIntervalFlag } from "../worlds/shared/retry-interval.js";
+
 /**
  * How one `nri-resctrl-plugin` daemon of a scenario is started. Every argument field maps 1:1 to a
  * CLI flag (src/cli.ts); unset optional ones keep the daemon's defaults.
@@ -21,7 +23,22 @@ export interface DaemonOptions {
   repoRoot?: string;
   /** Raw daemon output is appended here as well (kept for the CI artifact). */
   logFile?: string;
+  /** `--retry-interval` in ms (0: no sweeps); unset: the daemon's default (10 s). */
+  retryIntervalMs?: number;
+  /** `--http-listen HOST:PORT` (port 0: ephemeral). {@link PluginDaemon.start} defaults it to {@link DEFAULT_HTTP_LISTEN}. */
+  httpListen?: string;
+  /** `--namespaces` (comma-joined). */
+  namespaces?: readonly string[];
+  /** `--exclude-namespaces` (comma-joined). */
+  excludeNamespaces?: readonly string[];
+  /** `--pod-label-selector`. */
+  podLabelSelector?: string;
+  /** `--node-name` (the `node` label of every metric). */
+  nodeName?: string;
 }
+
+/** Where every daemon of the scenario worlds serves /metrics, /healthz and /readyz: loopback, an ephemeral port (read from its log). */
+export const DEFAULT_HTTP_LISTEN = "127.0.0.1:0";
 
 /** The daemon's argv (after the entry point), one token per flag and per value. Pure. */
 export function daemonArgs(o: DaemonOptions): string[] {
@@ -47,5 +64,11 @@ export function daemonArgs(o: DaemonOptions): string[] {
   if (o.cleanupOnStart !== undefined)
     args.push(o.cleanupOnStart ? "--cleanup-on-start" : "--no-cleanup-on-start");
   if (o.autoMount !== undefined) args.push(o.autoMount ? "--auto-mount" : "--no-auto-mount");
+  if (o.retryIntervalMs !== undefined) args.push("--retry-interval", retryIntervalFlag(o.retryIntervalMs));
+  if (o.httpListen !== undefined) args.push("--http-listen", o.httpListen);
+  if (o.namespaces?.length) args.push("--namespaces", o.namespaces.join(","));
+  if (o.excludeNamespaces?.length) args.push("--exclude-namespaces", o.excludeNamespaces.join(","));
+  if (o.podLabelSelector !== undefined) args.push("--pod-label-selector", o.podLabelSelector);
+  if (o.nodeName !== undefined) args.push("--node-name", o.nodeName);
   return args;
 }

@@ -15,6 +15,17 @@ export const RUNTIME_SYNCHRONIZED_MSG = "runtime synchronized";
 export const WAITING_FOR_RUNTIME_MSG = "waiting for the runtime";
 /** The `msg` of the daemon's log record for every pod event it emits (src/plugin/pod-lifecycle.ts). */
 export const POD_EVENT_MSG = "pod event";
+/** The `msg` of the record (src/cli.ts) saying where `--http-listen` really bound: `{host, port}`. */
+export const SERVING_HTTP_MSG = "serving /metrics, /healthz and /readyz";
+
+/** Where the daemon's HTTP endpoint listens, from its {@link SERVING_HTTP_MSG} record; undefined for any other record. Pure. */
+export function httpAddressFromLog(r: LogRecord): { host: string; port: number } | undefined {
+  if (r.msg !== SERVING_HTTP_MSG) return undefined;
+  const { host, port } = r;
+  if (typeof host !== "string" || typeof port !== "number" || !Number.isInteger(port) || port <= 0)
+    throw new Error(`failed to read the HTTP address from the daemon's log: ${JSON.stringify(r)}`);
+  return { host, port };
+}
 
 /** Parses one output line: pino JSON becomes its record, anything else `{ msg: line }`, a blank line undefined. Pure. */
 export function parseLogLine(line: string): LogRecord | undefined {

@@ -13,6 +13,7 @@ import { FakeRuntime } from "../fakes/fake-runtime.js";
 import { removeDaemonBuild } from "./daemon-build.js";
 import type { DaemonOptions } from "./daemon-args.js";
 import { PluginDaemon } from "./plugin-daemon.js";
+import { samplesOf } from "./prometheus-text.js";
 
 const pod: NriPod = {
   id: "a".repeat(64),
@@ -78,6 +79,25 @@ describe("PluginDaemon with the real daemon", { timeout: 120_000 }, () => {
       assert.equal(e?.kind === "AddOrUpdate" && e.groupState.kind, "Exists");
     });
 
+    it("serves /readyz, /healthz and /metrics on the port it logged, per-pod series labelled", async () => {
+      const { host, port } = await daemon!.httpAddress(30_000);
+      assert.equal(host, "127.0.0.1");
+      assert.ok(port > 0, `an ephemeral port, not 0: ${port}`);
+      assert.deepEqual(await daemon!.httpGet("/readyz", 10_000), { status: 200, body: "ready\n" });
+      assert.equal((await daemon!.httpGet("/healthz", 10_000)).status, 200);
+      const samples = await daemon!.scrapeMetrics(10_000);
+      const occupancy = samplesOf(samples, "nri_resctrl_pod_llc_occupancy_bytes", { pod_uid: "uid-1" });
+      assert.deepEqual(
+        occupancy.map((x) => x.labels),
+        [{ pod_uid: "uid-1", pod_namespace: "default", pod_name: "web" }],
+      );
+      assert.equal(samplesOf(samples, "nri_resctrl_pods", { group_state: "exists" })[0]?.value, 1);
+      assert.ok(
+        daemon!.records.some((r) => r.msg === "scenario world: daemon started"),
+        "the world's note of how it started the daemon",
+      );
+    });
+
     it("classifies retries and reports its state", async () => {
       assert.deepEqual(
         { ...(await daemon!.retryGroupCreation("uid-404")), message: "" },
@@ -110,6 +130,10 @@ describe("PluginDaemon with the real daemon", { timeout: 120_000 }, () => {
       await daemon.connect(30_000);
       await daemon.waitUntilWaitingForRuntime(30_000);
       assert.equal(daemon.syncCount(), 0);
+      assert.deepEqual(await daemon.httpGet("/readyz", 10_000), {
+        status: 503,
+        body: "not connected to the runtime's NRI socket\n",
+      });
       assert.equal(daemon.exitReason, undefined, "it keeps running");
     } finally {
       await daemon.stop();

@@ -4,11 +4,20 @@ import { ControlClient, type EventWatch } from "../../src/control/client.js";
 import { fromPodEvent } from "../../src/control/convert.js";
 import { GroupState, type State } from "../../src/control/gen/control/control.js";
 import type { PodResctrlEvent } from "../../src/plugin/events.js";
-import type { GroupReport, LogRecord, RetryOutcome } from "../worlds/types.js";
+import type { GroupReport, LogRecord, MetricSample, ProbeAnswer, RetryOutcome } from "../worlds/types.js";
 import { classifiedCall } from "./classify.js";
-import { daemonArgs, type DaemonOptions } from "./daemon-args.js";
+import { daemonArgs, DEFAULT_HTTP_LISTEN, type DaemonOptions } from "./daemon-args.js";
 import { daemonCommand, REPO_ROOT } from "./daemon-build.js";
-import { isRuntimeSynchronized, isWaitingForRuntime, lineSplitter, parseLogLine } from "./daemon-log.js";
+import {
+  httpAddressFromLog,
+  isRuntimeSynchronized,
+  isWaitingForRuntime,
+  lineSplitter,
+  parseLogLine,
+  SERVING_HTTP_MSG,
+} from "./daemon-log.js";
+import { httpGet } from "./http-probe.js";
+import { parsePrometheusText } from "./prometheus-text.js";
 
 /** How long {@link PluginDaemon.stop} waits after SIGTERM before SIGKILL. */
 export const DAEMON_STOP_GRACE_MS = 10_000;
@@ -73,10 +82,13 @@ export class PluginDaemon {
   /**
    * Spawns the daemon; waits for nothing (see {@link connect}, {@link waitForSyncs},
    * {@link waitUntilWaitingForRuntime}). `onRecord` sees every log record in output order (the
-   * daemon logs each pod event as it emits it).
+   * daemon logs each pod event as it emits it). Its HTTP endpoint listens on `o.httpListen`,
+   * default {@link DEFAULT_HTTP_LISTEN} (see {@link httpAddress}).
    */
   static async start(o: DaemonOptions, onRecord?: (r: LogRecord) => void): Promise<PluginDaemon> {
-    const proc = execa(process.execPath, [...(await daemonCommand()), ...daemonArgs(o)], {
+    o = { ...o, httpListen: o.httpListen ?? DEFAULT_HTTP_LISTEN };
+    const args = daemonArgs(o);
+    const proc = execa(process.execPath, [...(await daemonCommand()), ...args], {
       cwd: o.repoRoot ?? REPO_ROOT,
       reject: false,
       cleanup: true,
@@ -84,7 +96,10 @@ export class PluginDaemon {
       stdin: "ignore",
       env: { NODE_ENV: "production" },
     });
-    return new PluginDaemon(proc, o, onRecord);
+    const daemon = new PluginDaemon(proc, o, onRecord);
+    // First record: how the world started it (the report shows e.g. which --retry-interval ran).
+    daemon.records.push({ level: 30, msg: "scenario world: daemon started", args });
+    return daemon;
   }
 
   /** Why the process ended, or undefined while it runs. */
@@ -195,6 +210,29 @@ export class PluginDaemon {
       if (ev) onEvent(ev);
     });
     await this.#c().getState();
+  }
+
+  /**
+   * Where the daemon's HTTP endpoint listens, read from its log ({@link SERVING_HTTP_MSG}: the
+   * port it really bound when asked for port 0); waits for that line up to `timeoutMs`.
+   */
+  async httpAddress(timeoutMs: number): Promise<{ host: string; port: number }> {
+    const r = await this.waitForLog(SERVING_HTTP_MSG, timeoutMs);
+    return httpAddressFromLog(r)!;
+  }
+
+  /** GET `path` of the daemon's HTTP endpoint: its status and body, whatever the status. */
+  async httpGet(path: string, timeoutMs: number): Promise<ProbeAnswer> {
+    const { host, port } = await this.httpAddress(timeoutMs);
+    return httpGet(host, port, path, timeoutMs);
+  }
+
+  /** GET /metrics, parsed; rejects unless it answers 200 (quoting the body). */
+  async scrapeMetrics(timeoutMs: number): Promise<MetricSample[]> {
+    const a = await this.httpGet("/metrics", timeoutMs);
+    if (a.status !== 200)
+      throw new Error(`failed to scrape the daemon's /metrics: status ${a.status}: ${a.body.slice(0, 200)}`);
+    return parsePrometheusText(a.body);
   }
 
   /** The daemon's state (GetState). */
