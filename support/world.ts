@@ -44,6 +44,8 @@ export class ScenarioWorld extends World<Record<string, unknown>> {
   readonly expectedErrors: string[] = [];
   /** Pods and their container names declared by table steps, for "every pod" assertions. */
   readonly declaredPods = new Map<string, string[]>();
+  /** The sweep interval the scenario declared (`Given the plugin sweeps every …`), in ms; undefined: not declared. */
+  sweepIntervalMs: number | undefined;
 
   constructor(options: IWorldOptions<Record<string, unknown>>) {
     super(options);
@@ -95,6 +97,37 @@ export class ScenarioWorld extends World<Record<string, unknown>> {
       value = await read();
     }
     return value;
+  }
+
+  /**
+   * The deadline of a "within one sweep interval" step: the declared interval plus
+   * {@link SWEEP_GRACE_MS}. Throws when the scenario declared no interval, or none (0).
+   */
+  oneSweepMs(): number {
+    if (this.sweepIntervalMs === undefined || this.sweepIntervalMs <= 0)
+      throw new Error(
+        "failed to wait one sweep interval: the scenario declares no sweep interval (Given the plugin sweeps every N second(s))",
+      );
+    return this.sweepIntervalMs + SWEEP_GRACE_MS;
+  }
+
+  /**
+   * Like {@link eventuallyMatching}, but with the deadline {@link oneSweepMs} instead of the
+   * scenario's: the reaction must come from the next sweep, not from a later retry.
+   */
+  async withinOneSweep(pod: string, predicate: (e: PodEvent) => boolean): Promise<PodEvent> {
+    const after = this.seen.get(pod) ?? -1;
+    const ms = this.oneSweepMs();
+    return this.acknowledge(
+      await this.port
+        .waitForEvent(pod, (e) => e.seq > after && predicate(e), ms)
+        .catch((e: unknown) => {
+          throw new Error(
+            `failed within one sweep interval (${ms} ms: the interval plus ${SWEEP_GRACE_MS} ms): ${(e as Error).message}`,
+            { cause: e },
+          );
+        }),
+    );
   }
 
   /** Records that the scenario has looked at `pod`'s events up to `e` (see {@link unacknowledged}). */
@@ -176,6 +209,12 @@ export const POLL_INTERVAL_MS = 20;
 
 /** How long "exactly one event" waits for a second one before concluding there is none. */
 export const QUIET_PERIOD_MS = 300;
+
+/**
+ * What "within one sweep interval" allows beyond the interval: the sweep's own work (sandbox and
+ * cgroup checks, a group mkdir, moving tasks) and the event's way to the world.
+ */
+export const SWEEP_GRACE_MS = 1_000;
 
 /** True if `e` is an AddOrUpdate with that group kind and those counters. */
 export function matches(e: PodEvent, group: "Exists" | "Failed", reconciled: number, total: number): boolean {

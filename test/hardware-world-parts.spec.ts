@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { usage } from "../src/cli.js";
@@ -27,7 +28,9 @@ import {
   parseCrictlInspect,
   parsePodStatus,
   podManifest,
+  STREAM_BUFFER_BYTES,
   workloadCommand,
+  workloadSpec,
 } from "../support/worlds/hardware/kube.js";
 import { podEventFromLog } from "../support/daemon/daemon-log.js";
 import { Metadata, status } from "@grpc/grpc-js";
@@ -426,6 +429,56 @@ describe("Kubernetes manifests", () => {
     assert.ok(WORKLOAD_SCRIPT.includes("signal.signal(signal.SIGTERM, lambda *_: os._exit(0))"));
   });
 
+  it("adds a scenario's labels to the pod's own, which it cannot override", () => {
+    const m = podManifest({
+      name: "hw-a-web",
+      run: "hw-a",
+      slots: 1,
+      started: new Set([0]),
+      hostConfigDir: "/run/x",
+      labels: { monitoring: "on", "nri-resctrl-e2e/run": "other" },
+    }) as { metadata: { labels: Record<string, string> } };
+    assert.equal(m.metadata.labels.monitoring, "on");
+    assert.equal(m.metadata.labels["nri-resctrl-e2e/run"], "hw-a");
+  });
+
+  it("writes a workload spec: a thread count, and `stream` for a memory-streaming container", () => {
+    assert.equal(workloadSpec(3), "3");
+    assert.equal(workloadSpec(1, "idle"), "1");
+    assert.equal(workloadSpec(2, "memory-stream"), "2 stream");
+    assert.ok(STREAM_BUFFER_BYTES >= 256 * 1024 * 1024, "far above any LLC");
+  });
+
+  it(
+    "runs the workload as specified: threads, streaming, and exit 0 on SIGTERM (local python3)",
+    { skip: !hasPython() && "no python3 on this machine" },
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "hw-workload-"));
+      try {
+        await writeFile(join(dir, "c0"), `${workloadSpec(2, "memory-stream")}\n`);
+        for (const [arg, threads, streams] of [
+          [join(dir, "c0"), 2, true],
+          ["3", 3, false],
+          [join(dir, "missing"), 1, false],
+        ] as const) {
+          const child = spawn("python3", workloadCommand(arg).slice(1), { stdio: "ignore" });
+          await new Promise((r) => setTimeout(r, 1200));
+          const tasks = (await readdir(`/proc/${child.pid}/task`)).length;
+          const stat = (await readFile(`/proc/${child.pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
+          const cpuTicks = Number(stat[11]) + Number(stat[12]);
+          const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+          child.kill("SIGTERM");
+          assert.equal(await exited, 0, `${arg}: exit status after SIGTERM`);
+          assert.equal(tasks, threads, `${arg}: threads`);
+          // A streaming main thread burns CPU copying; a sleeping one does not.
+          assert.equal(cpuTicks > 20, streams, `${arg}: CPU ticks ${cpuTicks} in 1.2 s`);
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
   it("reads init containers, restart counts and exit codes", () => {
     const s = parsePodStatus(
       JSON.stringify({
@@ -764,3 +817,8 @@ describe("seeded groups", () => {
     }
   });
 });
+
+/** Whether python3 runs here (the workload test runs it; the hardware hosts have it in the image). */
+function hasPython(): boolean {
+  return spawnSync("python3", ["-c", "pass"]).status === 0;
+}

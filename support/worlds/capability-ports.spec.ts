@@ -41,6 +41,9 @@ describe("capability ports", () => {
       "runtime-restart": true,
       "late-runtime": true,
       "chosen-pod-uids": true,
+      "metrics-endpoint": true,
+      "pod-metadata": true,
+      "removal-orders": true,
     };
     const flags: readonly string[] = FLAG_CAPABILITIES;
     assert.deepEqual([...Object.keys(ports), ...flags].sort(), [...CAPABILITIES].sort());

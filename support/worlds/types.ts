@@ -51,6 +51,12 @@ export const CAPABILITIES = [
   "late-runtime",
   /** Freed RMIDs can be held in limbo (the kernel's EBUSY) and then drained, on demand. */
   "rmid-limbo",
+  /** The plugin's HTTP endpoint (/metrics, /readyz, /healthz) can be scraped and probed. */
+  "metrics-endpoint",
+  /** A pod can be run in a namespace and with labels the scenario names (what the plugin's filters select by). */
+  "pod-metadata",
+  /** A pod can be removed in a chosen order: the kubelet's, or by hand with crictl, containers first. */
+  "removal-orders",
 ] as const;
 
 /** One entry of {@link CAPABILITIES}. */
@@ -84,6 +90,10 @@ export const CAPABILITY_DESCRIPTIONS: Readonly<Record<Capability, string>> = {
     "start a pod with a UID the scenario chooses (hostile input); Kubernetes assigns its own",
   "late-runtime": "start the plugin while the runtime is down, and bring the runtime up later",
   "rmid-limbo": "hold freed RMIDs in limbo (EBUSY) and drain them on demand",
+  "metrics-endpoint": "scrape the plugin's /metrics and probe its /readyz and /healthz over HTTP",
+  "pod-metadata": "run a pod in a namespace and with labels the scenario names",
+  "removal-orders":
+    "remove a pod in the kubelet's order, or by hand with crictl (containers first, then the sandbox)",
 };
 
 /** Thrown by {@link portOf} for a port the world lacks. Message: "failed to <verb>: world X lacks @cap". */
@@ -122,13 +132,36 @@ export interface PluginStartOptions {
   autoMount?: boolean;
   /** Capacity of each event subscriber's queue (scenarios about dropped events use a tiny one). */
   eventQueueCapacity?: number;
+  /**
+   * The plugin's sweep interval in ms (the daemon's `--retry-interval`): every interval it counts
+   * vanished containers Stopped, removes orphan pods and retries Failed pods and Partial
+   * containers. 0: no sweeps, retries only when the operator calls them. Unset: the daemon's
+   * default (10 s), i.e. what users get; a world never substitutes 0 for it. See
+   * support/worlds/shared/retry-interval.ts for the run-wide overrides.
+   */
+  retryIntervalMs?: number;
+  /** Monitor only pods in these namespaces (`--namespaces`); names as the scenario gives them (see {@link PodMetadataPort}). */
+  namespaces?: readonly string[];
+  /** Never monitor pods in these namespaces (`--exclude-namespaces`); scenario names. */
+  excludeNamespaces?: readonly string[];
+  /** Monitor only pods whose labels match (`--pod-label-selector`, e.g. `monitoring=on`). */
+  podLabelSelector?: string;
 }
+
+/** What a container runs. Only the hardware world's real counters can tell them apart. */
+export type Workload =
+  /** Sleeps (the default): real threads, no work. */
+  | "idle"
+  /** Streams through a buffer larger than the last-level cache, so memory bandwidth counters grow. */
+  | "memory-stream";
 
 /** A container of a pod as a scenario describes it. */
 export interface ContainerSpec {
   name: string;
   /** Threads of the container's process (default 1). Every one must end up in the pod's group. */
   threads?: number;
+  /** What its main thread does (default "idle"). */
+  workload?: Workload;
 }
 
 /** The annotation kubectl writes on every applied object: often kilobytes, the bulk of a runtime's NRI state. */
@@ -233,6 +266,12 @@ export interface PodWorld {
   ): Promise<void>;
 
   // ---- act: the plugin and the runtime ---------------------------------------------------
+  /**
+   * Settings every later start of the plugin uses (by any start method, e.g. {@link startPlugin}
+   * or {@link LateRuntimePort.startPluginBeforeRuntime}); fields given again replace earlier ones,
+   * and the options a start passes itself win over them. Throws once the plugin started.
+   */
+  configurePlugin(settings: PluginStartOptions): void;
   /** Starts the plugin; resolves once it registered and the runtime's Synchronize was answered. */
   startPlugin(options?: PluginStartOptions): Promise<void>;
   /** A new pod sandbox (RUN_POD_SANDBOX) with a generated UID ({@link ChosenPodUidsPort} chooses one). */
@@ -417,6 +456,68 @@ export interface ChosenPodUidsPort {
   runPodWithUid(pod: string, uid: string): Promise<void>;
 }
 
+/** A pod as the runtime (and Kubernetes) know it: what the plugin's events, state and metrics carry. */
+export interface PodIdentity {
+  uid: string;
+  name: string;
+  namespace: string;
+}
+
+/** One sample of a Prometheus text exposition: metric name, labels, value. */
+export interface MetricSample {
+  name: string;
+  labels: Readonly<Record<string, string>>;
+  value: number;
+}
+
+/** What an HTTP probe of the plugin answered. */
+export interface ProbeAnswer {
+  status: number;
+  body: string;
+}
+
+/** @metrics-endpoint: the plugin's HTTP endpoint (the daemon's `--http-listen`). */
+export interface MetricsEndpointPort {
+  /** GET /metrics, parsed: every sample in exposition order. Rejects unless it answers 200. */
+  scrapeMetrics(): Promise<MetricSample[]>;
+  /** GET /readyz or /healthz: the status code and the body. */
+  probe(path: "/readyz" | "/healthz"): Promise<ProbeAnswer>;
+  /** The pod's UID, name and namespace as the runtime reports them (the labels its series must carry). */
+  podIdentity(pod: string): Promise<PodIdentity>;
+}
+
+/** Where a pod runs and how it is labelled ({@link PodMetadataPort}). */
+export interface PodPlacement {
+  /**
+   * The namespace, as the scenario names it. A world may run the pod in a private namespace
+   * derived from it (isolation); it maps the names in {@link PluginStartOptions} filters the same way.
+   */
+  namespace?: string;
+  /** Labels added to the pod's own. */
+  labels?: Readonly<Record<string, string>>;
+}
+
+/** @pod-metadata */
+export interface PodMetadataPort {
+  /** {@link PodWorld.runPod} in the given namespace and with the given labels. */
+  runPodWith(pod: string, placement: PodPlacement): Promise<void>;
+}
+
+/**
+ * How a pod goes away ({@link RemovalOrdersPort}):
+ * - "kubelet": stop every running container, stop the sandbox, remove every container, remove
+ *   the sandbox (what the kubelet does for a deleted pod);
+ * - "crictl-containers-first": an operator by hand, `crictl rm -f` for each container (stopped and
+ *   removed while the sandbox still runs), then `crictl rmp -f` for the sandbox.
+ */
+export type RemovalOrder = "kubelet" | "crictl-containers-first";
+
+/** @removal-orders */
+export interface RemovalOrdersPort {
+  /** Removes the pod and its containers in that order; resolves once the runtime removed its sandbox. */
+  removePodInOrder(pod: string, order: RemovalOrder): Promise<void>;
+}
+
 /**
  * The capability ports by capability. Every capability of {@link CAPABILITIES} is either a key
  * here or in {@link FLAG_CAPABILITIES}, never both (checked at compile time below).
@@ -432,6 +533,9 @@ export interface CapabilityPorts {
   "runtime-restart": RuntimeRestartPort;
   "late-runtime": LateRuntimePort;
   "chosen-pod-uids": ChosenPodUidsPort;
+  "metrics-endpoint": MetricsEndpointPort;
+  "pod-metadata": PodMetadataPort;
+  "removal-orders": RemovalOrdersPort;
 }
 
 /** `true` only if A and B are the same union. */

@@ -5,6 +5,7 @@ import type { LocalContainerd } from "../../containerd/local-containerd.js";
 import type { UnnumberedPodEvent } from "../event-log.js";
 import { EventLogWorld } from "../event-log-world.js";
 import { EMULATED_RESCTRL_ROOT } from "../shared/emulated-resctrl.js";
+import { mergeStartOptions } from "../shared/plugin-config.js";
 import { scenarioEvent, scenarioPodView } from "../shared/plugin-views.js";
 import {
   LAST_APPLIED_ANNOTATION,
@@ -17,10 +18,18 @@ import {
   type GroupObservation,
   type LateRuntimePort,
   type LogRecord,
+  type MetricSample,
+  type MetricsEndpointPort,
   type MountControlPort,
   type PluginStartOptions,
+  type PodIdentity,
+  type PodMetadataPort,
+  type PodPlacement,
   type PodView,
   type PodWorld,
+  type ProbeAnswer,
+  type RemovalOrder,
+  type RemovalOrdersPort,
   type RetryOutcome,
   type RmidLimboPort,
   type RuntimeRestartPort,
@@ -82,7 +91,10 @@ export class ContainerdWorld
     EventBackpressurePort,
     RuntimeRestartPort,
     LateRuntimePort,
-    ChosenPodUidsPort
+    ChosenPodUidsPort,
+    MetricsEndpointPort,
+    PodMetadataPort,
+    RemovalOrdersPort
 {
   readonly name = "containerd";
   readonly ports: Partial<CapabilityPorts> = {
@@ -94,6 +106,9 @@ export class ContainerdWorld
     "runtime-restart": this,
     "late-runtime": this,
     "chosen-pod-uids": this,
+    "metrics-endpoint": this,
+    "pod-metadata": this,
+    "removal-orders": this,
   };
   #ctx!: ScenarioContext;
   #ctrd!: LocalContainerd;
@@ -106,6 +121,8 @@ export class ContainerdWorld
   #runtimeDown = false;
   /** Clock ticks since boot when the plugin was started. */
   #pluginStartTicks = 0;
+  /** Settings of the next plugin start ({@link configurePlugin}). */
+  #settings: PluginStartOptions = {};
   readonly #note: LogRecord[] = [];
 
   async init(ctx: ScenarioContext): Promise<void> {
@@ -198,6 +215,11 @@ export class ContainerdWorld
 
   // ---- act -------------------------------------------------------------------------------
 
+  configurePlugin(settings: PluginStartOptions): void {
+    if (this.#started) throw new Error("failed to configure the plugin: it already started");
+    this.#settings = mergeStartOptions(this.#settings, settings);
+  }
+
   async startPlugin(o: PluginStartOptions = {}): Promise<void> {
     await this.#startPlugin(o, {});
   }
@@ -241,10 +263,11 @@ export class ContainerdWorld
   }
 
   async #startPlugin(
-    o: PluginStartOptions,
+    given: PluginStartOptions,
     how: Pick<ModeStartOptions, "until" | "beforeConnect">,
   ): Promise<void> {
     if (this.#started) throw new Error("failed to start the plugin: it already runs");
+    const o = mergeStartOptions(this.#settings, given);
     if (o.eventQueueCapacity !== undefined) this.#inProcess("an event queue size");
     this.#started = true;
     this.#pluginStartTicks = await bootTicksNow();
@@ -256,6 +279,8 @@ export class ContainerdWorld
     });
     await this.#mode.start({
       ...o,
+      namespaces: o.namespaces?.map((n) => this.#namespace(n)),
+      excludeNamespaces: o.excludeNamespaces?.map((n) => this.#namespace(n)),
       ...how,
       nriSocket: this.#ctrd.nriSocket,
       groupPrefix: this.#ctx.groupPrefix,
@@ -269,6 +294,14 @@ export class ContainerdWorld
 
   async runPodWithUid(pod: string, uid: string): Promise<void> {
     await this.#pods.runPod(pod, uid);
+  }
+
+  /** RunPodSandbox in the world's namespace for the scenario's one ({@link #namespace}), with the labels. */
+  async runPodWith(pod: string, placement: PodPlacement): Promise<void> {
+    await this.#pods.runPod(pod, undefined, undefined, {
+      namespace: placement.namespace === undefined ? undefined : this.#namespace(placement.namespace),
+      labels: placement.labels,
+    });
   }
 
   async startContainer(pod: string, container: ContainerSpec): Promise<void> {
@@ -309,6 +342,12 @@ export class ContainerdWorld
 
   async removePod(pod: string): Promise<void> {
     await this.#pods.removePod(pod);
+  }
+
+  /** Through CRI, in that order (see cri-pods.ts `removePodKubeletOrder`, `removePodContainersFirst`). */
+  async removePodInOrder(pod: string, order: RemovalOrder): Promise<void> {
+    if (order === "kubelet") await this.#pods.removePodKubeletOrder(pod, this.#ctx.timeoutMs);
+    else await this.#pods.removePodContainersFirst(pod);
   }
 
   retryGroupCreation(pod: string): Promise<RetryOutcome> {
@@ -438,6 +477,21 @@ export class ContainerdWorld
     return EMULATED_RESCTRL_ROOT;
   }
 
+  // ---- the HTTP endpoint (@metrics-endpoint) ------------------------------------------------
+
+  scrapeMetrics(): Promise<MetricSample[]> {
+    return this.#d().scrapeMetrics();
+  }
+
+  probe(path: "/readyz" | "/healthz"): Promise<ProbeAnswer> {
+    return this.#d().probe(path);
+  }
+
+  async podIdentity(pod: string): Promise<PodIdentity> {
+    const p = this.#pods.existing(pod);
+    return { uid: p.uid, name: p.spec.name, namespace: p.spec.namespace ?? "default" };
+  }
+
   // ---- consumer (in-process only) --------------------------------------------------------
 
   async stallConsumer(): Promise<void> {
@@ -467,6 +521,14 @@ export class ContainerdWorld
 
   #translate(e: PodResctrlEvent): UnnumberedPodEvent {
     return scenarioEvent(e, (uid) => this.#pods.nameOfUid(uid));
+  }
+
+  /**
+   * The CRI namespace of a namespace the scenario names: `<scenario's namespace>-<name>`, private to
+   * this scenario like its pods (filters are mapped the same way). Pure.
+   */
+  #namespace(scenarioName: string): string {
+    return `${this.#pods.namespace}-${scenarioName}`;
   }
 
   /** The in-process plugin, created on first need; fails once the daemon runs instead. */

@@ -114,14 +114,21 @@ export class CriPods {
 
   constructor(
     private readonly cri: CriClient,
-    private readonly namespace: string,
+    /** The namespace of the scenario's pods unless placed elsewhere. */
+    readonly namespace: string,
   ) {}
 
   /**
    * RunPodSandbox; resolves once containerd answered (NRI RUN_POD_SANDBOX was delivered).
-   * `annotations` go into the sandbox config (NRI `PodSandbox.annotations`).
+   * `annotations` go into the sandbox config (NRI `PodSandbox.annotations`); `placement` sets its
+   * namespace (default: the scenario's) and adds labels (NRI `PodSandbox.namespace`, `.labels`).
    */
-  async runPod(name: string, uid?: string, annotations?: Record<string, string>): Promise<CriPod> {
+  async runPod(
+    name: string,
+    uid?: string,
+    annotations?: Record<string, string>,
+    placement: { namespace?: string; labels?: Readonly<Record<string, string>> } = {},
+  ): Promise<CriPod> {
     const known = this.pods.get(name);
     if (known && !known.removed) throw new Error(`failed to run pod ${name}: it already runs`);
     const cgroupUid = randomUUID();
@@ -129,9 +136,9 @@ export class CriPods {
     const spec: PodSpec = {
       name,
       uid: podUid,
-      namespace: this.namespace,
+      namespace: placement.namespace ?? this.namespace,
       cgroupParent: `/kubepods/burstable/pod${cgroupUid}`,
-      labels: { "scenario/pod": name },
+      labels: { "scenario/pod": name, ...placement.labels },
       ...(annotations ? { annotations } : {}),
     };
     // Known before the call: the plugin's first event may arrive while RunPodSandbox is still running.
@@ -287,6 +294,38 @@ export class CriPods {
       attempt.removed = true;
     }
     return c;
+  }
+
+  /**
+   * The kubelet's order for a deleted pod: StopContainer for every running container, then
+   * StopPodSandbox, RemoveContainer for every attempt (exited ones too), RemovePodSandbox; then the
+   * empty pod cgroup goes as in {@link removePod}.
+   */
+  async removePodKubeletOrder(name: string, timeoutMs: number): Promise<CriPod> {
+    const pod = this.running(name);
+    for (const c of liveContainers(pod)) await this.stopContainer(name, c.name, timeoutMs);
+    await this.cri.stopPod(pod.sandboxId);
+    for (const c of [...pod.earlier, ...pod.containers.values()]) {
+      if (c.removed) continue;
+      await this.cri.removeContainer(c.id);
+      c.exited = true;
+      c.removed = true;
+    }
+    await this.cri.removePod(pod.sandboxId);
+    pod.removed = true;
+    await removePodCgroups(pod.spec.cgroupParent ?? "");
+    return pod;
+  }
+
+  /**
+   * An operator by hand: `crictl rm -f` for each container (a running one is stopped at once, then
+   * removed: REMOVE_CONTAINER while the sandbox still runs), then `crictl rmp -f` (StopPodSandbox +
+   * RemovePodSandbox); then the empty pod cgroup goes as in {@link removePod}.
+   */
+  async removePodContainersFirst(name: string): Promise<CriPod> {
+    const pod = this.running(name);
+    for (const c of [...pod.containers.values()]) if (!c.removed) await this.removeContainer(name, c.name);
+    return this.removePod(name);
   }
 
   /** StopPodSandbox + RemovePodSandbox (containerd removes the pod's containers, every attempt, first). */

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { GroupState } from "../../../src/control/gen/control/control.js";
 import { groupReport, PluginDaemon } from "../../daemon/plugin-daemon.js";
 import { EMULATED_RESCTRL_ROOT } from "../shared/emulated-resctrl.js";
-import type { LogRecord, RetryOutcome } from "../types.js";
+import { effectiveRetryInterval } from "../shared/retry-interval.js";
+import type { LogRecord, MetricSample, ProbeAnswer, RetryOutcome } from "../types.js";
 import {
   PLUGIN_IDX,
   PLUGIN_NAME,
@@ -36,6 +37,7 @@ export class DaemonMode implements PluginMode {
   /** Log records before this index were written before the world linked the NRI socket. */
   #linkedAt = 0;
   #link = "";
+  #timeoutMs = 30_000;
 
   constructor(
     private readonly tmpDir: string,
@@ -62,8 +64,14 @@ export class DaemonMode implements PluginMode {
       provider: "memory",
       memoryRmids: EMULATED_RMIDS,
       controlSocket: join(this.tmpDir, "control.sock"),
+      // Unset: no flag, the daemon's own default (10 s), as users get it.
+      retryIntervalMs: effectiveRetryInterval(o.retryIntervalMs).ms,
+      namespaces: o.namespaces,
+      excludeNamespaces: o.excludeNamespaces,
+      podLabelSelector: o.podLabelSelector,
     });
     this.#daemon = daemon;
+    this.#timeoutMs = o.timeoutMs;
     const deadline = Date.now() + o.timeoutMs;
     const left = (): number => Math.max(1, deadline - Date.now());
     await daemon.connect(left());
@@ -136,6 +144,14 @@ export class DaemonMode implements PluginMode {
 
   syncCount(): number {
     return this.#daemon?.syncCount() ?? 0;
+  }
+
+  scrapeMetrics(): Promise<MetricSample[]> {
+    return this.#d().scrapeMetrics(this.#timeoutMs);
+  }
+
+  probe(path: string): Promise<ProbeAnswer> {
+    return this.#d().httpGet(path, this.#timeoutMs);
   }
 
   #d(): PluginDaemon {

@@ -5,10 +5,12 @@ import { ResctrlPlugin } from "../../../src/plugin/plugin.js";
 import { RealCgroupPidSource } from "../../../src/plugin/real-pid-source.js";
 import { isWaitingForRuntime } from "../../daemon/daemon-log.js";
 import { auditedRetry } from "../shared/audited-retry.js";
+import { DaemonServices } from "../shared/daemon-services.js";
 import { EmulatedResctrl } from "../shared/emulated-resctrl.js";
 import { EventConsumer } from "../shared/event-consumer.js";
 import { memoryLogger } from "../shared/log-capture.js";
-import type { LogRecord, RetryOutcome } from "../types.js";
+import { inProcessPluginConfig } from "../shared/plugin-config.js";
+import type { LogRecord, MetricSample, ProbeAnswer, RetryOutcome } from "../types.js";
 import {
   PLUGIN_IDX,
   PLUGIN_NAME,
@@ -27,9 +29,10 @@ export const INPROC_POLL_MS = 20;
  * The plugin's own classes in this process, on the real NRI socket of the real containerd, with
  * the real cgroup PID source (threads read from /proc), and resctrl emulated in memory as in the
  * mock world ({@link EmulatedResctrl}: it can be left unmounted, seeded with groups, run out of
- * RMIDs, hold freed RMIDs in limbo, and be audited). The emulated resctrl exists from
+ * RMIDs, hold freed RMIDs in limbo, and be audited), and around it what the daemon runs around
+ * it ({@link DaemonServices}: the sweep loop, the HTTP endpoint). The emulated resctrl exists from
  * construction so a scenario can arrange it before {@link start}.
- * Ownership: plugin, stub, consumer; {@link stop} closes them.
+ * Ownership: plugin, stub, services, consumer; {@link stop} closes them.
  */
 export class InProcessMode implements PluginMode {
   readonly mode = "in-process";
@@ -39,6 +42,8 @@ export class InProcessMode implements PluginMode {
   #plugin: ResctrlPlugin | undefined;
   #stub: NriStub | undefined;
   #consumer: EventConsumer | undefined;
+  #services: DaemonServices | undefined;
+  #timeoutMs = 30_000;
   #syncs = 0;
   /** MemFs log index when the plugin started (the world's own seeding is not audited). */
   startMark = 0;
@@ -52,23 +57,31 @@ export class InProcessMode implements PluginMode {
   }
 
   async start(o: ModeStartOptions): Promise<void> {
-    const cfg = {
-      cleanupOnStart: o.cleanupOnStart,
-      autoMount: o.autoMount,
-      eventQueueCapacity: o.eventQueueCapacity,
-    };
+    this.#timeoutMs = o.timeoutMs;
     const pids = new RealCgroupPidSource({ logger: this.#logger });
-    const plugin = ResctrlPlugin.withPidSource(cfg, this.kernel.resctrl, pids, { logger: this.#logger });
+    // Filters arrive with the world's namespace names already.
+    const plugin = ResctrlPlugin.withPidSource(inProcessPluginConfig(o), this.kernel.resctrl, pids, {
+      logger: this.#logger,
+    });
     this.#plugin = plugin;
     plugin.onEvent(this.onEvent);
     this.startMark = this.kernel.audit.mark();
+    const services = await DaemonServices.start({
+      plugin,
+      resctrl: this.kernel.resctrl,
+      retryIntervalMs: o.retryIntervalMs,
+      logger: this.#logger,
+    });
+    this.#services = services;
     const stub = new NriStub(plugin, {
       name: PLUGIN_NAME,
       idx: PLUGIN_IDX,
       socketPath: o.nriSocket,
       logger: this.#logger.child({ side: "stub" }),
       reconnect: INPROC_RECONNECT,
+      onRequest: services.onRequest,
     });
+    services.watch(stub);
     this.#stub = stub;
     stub.on("synchronized", () => (this.#syncs += 1));
     stub.on("error", (err: unknown) => this.#logger.warn({ err }, "nri stub error"));
@@ -93,6 +106,7 @@ export class InProcessMode implements PluginMode {
 
   async stop(): Promise<void> {
     this.#consumer?.close();
+    await this.#services?.stop();
     await this.#stub?.stop().catch(() => undefined);
     await this.#plugin?.close().catch(() => undefined);
   }
@@ -139,6 +153,19 @@ export class InProcessMode implements PluginMode {
 
   syncCount(): number {
     return this.#syncs;
+  }
+
+  scrapeMetrics(): Promise<MetricSample[]> {
+    return this.#svc().scrape(this.#timeoutMs);
+  }
+
+  probe(path: string): Promise<ProbeAnswer> {
+    return this.#svc().get(path, this.#timeoutMs);
+  }
+
+  #svc(): DaemonServices {
+    if (!this.#services) throw new Error("failed to reach the plugin's HTTP endpoint: it was not started");
+    return this.#services;
   }
 
   /** An external consumer of the plugin's bounded event stream, stalled until it resyncs. */

@@ -1,5 +1,5 @@
 import type { PodResctrlEvent, ResctrlGroupState } from "../../../src/plugin/events.js";
-import type { LogRecord, RetryOutcome } from "../types.js";
+import type { LogRecord, MetricSample, ProbeAnswer, RetryOutcome } from "../types.js";
 
 /** NRI plugin name and index of the plugin under test (registered as `10-resctrl`). */
 export const PLUGIN_NAME = "resctrl";
@@ -22,6 +22,12 @@ export interface ModeStartOptions {
   cleanupOnStart?: boolean;
   autoMount?: boolean;
   eventQueueCapacity?: number;
+  /** The scenario's sweep interval (undefined: the daemon's default; run-wide overrides still apply). */
+  retryIntervalMs?: number;
+  /** Pod filters, with the world's namespace names (already mapped from the scenario's). */
+  namespaces?: readonly string[];
+  excludeNamespaces?: readonly string[];
+  podLabelSelector?: string;
   timeoutMs: number;
   /**
    * Called once, right before the plugin can first reach the runtime's NRI socket (the daemon:
@@ -67,6 +73,10 @@ export interface PluginMode {
   logLines(): LogRecord[];
   /** How many times the runtime has synchronized the plugin (1 after start, +1 per reconnect). */
   syncCount(): number;
+  /** GET /metrics of the plugin's HTTP endpoint, parsed; rejects unless 200. */
+  scrapeMetrics(): Promise<MetricSample[]>;
+  /** GET /readyz or /healthz of the plugin's HTTP endpoint. */
+  probe(path: string): Promise<ProbeAnswer>;
 }
 
 /** Receives the plugin's events, in order. */

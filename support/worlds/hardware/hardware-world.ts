@@ -8,10 +8,18 @@ import type {
   FlagCapability,
   GroupObservation,
   LogRecord,
+  MetricSample,
+  MetricsEndpointPort,
   MountControlPort,
   PluginStartOptions,
+  PodIdentity,
+  PodMetadataPort,
+  PodPlacement,
   PodView,
   PodWorld,
+  ProbeAnswer,
+  RemovalOrder,
+  RemovalOrdersPort,
   RetryOutcome,
   RmidLimboPort,
   RuntimeRestartPort,
@@ -20,7 +28,9 @@ import type {
 } from "../types.js";
 import { findContainerCgroup, parseTaskList, threadsOfCgroup } from "./cgroup-tasks.js";
 import { nodeHost, type HostPort } from "./host.js";
-import { Kube, WORKLOAD_IMAGE } from "./kube.js";
+import { mergeStartOptions } from "../shared/plugin-config.js";
+import { effectiveRetryInterval } from "../shared/retry-interval.js";
+import { Kube, kubeName, RUN_LABEL, TEST_NAMESPACE, WORKLOAD_IMAGE } from "./kube.js";
 import { PluginHandle } from "./plugin-handle.js";
 import { PodDriver, type HwContainer, type HwPod } from "./pod-driver.js";
 import { DEFAULT_NRI_SOCKET, DEFAULT_RESCTRL_ROOT, parseMounts } from "./preflight.js";
@@ -78,7 +88,15 @@ export interface HardwareWorldParameters {
  */
 export class HardwareWorld
   extends EventLogWorld
-  implements PodWorld, FaultInjectionPort, RmidLimboPort, MountControlPort, RuntimeRestartPort
+  implements
+    PodWorld,
+    FaultInjectionPort,
+    RmidLimboPort,
+    MountControlPort,
+    RuntimeRestartPort,
+    MetricsEndpointPort,
+    PodMetadataPort,
+    RemovalOrdersPort
 {
   readonly name = "hardware";
   readonly ports: Partial<CapabilityPorts> = {
@@ -86,10 +104,21 @@ export class HardwareWorld
     "rmid-limbo": this,
     "mount-control": this,
     "runtime-restart": this,
+    "metrics-endpoint": this,
+    "pod-metadata": this,
+    "removal-orders": this,
   };
   override readonly flags: readonly FlagCapability[] = ["resctrl-kernel", "kubernetes"];
   readonly #host: HostPort = nodeHost();
   readonly #pods = new Map<string, HwPod>();
+  /** Scenario pod name → the driver of its namespace. */
+  readonly #driverOf = new Map<string, PodDriver>();
+  /** Scenario namespace name → the driver of the run's namespace for it. */
+  readonly #namespaceDrivers = new Map<string, PodDriver>();
+  /** The run's own namespaces (deleted by dispose). */
+  readonly #namespaceKubes: Kube[] = [];
+  /** Settings of the next plugin start ({@link configurePlugin}). */
+  #settings: PluginStartOptions = {};
   readonly #uidToPod = new Map<string, string>();
   readonly #root: string;
   #ctx!: ScenarioContext;
@@ -135,6 +164,7 @@ export class HardwareWorld
     this.eventLog.close();
     await quietly(async () => this.#plugin?.stop());
     if (this.#kube) await quietly(() => this.#kube.deleteRun(this.#prefix.run));
+    for (const k of this.#namespaceKubes) await quietly(() => k.deleteNamespace());
     // The scenario unmounted resctrl; unless the plugin mounted it again, later scenarios need it.
     if (this.#unmounted && !(await this.resctrlMounted().catch(() => true)))
       await quietly(() => this.#host.run("mount", ["-t", "resctrl", "resctrl", this.#root]));
@@ -175,7 +205,7 @@ export class HardwareWorld
 
   async preexistingPod(pod: string, containers: readonly ContainerSpec[]): Promise<void> {
     if (this.#plugin) throw new Error(`failed to add pre-existing pod ${pod}: the plugin already started`);
-    this.#track(await this.#driver.create(pod, containers));
+    this.#track(await this.#driver.create(pod, containers), this.#driver);
   }
 
   /**
@@ -266,8 +296,14 @@ export class HardwareWorld
 
   // ---- act -------------------------------------------------------------------------------
 
-  async startPlugin(o: PluginStartOptions = {}): Promise<void> {
+  configurePlugin(settings: PluginStartOptions): void {
+    if (this.#plugin) throw new Error("failed to configure the plugin: it already started");
+    this.#settings = mergeStartOptions(this.#settings, settings);
+  }
+
+  async startPlugin(given: PluginStartOptions = {}): Promise<void> {
     if (this.#plugin) throw new Error("failed to start the plugin: it already runs");
+    const o = mergeStartOptions(this.#settings, given);
     const logDir = this.params.logDir ?? join(this.params.repoRoot, "reports/hardware/logs");
     await mkdir(logDir, { recursive: true });
     this.#plugin = await PluginHandle.start({
@@ -282,6 +318,11 @@ export class HardwareWorld
         cleanupOnStart: o.cleanupOnStart,
         autoMount: o.autoMount,
         logFile: join(logDir, `${this.#ctx.id}.log`),
+        // Unset: no flag, the daemon's own default (10 s), as users get it.
+        retryIntervalMs: effectiveRetryInterval(o.retryIntervalMs).ms,
+        namespaces: o.namespaces?.map((n) => this.#namespaceName(n)),
+        excludeNamespaces: o.excludeNamespaces?.map((n) => this.#namespaceName(n)),
+        podLabelSelector: o.podLabelSelector,
       },
       timeoutMs: this.#ctx.timeoutMs,
       uidToPod: this.#uidToPod,
@@ -292,33 +333,40 @@ export class HardwareWorld
   }
 
   async runPod(pod: string): Promise<void> {
-    this.#track(await this.#driver.create(pod, []));
+    this.#track(await this.#driver.create(pod, []), this.#driver);
+  }
+
+  /** A pod (no container yet) in this run's own namespace for the scenario's one ({@link #namespaced}), with the labels. */
+  async runPodWith(pod: string, placement: PodPlacement): Promise<void> {
+    const driver =
+      placement.namespace === undefined ? this.#driver : await this.#namespaced(placement.namespace);
+    this.#track(await driver.create(pod, [], [], placement.labels), driver);
   }
 
   async startContainer(pod: string, container: ContainerSpec): Promise<void> {
-    await this.#driver.startContainer(this.#pod(pod), container);
+    await this.#drv(pod).startContainer(this.#pod(pod), container);
   }
 
   async addEphemeralContainer(pod: string, container: ContainerSpec): Promise<void> {
-    await this.#driver.addEphemeral(this.#pod(pod), container);
+    await this.#drv(pod).addEphemeral(this.#pod(pod), container);
   }
 
   /** A signal from the host to the container's main process (crash: SIGKILL; complete: SIGTERM, answered by exit 0). */
   async exitContainer(pod: string, container: string, how: "crash" | "complete"): Promise<void> {
     const p = this.#pod(pod);
-    await this.#driver.exit(p, this.#container(p, container), how);
+    await this.#drv(pod).exit(p, this.#container(p, container), how);
   }
 
   /** Waits for the kubelet's own replacement of the crashed container (attempt + 1); creates nothing. */
   async restartContainer(pod: string, container: string): Promise<void> {
     const p = this.#pod(pod);
-    await this.#driver.awaitRestart(p, this.#container(p, container));
+    await this.#drv(pod).awaitRestart(p, this.#container(p, container));
   }
 
   /** The kubelet's CRI StopContainer (slot image patched to the placeholder), or `crictl stop` for an ephemeral container. */
   async stopContainer(pod: string, container: string): Promise<void> {
     const p = this.#pod(pod);
-    await this.#driver.stop(p, this.#container(p, container));
+    await this.#drv(pod).stop(p, this.#container(p, container));
   }
 
   /** A pod spec with `initContainers` (each exits 0); resolves once they completed and the containers run. */
@@ -327,7 +375,7 @@ export class HardwareWorld
     inits: readonly string[],
     containers: readonly ContainerSpec[],
   ): Promise<void> {
-    this.#track(await this.#driver.create(pod, containers, inits));
+    this.#track(await this.#driver.create(pod, containers, inits), this.#driver);
   }
 
   /**
@@ -338,9 +386,9 @@ export class HardwareWorld
   async startPluginWhileContainerExits(pod: string, container: string): Promise<void> {
     const p = this.#pod(pod);
     const c = this.#container(p, container);
-    await this.#driver.signalExit(p, c, "complete");
+    await this.#drv(pod).signalExit(p, c, "complete");
     await this.startPlugin();
-    await this.#driver.awaitExit(p, c, "complete");
+    await this.#drv(pod).awaitExit(p, c, "complete");
   }
 
   async removeContainer(pod: string, container: string): Promise<void> {
@@ -348,12 +396,24 @@ export class HardwareWorld
     const c = p.containers.get(container);
     if (!c || c.removed)
       throw new Error(`failed to remove container ${container} of ${pod}: no such running container`);
-    await this.#driver.removeContainer(p, c);
+    await this.#drv(pod).removeContainer(p, c);
   }
 
   /** Deletes the pod and removes its sandbox through CRI; a sandbox the kubelet removed first is fine. */
   async removePod(pod: string): Promise<void> {
-    await this.#driver.removePod(this.#pod(pod));
+    await this.#drv(pod).removePod(this.#pod(pod));
+  }
+
+  /**
+   * "kubelet": {@link removePod} (the kubelet's own order for a deleted pod, then `crictl rmp` instead
+   * of its one-minute GC). "crictl-containers-first": each container removed through CRI while the
+   * sandbox runs (its slot patched to the placeholder first, so the kubelet does not restart it),
+   * then the pod deleted and its sandbox removed (pod-driver.ts `removePodContainersFirst`).
+   */
+  async removePodInOrder(pod: string, order: RemovalOrder): Promise<void> {
+    const p = this.#pod(pod);
+    if (order === "kubelet") await this.#drv(pod).removePod(p);
+    else await this.#drv(pod).removePodContainersFirst(p);
   }
 
   async retryGroupCreation(pod: string): Promise<RetryOutcome> {
@@ -431,6 +491,22 @@ export class HardwareWorld
     return this.#root;
   }
 
+  // ---- the HTTP endpoint (@metrics-endpoint) ------------------------------------------------
+
+  scrapeMetrics(): Promise<MetricSample[]> {
+    return this.#p().scrapeMetrics();
+  }
+
+  probe(path: "/readyz" | "/healthz"): Promise<ProbeAnswer> {
+    return this.#p().httpGet(path);
+  }
+
+  /** The pod's Kubernetes UID, name (`<run>-<scenario name>`) and namespace. */
+  async podIdentity(pod: string): Promise<PodIdentity> {
+    const p = this.#pod(pod, true);
+    return { uid: p.uid, name: p.kubeName, namespace: this.#drv(pod).namespace };
+  }
+
   droppedEvents(): Promise<number> {
     return this.#p().droppedEvents();
   }
@@ -475,8 +551,9 @@ export class HardwareWorld
     this.#capacity = "freed";
   }
 
-  #track(p: HwPod): void {
+  #track(p: HwPod, driver: PodDriver): void {
     this.#pods.set(p.name, p);
+    this.#driverOf.set(p.name, driver);
     this.#uidToPod.set(p.uid, p.name);
     // Events that arrived before the UID was known (rare: kubectl create answers first).
     this.#plugin?.replayUnmapped();
@@ -501,6 +578,45 @@ export class HardwareWorld
     if (!p) throw new Error(`failed to find pod ${name}: the scenario never created it`);
     if (p.removed && !allowRemoved) throw new Error(`failed to act on pod ${name}: it was removed`);
     return p;
+  }
+
+  /** The driver of the pod's namespace. */
+  #drv(pod: string): PodDriver {
+    const d = this.#driverOf.get(pod);
+    if (!d) throw new Error(`failed to find pod ${pod}: the scenario never created it`);
+    return d;
+  }
+
+  /**
+   * The driver of this run's namespace for a namespace the scenario names:
+   * `nri-resctrl-e2e-<run>-<name>` (cut to 63 characters), created on first use with the run's
+   * label and deleted by {@link dispose}; the daemon's namespace filters are mapped the same way.
+   */
+  async #namespaced(scenarioName: string): Promise<PodDriver> {
+    const known = this.#namespaceDrivers.get(scenarioName);
+    if (known) return known;
+    const kube = new Kube(this.#host, {
+      namespace: this.#namespaceName(scenarioName),
+      kubeconfig: this.params.kubeconfig,
+      timeoutMs: this.#ctx.timeoutMs,
+    });
+    await kube.ensureNamespace({
+      "app.kubernetes.io/part-of": "nri-resctrl-e2e",
+      [RUN_LABEL]: this.#prefix.run,
+    });
+    const driver = new PodDriver(kube, {
+      run: this.#prefix.run,
+      cfgRoot: join(CFG_ROOT, this.#prefix.run),
+      timeoutMs: this.#ctx.timeoutMs,
+    });
+    this.#namespaceDrivers.set(scenarioName, driver);
+    this.#namespaceKubes.push(kube);
+    return driver;
+  }
+
+  /** The real namespace of a scenario's namespace name. Pure. */
+  #namespaceName(scenarioName: string): string {
+    return kubeName(TEST_NAMESPACE, this.#prefix.run, scenarioName);
   }
 
   #p(): PluginHandle {

@@ -1,3 +1,4 @@
+import type { Workload } from "../types.js";
 import type { HostPort } from "./host.js";
 
 /** Namespace of every pod the hardware world creates (teardown.sh deletes it). */
@@ -23,24 +24,39 @@ export const INIT_COMMAND: readonly string[] = ["true"];
 /** Prefix of init container names (slots are `c<i>`, so they never collide). */
 export const INIT_PREFIX = "init-";
 
+/** Bytes of each of the two buffers a streaming workload copies between: together far above any LLC (m7i: 105 MiB per socket). */
+export const STREAM_BUFFER_BYTES = 256 * 1024 * 1024;
+
 /**
- * The workload: `python3 -c WORKLOAD_SCRIPT <n | path>` runs n threads in total (main + n-1
- * sleepers); given a path it reads n from that file (default 1 when the file is missing). SIGTERM
- * makes it exit 0 at once by itself (as PID 1 of its PID namespace it would ignore an unhandled
- * SIGTERM): that is how a scenario makes a container complete or a debug session end.
+ * The workload: `python3 -c WORKLOAD_SCRIPT <spec | path>` where the spec (or the file at path,
+ * default "1" when missing) is `<n>` or `<n> stream`: n threads in total (main + n-1 sleepers);
+ * with `stream` the main thread copies a {@link STREAM_BUFFER_BYTES} buffer into another, forever
+ * (a memcpy far larger than the last-level cache, so the group's llc_occupancy and its memory
+ * bandwidth counters move), instead of sleeping. SIGTERM makes it exit 0 at once by itself (as PID
+ * 1 of its PID namespace it would ignore an unhandled SIGTERM; a streaming main thread runs the
+ * handler between two copies): that is how a scenario makes a container complete or a debug
+ * session end.
  */
 export const WORKLOAD_SCRIPT = [
   "import os, signal, sys, threading, time",
   "signal.signal(signal.SIGTERM, lambda *_: os._exit(0))",
   "a = sys.argv[1] if len(sys.argv) > 1 else '1'",
-  "n = int(a) if a.isdigit() else (int(open(a).read().strip() or 1) if os.path.exists(a) else 1)",
+  "w = (a if a[:1].isdigit() else (open(a).read() if os.path.exists(a) else '1')).split() or ['1']",
+  "n = int(w[0]) if w[0].isdigit() else 1",
   "[threading.Thread(target=time.sleep, args=(10**9,), daemon=True).start() for _ in range(max(n, 1) - 1)]",
+  `b, c = (bytearray(${STREAM_BUFFER_BYTES}), bytearray(${STREAM_BUFFER_BYTES})) if 'stream' in w[1:] else (None, None)`,
+  "while b is not None: c[:] = b",
   "time.sleep(10**9)",
 ].join("\n");
 
-/** Command of a container running `threads` threads (ephemeral containers: the count is in argv). */
-export function workloadCommand(threadsOrFile: number | string): string[] {
-  return ["python3", "-c", WORKLOAD_SCRIPT, String(threadsOrFile)];
+/** The workload spec of a container: `<threads>`, or `<threads> stream` for a memory-streaming one. Pure. */
+export function workloadSpec(threads: number, workload: Workload = "idle"): string {
+  return workload === "memory-stream" ? `${threads} stream` : String(threads);
+}
+
+/** Command of a container running a {@link workloadSpec} (ephemeral containers: the spec is in argv) or reading it from a file. */
+export function workloadCommand(specOrFile: number | string): string[] {
+  return ["python3", "-c", WORKLOAD_SCRIPT, String(specOrFile)];
 }
 
 /** Kubernetes object name from parts: lowercase DNS-1123 label, at most 63 characters. Pure. */
@@ -73,6 +89,8 @@ export interface PodManifestOptions {
   hostConfigDir: string;
   /** Init containers (Kubernetes names), run in order to completion before the slots start. */
   inits?: readonly string[];
+  /** Labels added to the pod's own (a scenario's, for the plugin's label selector). */
+  labels?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -104,7 +122,7 @@ export function podManifest(o: PodManifestOptions): Record<string, unknown> {
     metadata: {
       name: o.name,
       namespace: o.namespace ?? TEST_NAMESPACE,
-      labels: { "app.kubernetes.io/part-of": "nri-resctrl-e2e", [RUN_LABEL]: o.run },
+      labels: { ...o.labels, "app.kubernetes.io/part-of": "nri-resctrl-e2e", [RUN_LABEL]: o.run },
     },
     spec: {
       restartPolicy: POD_RESTART_POLICY,
@@ -275,9 +293,23 @@ export class Kube {
     }
   }
 
-  async ensureNamespace(): Promise<void> {
-    const ns = { apiVersion: "v1", kind: "Namespace", metadata: { name: this.namespace } };
+  /** Creates the namespace unless it exists; `labels` mark it (a run's own namespaces carry {@link RUN_LABEL}). */
+  async ensureNamespace(labels: Readonly<Record<string, string>> = {}): Promise<void> {
+    const metadata =
+      Object.keys(labels).length > 0 ? { name: this.namespace, labels } : { name: this.namespace };
+    const ns = { apiVersion: "v1", kind: "Namespace", metadata };
     await this.kubectl(`create namespace ${this.namespace}`, ["apply", "-f", "-"], JSON.stringify(ns));
+  }
+
+  /** Deletes the namespace (and what is left in it) without waiting. */
+  async deleteNamespace(): Promise<void> {
+    await this.kubectl(`delete namespace ${this.namespace}`, [
+      "delete",
+      "namespace",
+      this.namespace,
+      "--wait=false",
+      "--ignore-not-found",
+    ]);
   }
 
   async apply(what: string, manifest: Record<string, unknown>): Promise<void> {
@@ -311,8 +343,8 @@ export class Kube {
     ]);
   }
 
-  /** `kubectl debug`: adds an ephemeral container running `threads` threads. */
-  async debug(pod: string, container: string, threads: number): Promise<void> {
+  /** `kubectl debug`: adds an ephemeral container running a {@link workloadSpec} (a thread count, optionally streaming). */
+  async debug(pod: string, container: string, threads: number | string): Promise<void> {
     await this.kubectl(`add ephemeral container ${container} to ${pod}`, [
       "-n",
       this.namespace,

@@ -3,7 +3,7 @@ import type { DaemonOptions } from "../../daemon/daemon-args.js";
 import { podEventFromLog, type LoggedPodEvent } from "../../daemon/daemon-log.js";
 import { groupReport, PluginDaemon } from "../../daemon/plugin-daemon.js";
 import type { EventLog } from "../event-log.js";
-import type { PodView, RetryOutcome } from "../types.js";
+import type { MetricSample, PodView, ProbeAnswer, RetryOutcome } from "../types.js";
 
 /** Events of pods the world does not know that are kept, in case the UID becomes known later. */
 export const MAX_UNMAPPED_EVENTS = 1000;
@@ -102,6 +102,16 @@ export class PluginHandle {
   /** Events the daemon dropped because a subscriber queue was full (GetState). */
   droppedEvents(): Promise<number> {
     return this.#daemon.droppedEvents();
+  }
+
+  /** GET /metrics of the daemon's HTTP endpoint (`--http-listen 127.0.0.1:0`, its port from the log), parsed. */
+  scrapeMetrics(): Promise<MetricSample[]> {
+    return this.#daemon.scrapeMetrics(this.o.timeoutMs);
+  }
+
+  /** GET `path` of the daemon's HTTP endpoint. */
+  httpGet(path: string): Promise<ProbeAnswer> {
+    return this.#daemon.httpGet(path, this.o.timeoutMs);
   }
 
   /** How many times the runtime synchronized the daemon (its "runtime synchronized" log lines). */

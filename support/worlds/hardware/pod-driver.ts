@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ContainerSpec } from "../types.js";
+import type { ContainerSpec, Workload } from "../types.js";
 import type { Kube } from "./kube.js";
 import {
   INIT_PREFIX,
@@ -10,6 +10,7 @@ import {
   kubeName,
   podManifest,
   slotName,
+  workloadSpec,
   type PodStatusView,
   type RuntimeContainerView,
 } from "./kube.js";
@@ -40,6 +41,8 @@ export function exitMatches(how: ExitHow, exitCode: number): boolean {
 /** One container of a scenario pod, as the world tracks it. */
 export interface HwContainer {
   name: string;
+  /** What it runs (a memory-streaming one only matters for the real counters). */
+  workload?: Workload;
   /** Kubernetes container name: a slot (`c0`…) or the ephemeral container's own name. */
   kubeName: string;
   ephemeral: boolean;
@@ -87,11 +90,21 @@ export class PodDriver {
     private readonly o: { run: string; cfgRoot: string; timeoutMs: number },
   ) {}
 
+  /** The namespace of this driver's pods. */
+  get namespace(): string {
+    return this.kube.namespace;
+  }
+
   /**
    * Creates the pod with `specs` running from the start (plus spare slots), after `inits` ran to
-   * completion, and waits for it.
+   * completion, and waits for it. `labels` are added to the pod's own.
    */
-  async create(name: string, specs: readonly ContainerSpec[], inits: readonly string[] = []): Promise<HwPod> {
+  async create(
+    name: string,
+    specs: readonly ContainerSpec[],
+    inits: readonly string[] = [],
+    labels?: Readonly<Record<string, string>>,
+  ): Promise<HwPod> {
     const kn = kubeName(this.o.run, name);
     const cfgDir = join(this.o.cfgRoot, kn);
     await mkdir(cfgDir, { recursive: true });
@@ -119,6 +132,7 @@ export class PodDriver {
       started: new Set(specs.map((_, i) => i)),
       hostConfigDir: cfgDir,
       inits: inits.map((i) => pod.containers.get(i)!.kubeName),
+      labels,
     });
     const created = await this.kube.kubectl(
       `create pod ${kn}`,
@@ -164,9 +178,13 @@ export class PodDriver {
   async addEphemeral(pod: HwPod, spec: ContainerSpec): Promise<HwContainer> {
     if (pod.containers.has(spec.name))
       throw new Error(`failed to add ephemeral container ${spec.name} to ${pod.name}: the name is taken`);
-    const c = newContainer(spec.name, kubeName(spec.name), { ephemeral: true, threads: spec.threads });
+    const c = newContainer(spec.name, kubeName(spec.name), {
+      ephemeral: true,
+      threads: spec.threads,
+      workload: spec.workload,
+    });
     pod.containers.set(spec.name, c);
-    await this.kube.debug(pod.kubeName, c.kubeName, c.threads);
+    await this.kube.debug(pod.kubeName, c.kubeName, workloadSpec(c.threads, c.workload));
     await this.#waitFor(pod, `ephemeral container ${c.kubeName} to run`, (s) => s.running.has(c.kubeName));
     await this.#recordIds(pod);
     return c;
@@ -290,6 +308,18 @@ export class PodDriver {
     await rm(pod.cfgDir, { recursive: true, force: true });
   }
 
+  /**
+   * An operator by hand, containers first: every container that ran is removed through CRI while
+   * the sandbox still runs ({@link removeContainer}: a slot is patched to the placeholder first, so
+   * the kubelet stops it and cannot start it again, then `crictl rm`), then the pod
+   * ({@link removePod}: its API object deleted, so the kubelet does not recreate the sandbox, which
+   * it stops, and `crictl rmp`).
+   */
+  async removePodContainersFirst(pod: HwPod): Promise<void> {
+    for (const c of pod.containers.values()) if (!c.removed && c.id) await this.removeContainer(pod, c);
+    await this.removePod(pod);
+  }
+
   async #claimSlot(pod: HwPod, spec: ContainerSpec): Promise<HwContainer> {
     if (pod.containers.has(spec.name))
       throw new Error(`failed to start container ${spec.name} in ${pod.name}: the name is taken`);
@@ -298,8 +328,11 @@ export class PodDriver {
         `failed to start container ${spec.name} in ${pod.name}: all ${pod.slots} slots are used (SPARE_SLOTS=${SPARE_SLOTS})`,
       );
     }
-    const c = newContainer(spec.name, slotName(pod.nextSlot++), { threads: spec.threads });
-    await writeFile(join(pod.cfgDir, c.kubeName), `${c.threads}\n`);
+    const c = newContainer(spec.name, slotName(pod.nextSlot++), {
+      threads: spec.threads,
+      workload: spec.workload,
+    });
+    await writeFile(join(pod.cfgDir, c.kubeName), `${workloadSpec(c.threads, c.workload)}\n`);
     pod.containers.set(spec.name, c);
     return c;
   }
@@ -351,10 +384,11 @@ export function isNotFound(e: Error): boolean {
 function newContainer(
   name: string,
   kube: string,
-  o: { ephemeral?: boolean; init?: boolean; threads?: number },
+  o: { ephemeral?: boolean; init?: boolean; threads?: number; workload?: Workload },
 ): HwContainer {
   return {
     name,
+    workload: o.workload,
     kubeName: kube,
     ephemeral: o.ephemeral ?? false,
     init: o.init ?? false,

@@ -47,3 +47,13 @@ describe("ClusterModel", () => {
     assert.throws(() => m.container("evil", "x"), /failed to find container "x" of pod evil/);
   });
 });
+
+describe("ClusterModel: placement", () => {
+  it("puts a pod in the scenario's namespace unless placed, and adds the placement's labels", () => {
+    const m = new ClusterModel();
+    assert.equal(m.pod("web").nri.namespace, "scenario");
+    const job = m.pod("job", undefined, { namespace: "batch", labels: { monitoring: "off" } });
+    assert.equal(job.nri.namespace, "batch");
+    assert.deepEqual(job.nri.labels, { "scenario/pod": "job", monitoring: "off" });
+  });
+});

@@ -1,7 +1,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { NriContainerState, type NriContainer, type NriPod } from "../../../src/nri/types.js";
 import { CgroupGoneError } from "../../../src/plugin/errors.js";
-import type { ContainerSpec, TaskScript } from "../types.js";
+import type { ContainerSpec, PodPlacement, TaskScript } from "../types.js";
+
+/** Namespace of a mock pod the scenario placed nowhere in particular. */
+export const MOCK_NAMESPACE = "scenario";
 
 /** First thread id handed out; far from real host PIDs so a mix-up is visible in logs. */
 export const FIRST_MOCK_TID = 40_001;
@@ -49,8 +52,11 @@ export class ClusterModel {
   readonly #allocated = new Set<number>();
   #nextTid = FIRST_MOCK_TID;
 
-  /** The pod, created as "declared" with fresh ids if unknown. `uid` overrides the generated UID. */
-  pod(name: string, uid?: string): PodModel {
+  /**
+   * The pod, created as "declared" with fresh ids if unknown. `uid` overrides the generated UID;
+   * `placement` its namespace (default {@link MOCK_NAMESPACE}) and adds labels.
+   */
+  pod(name: string, uid?: string, placement: PodPlacement = {}): PodModel {
     const known = this.pods.get(name);
     if (known) return known;
     const id = randomBytes(32).toString("hex");
@@ -59,8 +65,8 @@ export class ClusterModel {
       id,
       name,
       uid: podUid,
-      namespace: "scenario",
-      labels: { "scenario/pod": name },
+      namespace: placement.namespace ?? MOCK_NAMESPACE,
+      labels: { "scenario/pod": name, ...placement.labels },
       annotations: {},
       cgroupParent: `/kubepods/besteffort/pod${podUid}`,
       cgroupsPath: `/kubepods/besteffort/pod${podUid}/${id}`,

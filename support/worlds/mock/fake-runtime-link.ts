@@ -29,6 +29,10 @@ export interface LinkOptions {
   syncChunkSize?: number;
   /** The NRI generation the fake runtime speaks (default v0.6). */
   nri?: NriGeneration;
+  /** Sees the plugin's stub before it starts (the daemon services follow its connection). */
+  watchStub?: (stub: NriStub) => void;
+  /** The stub's NRI request timing hook (the daemon's metrics histogram). */
+  onRequest?: (method: string, seconds: number) => void;
 }
 
 /**
@@ -161,13 +165,16 @@ export class FakeRuntimeLink {
 }
 
 function newStub(o: LinkOptions): NriStub {
-  return new NriStub(o.plugin, {
+  const stub = new NriStub(o.plugin, {
     name: "resctrl",
     idx: "10",
     socketPath: socketPath(o.dir),
     logger: o.logger.child({ side: "stub" }),
     reconnect: { initialMs: MOCK_RECONNECT_INITIAL_MS, maxMs: MOCK_RECONNECT_MAX_MS },
+    ...(o.onRequest ? { onRequest: o.onRequest } : {}),
   });
+  o.watchStub?.(stub);
+  return stub;
 }
 
 function socketPath(dir: string): string {

@@ -7,7 +7,9 @@ import { EventLogWorld } from "../event-log-world.js";
 import { auditedRetry } from "../shared/audited-retry.js";
 import { EmulatedResctrl, EMULATED_RESCTRL_ROOT } from "../shared/emulated-resctrl.js";
 import { EventConsumer } from "../shared/event-consumer.js";
+import { DaemonServices } from "../shared/daemon-services.js";
 import { memoryLogger } from "../shared/log-capture.js";
+import { inProcessPluginConfig, mergeStartOptions } from "../shared/plugin-config.js";
 import { scenarioEvent, scenarioPodView } from "../shared/plugin-views.js";
 import type {
   CapabilityPorts,
@@ -19,10 +21,18 @@ import type {
   GroupObservation,
   LateRuntimePort,
   LogRecord,
+  MetricSample,
+  MetricsEndpointPort,
   MountControlPort,
   PluginStartOptions,
+  PodIdentity,
+  PodMetadataPort,
+  PodPlacement,
   PodView,
   PodWorld,
+  ProbeAnswer,
+  RemovalOrder,
+  RemovalOrdersPort,
   RetryOutcome,
   RmidLimboPort,
   RuntimeRestartPort,
@@ -42,9 +52,11 @@ import { FakeRuntimeLink, type LinkOptions, type RuntimeState } from "./fake-run
  * The deterministic world: the real plugin in-process over the real NRI stub, connected through a
  * real unix socket (in the scenario's tmp dir) to `FakeRuntime` ({@link FakeRuntimeLink}); the
  * resctrl layer runs over MemFs ({@link EmulatedResctrl}: fault injection, call log) and tasks
- * come from a scripted `MockPidSource` fed by the {@link ClusterModel}. Nothing touches the host's
- * resctrl or cgroups. Serves every capability port (all but the real kernel and Kubernetes).
- * One instance per scenario; `dispose()` stops the stub, runtime and plugin.
+ * come from a scripted `MockPidSource` fed by the {@link ClusterModel}. Around the plugin run what
+ * the daemon runs around it ({@link DaemonServices}: the sweep loop, /metrics, /readyz on a real
+ * loopback port). Nothing touches the host's resctrl or cgroups. Serves every capability port (all
+ * but the real kernel and Kubernetes). One instance per scenario; `dispose()` stops the services,
+ * stub, runtime and plugin.
  */
 export class MockWorld
   extends EventLogWorld
@@ -59,7 +71,10 @@ export class MockWorld
     EventBackpressurePort,
     RuntimeRestartPort,
     LateRuntimePort,
-    ChosenPodUidsPort
+    ChosenPodUidsPort,
+    MetricsEndpointPort,
+    PodMetadataPort,
+    RemovalOrdersPort
 {
   readonly name = "mock";
   readonly ports: Partial<CapabilityPorts> = {
@@ -73,6 +88,9 @@ export class MockWorld
     "runtime-restart": this,
     "late-runtime": this,
     "chosen-pod-uids": this,
+    "metrics-endpoint": this,
+    "pod-metadata": this,
+    "removal-orders": this,
   };
   readonly #model = new ClusterModel();
   readonly #pids = new MockPidSource();
@@ -89,6 +107,9 @@ export class MockWorld
   #consumer: EventConsumer | undefined;
   #startMark = 0;
   #lastRetry: [number, number] = [0, 0];
+  /** Settings of the next plugin start ({@link configurePlugin}). */
+  #settings: PluginStartOptions = {};
+  #services: DaemonServices | undefined;
 
   async init(ctx: ScenarioContext): Promise<void> {
     this.#ctx = ctx;
@@ -100,6 +121,7 @@ export class MockWorld
   async dispose(): Promise<void> {
     this.eventLog.close();
     this.#consumer?.close();
+    await this.#services?.stop();
     await this.#link?.stop();
     await this.#plugin?.close().catch(() => undefined);
   }
@@ -151,16 +173,24 @@ export class MockWorld
 
   // ---- act -------------------------------------------------------------------------------
 
+  configurePlugin(settings: PluginStartOptions): void {
+    if (this.#plugin) throw new Error("failed to configure the plugin: it already started");
+    this.#settings = mergeStartOptions(this.#settings, settings);
+  }
+
   async startPlugin(o: PluginStartOptions = {}): Promise<void> {
-    this.#link = await FakeRuntimeLink.start(this.#linkOptions(o));
+    this.#link = await FakeRuntimeLink.start(await this.#linkOptions(o));
   }
 
   async startPluginWithChunkedSync(podsPerChunk: number, o: PluginStartOptions = {}): Promise<void> {
-    this.#link = await FakeRuntimeLink.start({ ...this.#linkOptions(o), syncChunkSize: podsPerChunk });
+    this.#link = await FakeRuntimeLink.start({
+      ...(await this.#linkOptions(o)),
+      syncChunkSize: podsPerChunk,
+    });
   }
 
   async startPluginBeforeRuntime(o: PluginStartOptions = {}): Promise<void> {
-    this.#link = await FakeRuntimeLink.startBeforeRuntime(this.#linkOptions(o));
+    this.#link = await FakeRuntimeLink.startBeforeRuntime(await this.#linkOptions(o));
   }
 
   async startRuntime(): Promise<void> {
@@ -208,8 +238,14 @@ export class MockWorld
     await this.#runPod(pod, uid);
   }
 
-  async #runPod(pod: string, uid?: string): Promise<void> {
-    const p = this.#model.pod(pod, uid);
+  async runPodWith(pod: string, placement: PodPlacement): Promise<void> {
+    await this.#runPod(pod, undefined, placement);
+  }
+
+  async #runPod(pod: string, uid?: string, placement?: PodPlacement): Promise<void> {
+    if (this.#model.pods.has(pod) && placement)
+      throw new Error(`failed to place pod ${pod}: the scenario already declared it`);
+    const p = this.#model.pod(pod, uid, placement);
     if (p.phase !== "declared") throw new Error(`failed to run pod ${pod}: it is already ${p.phase}`);
     p.phase = "running";
     await this.#h().deliver("RUN_POD_SANDBOX", pod, this.#h().runtime.runPodSandbox(p.nri));
@@ -333,6 +369,29 @@ export class MockWorld
     await this.#h().deliver("REMOVE_POD_SANDBOX", pod, rt.removePodSandbox(p.nri));
   }
 
+  async removePodInOrder(pod: string, order: RemovalOrder): Promise<void> {
+    if (order === "kubelet") return this.removePod(pod);
+    // `crictl rm -f` per container (stop, then REMOVE_CONTAINER, while the sandbox still runs),
+    // then `crictl rmp -f` (the sandbox stops and goes; pod-level events as in removePod).
+    const p = this.#running(pod);
+    const rt = this.#h().runtime;
+    for (const c of this.#model.containersOf(p)) {
+      if (!c.exited) await this.#stop(p, c);
+      this.#model.removeContainer(c);
+      if (c.forgottenByRuntime) continue;
+      await this.#h().deliver("REMOVE_CONTAINER", `${pod}/${c.name}`, rt.removeContainer(p.nri, c.nri));
+    }
+    const recovered = this.#recovered.delete(p.nri.id);
+    this.#pids.setSandboxGone(p.nri.id, true);
+    this.#model.removePod(p);
+    if (recovered) {
+      rt.removePodState(p.nri.id);
+      return;
+    }
+    await rt.stopPodSandbox(p.nri);
+    await this.#h().deliver("REMOVE_POD_SANDBOX", pod, rt.removePodSandbox(p.nri));
+  }
+
   async retryGroupCreation(pod: string): Promise<RetryOutcome> {
     const uid = this.#model.existingPod(pod).nri.uid;
     return this.#retry(async () => ({ ok: true, group: await this.#p().retryGroupCreation(uid) }));
@@ -405,6 +464,21 @@ export class MockWorld
     return EMULATED_RESCTRL_ROOT;
   }
 
+  // ---- the HTTP endpoint (@metrics-endpoint) ------------------------------------------------
+
+  async scrapeMetrics(): Promise<MetricSample[]> {
+    return this.#svc().scrape(this.#ctx.timeoutMs);
+  }
+
+  async probe(path: "/readyz" | "/healthz"): Promise<ProbeAnswer> {
+    return this.#svc().get(path, this.#ctx.timeoutMs);
+  }
+
+  async podIdentity(pod: string): Promise<PodIdentity> {
+    const { uid, name, namespace } = this.#model.existingPod(pod).nri;
+    return { uid, name, namespace };
+  }
+
   // ---- consumer ---------------------------------------------------------------------------
 
   async stallConsumer(): Promise<void> {
@@ -434,20 +508,25 @@ export class MockWorld
     };
   };
 
-  #linkOptions(o: PluginStartOptions): LinkOptions {
+  async #linkOptions(given: PluginStartOptions): Promise<LinkOptions> {
     if (this.#plugin) throw new Error("failed to start the plugin: it already runs");
-    const cfg = {
-      cleanupOnStart: o.cleanupOnStart,
-      autoMount: o.autoMount,
-      eventQueueCapacity: o.eventQueueCapacity,
-    };
-    const plugin = ResctrlPlugin.withPidSource(cfg, this.#kernel.resctrl, this.#pids, {
+    const o = mergeStartOptions(this.#settings, given);
+    const plugin = ResctrlPlugin.withPidSource(inProcessPluginConfig(o), this.#kernel.resctrl, this.#pids, {
       logger: this.#logger,
     });
     this.#plugin = plugin;
     plugin.onEvent((e) => this.eventLog.record(this.#translate(e)));
     this.#startMark = this.#kernel.audit.mark();
+    const services = await DaemonServices.start({
+      plugin,
+      resctrl: this.#kernel.resctrl,
+      retryIntervalMs: o.retryIntervalMs,
+      logger: this.#logger,
+    });
+    this.#services = services;
     return {
+      watchStub: (stub) => services.watch(stub),
+      onRequest: services.onRequest,
       plugin,
       dir: this.#ctx.tmpDir,
       logger: this.#logger,
@@ -538,6 +617,14 @@ export class MockWorld
     if (!this.#plugin)
       throw new Error("failed to reach the plugin: it was not started (Given the plugin is running)");
     return this.#plugin;
+  }
+
+  #svc(): DaemonServices {
+    if (!this.#services)
+      throw new Error(
+        "failed to reach the plugin's HTTP endpoint: the plugin was not started (Given the plugin is running)",
+      );
+    return this.#services;
   }
 
   #consumerOrFail(): EventConsumer {

@@ -16,10 +16,10 @@ export const FOREIGN_GROUP_PREFIX = "other_";
  * The kernel side of an in-process plugin (the mock world's, and the containerd world's in-process
  * mode on VMs without resctrl): a {@link MemFs} with resctrl mounted at {@link EMULATED_RESCTRL_ROOT},
  * the real {@link Resctrl} layer over it (the plugin's handle), an {@link FsAudit} over MemFs's
- * call log, RMID exhaustion and limbo as the hardware world produces them on a real kernel, and the
- * groups a scenario seeded. `alive(tid)` decides which thread ids the kernel accepts (others fail
- * with ESRCH) and which ones `tasksOf` shows. Exists from construction, so a scenario can arrange
- * it before the plugin starts.
+ * call log, RMID exhaustion and limbo as the hardware world produces them on a real kernel, the
+ * groups a scenario seeded, and the synthetic `mon_data` readings of the daemon's memory provider.
+ * `alive(tid)` decides which thread ids the kernel accepts (others fail with ESRCH) and which ones
+ * `tasksOf` shows. Exists from construction, so a scenario can arrange it before the plugin starts.
  */
 export class EmulatedResctrl {
   readonly fs: MemFs;
@@ -35,7 +35,14 @@ export class EmulatedResctrl {
   ) {
     // Freed RMIDs wait in limbo until drained, as on a kernel that monitors LLC occupancy; with no
     // RMID limit (the default) that never matters.
-    this.fs = MemFs.withResctrl({ root: EMULATED_RESCTRL_ROOT, pidExists: alive, rmidLimboMs: Infinity });
+    // Synthetic mon_data readings as the daemon's memory provider gives them (1 MiB of LLC
+    // occupancy per task, 1 MiB/s of bandwidth per task), for the /metrics scenarios.
+    this.fs = MemFs.withResctrl({
+      root: EMULATED_RESCTRL_ROOT,
+      pidExists: alive,
+      rmidLimboMs: Infinity,
+      syntheticMonData: true,
+    });
     this.resctrl = Resctrl.withProvider(this.fs, { root: EMULATED_RESCTRL_ROOT, groupPrefix, logger });
     this.audit = new FsAudit(this.fs.log, EMULATED_RESCTRL_ROOT);
   }
