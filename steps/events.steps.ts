@@ -93,3 +93,24 @@ Then(
     await this.expectExactlyOneEventSinceMark(pod, group, reconciled, total);
   },
 );
+
+// ---- what the sweep does on its own -----------------------------------------------------------
+
+Then(
+  "pod {string} is reported removed within one sweep interval",
+  async function (this: ScenarioWorld, pod: string) {
+    await this.withinOneSweep(pod, (e) => e.kind === "Removed");
+  },
+);
+
+Then(
+  "pod {string} reports group {group} with {int} of {int} containers reconciled within one sweep interval",
+  async function (this: ScenarioWorld, pod: string, group: G, reconciled: number, total: number) {
+    await this.withinOneSweep(pod, (e) => matches(e, group, reconciled, total));
+  },
+);
+
+Then("pod {string} reported no event", async function (this: ScenarioWorld, pod: string) {
+  await this.settle(QUIET_PERIOD_MS); // an event the last action caused must have time to arrive
+  expect(this.port.events(pod).map(describeEvent), `events of pod ${pod}`).to.deep.equal([]);
+});

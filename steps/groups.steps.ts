@@ -46,6 +46,17 @@ Then("pod {string} has no group on disk", async function (this: ScenarioWorld, p
   });
 });
 
+Then("no monitoring group exists for pod {string}", async function (this: ScenarioWorld, pod: string) {
+  const g = await this.port.groupOf(pod);
+  expect(
+    { reported: g.reported?.kind ?? "nothing", onDisk: g.existsOnDisk },
+    `group of pod ${pod}`,
+  ).to.deep.equal({
+    reported: "nothing",
+    onDisk: false,
+  });
+});
+
 Then("the group of pod {string} is gone", async function (this: ScenarioWorld, pod: string) {
   const g = await this.port.groupOf(pod);
   expect({ hadPath: g.path !== undefined, onDisk: g.existsOnDisk }).to.deep.equal({

@@ -50,6 +50,13 @@ function requireCell(row: Record<string, string>, column: string): string {
   return v.trim();
 }
 
+/** `key=value` to `{ key: value }` (a pod label as a scenario writes it). */
+export function parseLabel(text: string): Record<string, string> {
+  const m = /^([A-Za-z0-9][-A-Za-z0-9_./]*)=([-A-Za-z0-9_.]*)$/.exec(text.trim());
+  if (!m?.[1]) throw new Error(`failed to parse label ${JSON.stringify(text)}: want key=value`);
+  return { [m[1]]: m[2] ?? "" };
+}
+
 /** Matches `<dir>/<one safe name>`: no further `/`, no `.` or `..`. */
 export function directChildOf(dir: string): RegExp {
   return new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/[A-Za-z0-9_-]+$`);

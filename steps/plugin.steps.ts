@@ -34,3 +34,27 @@ Given(
     await this.port.startPlugin({ eventQueueCapacity });
   },
 );
+
+// ---- how the plugin is configured: its sweep, its pod filters --------------------------------
+
+Given("the plugin sweeps every {int} second(s)", function (this: ScenarioWorld, seconds: number) {
+  this.sweepIntervalMs = seconds * 1000;
+  this.port.configurePlugin({ retryIntervalMs: this.sweepIntervalMs });
+});
+
+Given("the plugin sweeps only when the operator asks", function (this: ScenarioWorld) {
+  this.sweepIntervalMs = 0;
+  this.port.configurePlugin({ retryIntervalMs: 0 });
+});
+
+Given("the plugin monitors every namespace except {names}", function (this: ScenarioWorld, ns: string[]) {
+  this.port.configurePlugin({ excludeNamespaces: ns });
+});
+
+Given("the plugin monitors only namespace(s) {names}", function (this: ScenarioWorld, ns: string[]) {
+  this.port.configurePlugin({ namespaces: ns });
+});
+
+Given("the plugin monitors only pods labelled {string}", function (this: ScenarioWorld, selector: string) {
+  this.port.configurePlugin({ podLabelSelector: selector });
+});

@@ -1,6 +1,6 @@
 import { Given, When, type DataTable } from "@cucumber/cucumber";
 import { need, type ScenarioWorld } from "../support/world.js";
-import { containers, podTable } from "./helpers.js";
+import { containers, parseLabel, podTable } from "./helpers.js";
 
 // ---- pods that exist before the plugin registers ---------------------------------------------
 
@@ -146,3 +146,40 @@ When(
 When("pod {string} is removed", async function (this: ScenarioWorld, pod: string) {
   await this.port.removePod(pod);
 });
+
+// ---- where a pod runs, what it runs, how it goes --------------------------------------------
+
+When(
+  "pod {string} starts in namespace {string} with container {string}",
+  async function (this: ScenarioWorld, pod: string, namespace: string, c: string) {
+    await need(this, "pod-metadata").runPodWith(pod, { namespace });
+    await this.port.startContainer(pod, { name: c });
+  },
+);
+
+When(
+  "pod {string} labelled {string} starts with container {string}",
+  async function (this: ScenarioWorld, pod: string, label: string, c: string) {
+    await need(this, "pod-metadata").runPodWith(pod, { labels: parseLabel(label) });
+    await this.port.startContainer(pod, { name: c });
+  },
+);
+
+Given(
+  "pod {string} is running with container {string} that streams through memory",
+  async function (this: ScenarioWorld, pod: string, c: string) {
+    await this.port.runPod(pod);
+    await this.port.startContainer(pod, { name: c, workload: "memory-stream" });
+  },
+);
+
+When("pod {string} is removed in the kubelet's order", async function (this: ScenarioWorld, pod: string) {
+  await need(this, "removal-orders").removePodInOrder(pod, "kubelet");
+});
+
+When(
+  "the operator removes pod {string} with crictl, its containers first",
+  async function (this: ScenarioWorld, pod: string) {
+    await need(this, "removal-orders").removePodInOrder(pod, "crictl-containers-first");
+  },
+);
