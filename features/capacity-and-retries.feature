@@ -1,12 +1,15 @@
 @fault-injection
 Feature: Running out of RMIDs, and caller-driven retries
   Each monitoring group takes an RMID; when they are exhausted the kernel refuses the mkdir with
-  ENOSPC. The pod is then reported with group Failed. Retries are driven by the caller: a retry
-  while capacity is still exhausted fails with a capacity error and emits nothing; once capacity
-  is freed a retry creates the group, and a container retry brings the counts up.
+  ENOSPC. The pod is then reported with group Failed. Here the retries are driven by the caller
+  alone (--retry-interval 0: the plugin sweeps only when asked; unattended-retries.feature has the
+  plugin's own sweep): a retry while capacity is still exhausted fails with a capacity error and
+  emits nothing; once capacity is freed a retry creates the group, and a container retry brings
+  the counts up.
 
   Background:
-    Given the plugin is running
+    Given the plugin sweeps only when the operator asks
+    And the plugin is running
     And no monitoring group can be created for lack of RMIDs
     And pod "web" is running with container "app"
     And pod "web" eventually reports group Failed with 0 of 1 containers reconciled

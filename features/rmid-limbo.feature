@@ -5,10 +5,12 @@ Feature: Freed RMIDs wait in limbo before they can be used again
   kernel refuses a monitoring-group mkdir with EBUSY if any RMID is in limbo, and with ENOSPC only
   if none is. The plugin treats EBUSY as capacity that frees itself: the pod is Failed with that
   reason, a retry reports a capacity error ("busy, retry later") and emits nothing, a retry sweep
-  stops there, and once the limbo drained the retries complete the pod.
+  stops there, and once the limbo drained the retries complete the pod. The retries here are the
+  operator's alone (--retry-interval 0), so each step's effect is that retry's.
 
   Background:
-    Given the plugin is running
+    Given the plugin sweeps only when the operator asks
+    And the plugin is running
     And no monitoring group can be created for lack of RMIDs
     And pod "web" is running with container "app"
     And pod "web" eventually reports group Failed with 0 of 1 containers reconciled
