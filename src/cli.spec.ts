@@ -152,6 +152,15 @@ describe("--retry-interval, --http-listen, --node-name and the pod filters", () 
     assert.throws(() => parseCliOptions(["--pod-label-selector", "a b"], {}), /podLabelSelector/);
   });
 
+  it("--follow-rdt-classes: off by default; flag or env", () => {
+    assert.equal(parseCliOptions([], {}).plugin.followRdtClasses, false);
+    assert.equal(parseCliOptions(["--follow-rdt-classes"], {}).plugin.followRdtClasses, true);
+    const env = { NRI_RESCTRL_FOLLOW_RDT_CLASSES: "true" };
+    assert.equal(parseCliOptions([], env).plugin.followRdtClasses, true);
+    assert.equal(parseCliOptions(["--no-follow-rdt-classes"], env).plugin.followRdtClasses, false);
+    assert.match(usage(), /--\[no-\]follow-rdt-classes .*\[NRI_RESCTRL_FOLLOW_RDT_CLASSES\]/);
+  });
+
   it("every new flag is in --help with its environment variable", () => {
     const help = usage();
     for (const [flag, env] of [

@@ -130,6 +130,11 @@ const FLAGS = {
     "monitor only pods whose labels match (k=v, k!=v, k, !k; comma = and)",
     "every pod",
   ],
+  "follow-rdt-classes": [
+    "NRI_RESCTRL_FOLLOW_RDT_CLASSES",
+    "monitor each task inside the RDT control group (class) it lives in: one group per pod and class, <class>/mon_groups/<prefix><uid>; startup cleanup also inside classes (off: tasks in a class are reported, not monitored)",
+    "false",
+  ],
   "cgroup-root": ["NRI_RESCTRL_CGROUP_ROOT", "cgroup filesystem root", DEFAULT_CGROUP_ROOT],
   "proc-root": ["NRI_RESCTRL_PROC_ROOT", "procfs root", DEFAULT_PROC_ROOT],
   reconnect: [
@@ -140,7 +145,7 @@ const FLAGS = {
   "log-level": ["NRI_RESCTRL_LOG_LEVEL", "trace|debug|info|warn|error|fatal|silent", "info"],
 } as const;
 type Flag = keyof typeof FLAGS;
-const BOOLEAN_FLAGS: readonly Flag[] = ["cleanup-on-start", "auto-mount", "reconnect"];
+const BOOLEAN_FLAGS: readonly Flag[] = ["cleanup-on-start", "auto-mount", "reconnect", "follow-rdt-classes"];
 
 /** The `--help` text. */
 export function usage(): string {
@@ -237,6 +242,7 @@ export function parseCliOptions(argv: string[], env: Record<string, string | und
       cleanupOnStart: bool("cleanup-on-start", DEFAULT_PLUGIN_CONFIG.cleanupOnStart),
       autoMount: bool("auto-mount", DEFAULT_PLUGIN_CONFIG.autoMount),
       maxReconcilePasses: int("max-reconcile-passes"),
+      followRdtClasses: bool("follow-rdt-classes", false),
       podFilter: {
         namespaces: parseNamespaceList("namespaces", str("namespaces") ?? ""),
         excludeNamespaces: parseNamespaceList("excludeNamespaces", str("exclude-namespaces") ?? ""),

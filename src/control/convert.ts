@@ -86,7 +86,13 @@ export function fromPodEvent(e: PodEvent): PodResctrlEvent | undefined {
 
 /** Plugin container state → wire. Pure. */
 export function toContainerState(c: ContainerSnapshot): ContainerState {
-  return { containerId: c.id, name: c.name, podSandboxId: c.podSandboxId, state: SYNC[c.state] };
+  return {
+    containerId: c.id,
+    name: c.name,
+    podSandboxId: c.podSandboxId,
+    state: SYNC[c.state],
+    reason: c.reason ?? "",
+  };
 }
 
 /** Wire sync state → plugin sync state (undefined for UNSPECIFIED or unknown values). */
@@ -110,6 +116,12 @@ export function toPodState(p: PodSnapshot, tasks: number[], tasksError = ""): Po
     groupError: p.groupError ?? "",
     podName: p.podName,
     podNamespace: p.podNamespace,
+    groups: (p.groups ?? []).map((g) => ({
+      controlGroup: g.controlGroup,
+      path: g.path,
+      state: g.state === "Exists" ? GroupState.EXISTS : GroupState.FAILED,
+      error: g.error ?? "",
+    })),
   };
 }
 

@@ -360,6 +360,35 @@ describe("DaemonMetrics", () => {
     assert.equal(value(s, "nri_resctrl_pods", { group_state: "failed" }), 1);
   });
 
+  it("a pod with groups in several RDT classes: readings summed over its groups; unreadable in one → left out", async () => {
+    const { plugin, resctrl, scrape } = setup();
+    const gold = "/sys/fs/resctrl/gold/mon_groups/p_u1";
+    const root = "/sys/fs/resctrl/mon_groups/p_u1";
+    plugin.pods = [
+      pod("u1", {
+        groupState: { kind: "Exists", path: gold },
+        groups: [
+          { path: root, state: "Exists" },
+          { path: gold, state: "Exists" },
+          { path: "/sys/fs/resctrl/silver/mon_groups/p_u1", state: "Failed" },
+        ],
+      }),
+    ];
+    resctrl.data.set(gold, {
+      samples: [
+        { resource: "L3", event: "llc_occupancy", value: 24 },
+        { resource: "L3", event: "mbm_total_bytes", value: 100 },
+      ],
+      unreadable: [{ resource: "L3", event: "mbm_local_bytes", reason: "Unavailable at mon_L3_00" }],
+    });
+    const s = await scrape();
+    const labels = { pod_uid: "u1" };
+    assert.equal(value(s, "nri_resctrl_pod_llc_occupancy_bytes", labels), 1024);
+    assert.equal(value(s, "nri_resctrl_pod_mbm_total_bytes_total", labels), 2100);
+    assert.equal(value(s, "nri_resctrl_pod_mbm_local_bytes_total", labels), undefined);
+    assert.deepEqual(resctrl.reads.sort(), [gold, root].sort(), "the Failed group is not read");
+  });
+
   it("leaves an unreadable sample out (never 0) and counts it", async () => {
     const { plugin, resctrl, scrape, advance } = setup();
     plugin.pods = [pod("a")];

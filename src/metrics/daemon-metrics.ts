@@ -267,7 +267,9 @@ export class DaemonMetrics {
       readings.caps = caps;
       const pods = this.#plugin
         .snapshot()
-        .flatMap((p) => (p.groupState.kind === "Exists" ? [{ uid: p.podUid, path: p.groupState.path }] : []));
+        .flatMap((p) =>
+          p.groupState.kind === "Exists" ? [{ uid: p.podUid, path: groupsKey(p), paths: groupPaths(p) }] : [],
+        );
       let rmidsFailed = false;
       const rmids = this.#resctrl.rmidsInUse().then(
         (n) => {
@@ -279,11 +281,26 @@ export class DaemonMetrics {
           this.#logOnce(e, "failed to count the RMIDs in use");
         },
       );
-      await forEachLimit(pods, this.#concurrency, async ({ uid, path }) => {
+      await forEachLimit(pods, this.#concurrency, async ({ uid, path, paths }) => {
         try {
-          const data = await this.#resctrl.readGroupMonData(path, caps);
-          readings.groups.set(uid, { path, samples: data.samples });
-          for (const u of data.unreadable) this.#monReadErrors.inc({ resource: u.resource, event: u.event });
+          // A pod with groups in several RDT classes: one sample per (resource, event), summed over
+          // its groups; a sample unreadable in any group is left out.
+          const sums = new Map<string, MonSample>();
+          const unreadable = new Set<string>();
+          for (const g of paths) {
+            const data = await this.#resctrl.readGroupMonData(g, caps);
+            for (const s of data.samples) {
+              const k = `${s.resource}/${s.event}`;
+              const prev = sums.get(k);
+              sums.set(k, prev ? { ...prev, value: prev.value + s.value } : { ...s });
+            }
+            for (const u of data.unreadable) {
+              unreadable.add(`${u.resource}/${u.event}`);
+              this.#monReadErrors.inc({ resource: u.resource, event: u.event });
+            }
+          }
+          for (const k of unreadable) sums.delete(k);
+          readings.groups.set(uid, { path, samples: [...sums.values()] });
         } catch (e) {
           // Typically the pod (and its group) went away between the snapshot and the read.
           this.#readingsErrors.inc({ stage: "group" });
@@ -375,7 +392,7 @@ export class DaemonMetrics {
       if (p.groupState.kind !== "Exists") continue;
       const g = readings.groups.get(p.podUid);
       // A pod gone since the pass, or whose group moved, shows no stale readings.
-      if (!g || g.path !== p.groupState.path) continue;
+      if (!g || g.path !== groupsKey(p)) continue;
       const labels = { pod_uid: p.podUid, pod_namespace: p.podNamespace, pod_name: p.podName };
       for (const s of g.samples) {
         if (!Number.isFinite(s.value) || s.value < 0) continue;
@@ -431,4 +448,16 @@ function mirror<T extends string>(
   const v = Number.isFinite(value) && value > 0 ? value : 0;
   if (labels) c.inc(labels, v);
   else c.inc(v);
+}
+
+/** Paths of every existing group of a pod whose group exists (one unless RDT classes are followed). */
+function groupPaths(p: MetricsPodSnapshot): string[] {
+  if (p.groupState.kind !== "Exists") return [];
+  const extra = (p.groups ?? []).filter((g) => g.state === "Exists").map((g) => g.path);
+  return extra.length > 0 ? extra : [p.groupState.path];
+}
+
+/** Identifies the set of groups a reading was taken from (stale readings are never shown). */
+function groupsKey(p: MetricsPodSnapshot): string {
+  return groupPaths(p).join("\n");
 }

@@ -14,6 +14,8 @@ export interface MetricsPodSnapshot {
   podNamespace: string;
   groupState: { kind: "Exists"; path: string } | { kind: "Failed" };
   containers: Array<{ state: MetricsContainerState }>;
+  /** Every group of the pod when it has several (RDT classes followed); the readings are summed over them. */
+  groups?: Array<{ path: string; state: "Exists" | "Failed" }>;
 }
 
 /** The plugin's view. */

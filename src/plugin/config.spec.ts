@@ -38,6 +38,7 @@ describe("validateConfig defaults", () => {
       syncInlineBudgetMs: 1000,
       syncConcurrency: 4,
       podFilter: { namespaces: [], excludeNamespaces: [], podLabelSelector: [] },
+      followRdtClasses: false,
     });
     const d = validateConfig();
     assert.equal(d.groupPrefix, "pod_");

@@ -42,6 +42,12 @@ export interface ResctrlPluginConfig {
   syncConcurrency: number;
   /** Which pods get a group; the others get no group and no events (`unmonitoredPods()`). */
   podFilter: PodFilterConfig;
+  /**
+   * Monitor each task inside the RDT control group (class) it lives in: the pod gets one mon group
+   * per control group its tasks are in (`<class>/mon_groups/<prefix><uid>`), and startup cleanup
+   * also looks inside classes. Off: tasks in a class are reported (container `reason`), not moved.
+   */
+  followRdtClasses: boolean;
 }
 
 /** The defaults as one object. */
@@ -54,6 +60,7 @@ export const DEFAULT_PLUGIN_CONFIG: Readonly<ResctrlPluginConfig> = Object.freez
   syncInlineBudgetMs: DEFAULT_SYNC_INLINE_BUDGET_MS,
   syncConcurrency: DEFAULT_SYNC_CONCURRENCY,
   podFilter: SELECT_ALL,
+  followRdtClasses: false,
 });
 
 const RESERVED_NAMES = new Set(["info", "mon_groups", "mon_data", "tasks", "cpus", "cpus_list", "schemata"]);
@@ -92,7 +99,7 @@ export function validateConfig(input: Partial<ResctrlPluginConfig> = {}): Resctr
   }
   if (RESERVED_NAMES.has(p))
     throw new InvalidPluginConfigError("groupPrefix", `${JSON.stringify(p)} is a resctrl reserved name`);
-  for (const k of ["cleanupOnStart", "autoMount"] as const) {
+  for (const k of ["cleanupOnStart", "autoMount", "followRdtClasses"] as const) {
     if (typeof cfg[k] !== "boolean")
       throw new InvalidPluginConfigError(k, `must be a boolean, got ${String(cfg[k])}`);
   }

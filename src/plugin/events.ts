@@ -52,6 +52,21 @@ export interface ContainerSnapshot {
   name: string;
   podSandboxId: string;
   state: ContainerSyncState;
+  /**
+   * Why it is not Reconciled, when the plugin knows better than "some tasks are not in the group":
+   * e.g. tasks in an RDT control group (class) while `followRdtClasses` is off.
+   */
+  reason?: string;
+}
+
+/** One resctrl monitoring group of a pod (with `followRdtClasses`, one per control group). */
+export interface PodGroupSnapshot {
+  /** The control group it lives in: the resctrl root, or `<root>/<class>`. */
+  controlGroup: string;
+  path: string;
+  state: "Exists" | "Failed";
+  /** Why creating it failed. */
+  error?: string;
 }
 
 /** A pod's complete state at one instant, as returned by `ResctrlPlugin.snapshot()`. */
@@ -68,6 +83,11 @@ export interface PodSnapshot {
   totalContainers: number;
   reconciledContainers: number;
   containers: ContainerSnapshot[];
+  /**
+   * Every group of the pod, the root's first — present when the pod has groups in RDT classes
+   * (`followRdtClasses`). `groupState` is the group in the control group of the pod's first container.
+   */
+  groups?: PodGroupSnapshot[];
 }
 
 /** A pod the namespace/label filters leave out: no group, no events, only counted. */

@@ -123,7 +123,16 @@ export class ResctrlPlugin
     this.#pids = pids;
     this.#log = logger;
     this.#bus = new EventBus(cfg.eventQueueCapacity, logger);
-    this.#life = new PodLifecycle(this.#reg, resctrl, pids, this.#bus, logger, cfg.maxReconcilePasses);
+    this.#life = new PodLifecycle(
+      this.#reg,
+      resctrl,
+      pids,
+      this.#bus,
+      logger,
+      cfg.maxReconcilePasses,
+      undefined,
+      cfg.followRdtClasses,
+    );
   }
 
   /**
@@ -215,7 +224,13 @@ export class ResctrlPlugin
   async groupTasks(podUid: string): Promise<number[]> {
     const p = this.#reg.pods.get(podUid);
     if (!p) throw new PodNotFoundError(podUid);
-    return p.groupState.kind === "Exists" ? this.#resctrl.listGroupTasks(p.groupState.path) : [];
+    if (p.groupState.kind !== "Exists") return [];
+    const paths = [
+      p.groupState.path,
+      ...[...p.classGroups.values()].filter((g) => g.exists).map((g) => g.path),
+    ];
+    const lists = await Promise.all(paths.map((g) => this.#resctrl.listGroupTasks(g)));
+    return lists.flat();
   }
 
   /** Resolves once no background reconcile (from Synchronize) is running. */
@@ -528,11 +543,42 @@ export class ResctrlPlugin
         report.unmonitoredForgotten += 1;
       }
     }
+    await this.#checkClasses();
     if (this.#health.resctrl === "unusable") await this.#recheckResctrl();
     report.retry = await this.retryAllOnce();
     report.podsPruned += report.retry.podsPruned;
     report.durationMs = Date.now() - t0;
     return report;
+  }
+
+  /**
+   * RDT classes that went away: with `followRdtClasses`, the pods' groups in them are forgotten and
+   * their tasks reconciled into the pods' root groups; without it, containers blocked by a class
+   * that is gone are unblocked (the next retry moves their tasks, now in the default group). Lists
+   * the control groups only when some pod has class groups or a blocked container.
+   */
+  async #checkClasses(): Promise<void> {
+    const pods = [...this.#reg.pods.values()];
+    const involved = pods.filter(
+      (p) => p.classGroups.size > 0 || [...p.containers.values()].some((c) => c.blockedBy !== undefined),
+    );
+    if (involved.length === 0) return;
+    let existing: Set<string>;
+    try {
+      existing = new Set(await this.#resctrl.controlGroups());
+    } catch (err) {
+      this.#log.warn({ err }, "failed to list RDT control groups; class check skipped");
+      return;
+    }
+    for (const pod of involved) {
+      await this.#lock.run(pod.uid, async () => {
+        if (this.#reg.pods.get(pod.uid) !== pod) return;
+        for (const c of pod.containers.values()) {
+          if (c.blockedBy && !c.blockedBy.every((g) => existing.has(g))) c.blockedBy = undefined;
+        }
+        await this.#life.dropGoneClasses(pod, existing, "sweep");
+      });
+    }
   }
 
   async #recheckResctrl(): Promise<void> {

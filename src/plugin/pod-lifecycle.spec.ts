@@ -33,6 +33,10 @@ function direct(o: { samePath?: boolean } = {}) {
         deleteGroup: (p) => r.deleteGroup(p),
         listGroupTasks: (p) => r.listGroupTasks(p),
         reconcileGroup: (p, s, m) => r.reconcileGroup(p, s, m),
+        controlGroups: () => r.controlGroups(),
+        classGroupPathFor: (u, c) => r.classGroupPathFor(u, c),
+        createClassGroup: (u, c) => r.createClassGroup(u, c),
+        taskControlGroups: (t) => r.taskControlGroups(t),
       };
   const pids = new MockPidSource();
   const reg = new PodRegistry();

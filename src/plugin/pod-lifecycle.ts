@@ -7,6 +7,8 @@ import type { CgroupPidSource } from "./pid-source.js";
 import type { ContainerEntry, PodEntry, PodRegistry } from "./pod-registry.js";
 import { isCapacityError, isRmidLimboError, type ResctrlPort } from "./resctrl-port.js";
 import { emptyPluginStats, type PluginStats } from "./stats.js";
+import { posix } from "node:path";
+import { EmptyPidSetError } from "../resctrl/errors.js";
 
 /**
  * Why a pod's group could not be created, for its state: "RMIDs in limbo …" (busy, retry later),
@@ -41,6 +43,7 @@ export class PodLifecycle {
     private readonly log: Logger,
     private readonly maxReconcilePasses: number,
     readonly stats: PluginStats = emptyPluginStats(),
+    private readonly followRdtClasses = false,
   ) {}
 
   /** Counts a failed group creation in {@link stats}. */
@@ -151,8 +154,9 @@ export class PodLifecycle {
     const nriPod = pod.sandboxes.get(c.sandboxId);
     const base = { podUid: pod.uid, containerId: c.id, reason, group };
     const t0 = Date.now();
+    const source = (): Promise<number[]> => this.pids.tasksOf(c.container, nriPod);
+    if (this.followRdtClasses) return this.reconcileAcrossClasses(pod, c, source, base, t0);
     try {
-      const source = (): Promise<number[]> => this.pids.tasksOf(c.container, nriPod);
       const out = await this.resctrl.reconcileGroup(group, source, this.maxReconcilePasses);
       // The resctrl layer checks its last write against the PID set read *before* that write, so
       // tasks forked meanwhile are unseen. When it used every pass (it may have ended on a write),
@@ -174,6 +178,10 @@ export class PodLifecycle {
         },
         "reconciled container",
       );
+      if (converged) {
+        c.reason = undefined;
+        c.blockedBy = undefined;
+      } else if ((out.foreign ?? 0) > 0) await this.explainForeign(pod, c, out.failedPids ?? []);
       return { converged };
     } catch (error) {
       const empty = errorName(error) === "EmptyPidSetError";
@@ -185,11 +193,192 @@ export class PodLifecycle {
     }
   }
 
-  /** True iff the source lists at least one task and every listed task is in `group` now. */
-  private async allInGroup(group: string, source: () => Promise<number[]>): Promise<boolean> {
+  /** True iff the source lists at least one task (or `emptyOk`) and every listed task is in `group` now. */
+  private async allInGroup(
+    group: string,
+    source: () => Promise<number[]>,
+    emptyOk = false,
+  ): Promise<boolean> {
     const desired = await source();
+    if (desired.length === 0) return emptyOk;
     const current = new Set(await this.resctrl.listGroupTasks(group));
-    return desired.length > 0 && desired.every((p) => current.has(p));
+    return desired.every((p) => current.has(p));
+  }
+
+  /**
+   * Classes not followed: the kernel refused to move some tasks (EINVAL, "foreign"). If they live in
+   * RDT control groups, say which (container `reason`, one warning per pod suggesting
+   * --follow-rdt-classes) and mark the container blocked: retry passes skip it while those control
+   * groups exist, so there is no retry loop. Never rejects.
+   */
+  private async explainForeign(
+    pod: PodEntry,
+    c: ContainerEntry,
+    failed: ReadonlyArray<{ pid: number; outcome: string }>,
+  ): Promise<void> {
+    const pids = failed.filter((f) => f.outcome === "foreign").map((f) => f.pid);
+    let ctrls: string[];
+    try {
+      const m = await this.resctrl.taskControlGroups(pids);
+      ctrls = [...new Set([...m.values()].filter((g) => g !== this.resctrl.root))].sort();
+    } catch (err) {
+      this.log.debug({ err, podUid: pod.uid, containerId: c.id }, "failed to find the tasks' control groups");
+      return;
+    }
+    if (ctrls.length === 0) return;
+    const names = ctrls.map((g) => posix.basename(g)).join(", ");
+    c.reason = `tasks in RDT control group ${names}: the kernel cannot move them into the pod's group under the resctrl root; start the plugin with --follow-rdt-classes to monitor them inside their class`;
+    c.blockedBy = ctrls;
+    if (!pod.classWarned) {
+      pod.classWarned = true;
+      this.log.warn(
+        { podUid: pod.uid, containerId: c.id, controlGroups: ctrls },
+        "pod has tasks in an RDT class; they stay unmonitored (start with --follow-rdt-classes to monitor them inside their class)",
+      );
+    }
+  }
+
+  /**
+   * `followRdtClasses`: moves each task into the pod's group inside the control group the task
+   * lives in (creating that group on demand: one per pod and control group), up to
+   * `maxReconcilePasses` per control group. The first time, the control group of the container's
+   * main process becomes the pod's primary one (its group is what `Exists(path)` shows). A group
+   * that cannot be created (capacity, class gone) leaves the container Partial with that error;
+   * retries create it later. Never rejects.
+   */
+  private async reconcileAcrossClasses(
+    pod: PodEntry,
+    c: ContainerEntry,
+    source: () => Promise<number[]>,
+    base: Record<string, unknown>,
+    t0: number,
+  ): Promise<ReconcileResult> {
+    const root = this.resctrl.root;
+    const split = async (): Promise<Map<string, number[]>> => {
+      const tids = await source();
+      const out = new Map<string, number[]>();
+      if (tids.length === 0) return out;
+      const ctrls = await this.resctrl.controlGroups();
+      const where = ctrls.length === 0 ? undefined : await this.resctrl.taskControlGroups(tids);
+      for (const t of tids) {
+        const g = where ? where.get(t) : root;
+        if (g === undefined) continue; // exited meanwhile
+        const list = out.get(g);
+        if (list) list.push(t);
+        else out.set(g, [t]);
+      }
+      return out;
+    };
+    let first: Map<string, number[]>;
+    try {
+      first = await split();
+    } catch (error) {
+      this.log.warn({ ...base, err: error }, "failed to reconcile container; Partial");
+      return { converged: false, error };
+    }
+    if (first.size === 0) {
+      const error = new EmptyPidSetError(`failed to reconcile container ${c.id}: no tasks`);
+      this.log.info({ ...base, durationMs: Date.now() - t0 }, "container has no tasks yet; Partial");
+      return { converged: false, error };
+    }
+    if (pod.primaryCtrl === undefined) {
+      const main = [...first].find(([, tids]) => tids.includes(c.container.pid))?.[0];
+      pod.primaryCtrl = main ?? [...first.keys()][0];
+    }
+    let converged = true;
+    let error: unknown;
+    const perClass: Record<string, string> = {};
+    for (const ctrl of first.keys()) {
+      const name = ctrl === root ? "/" : posix.basename(ctrl);
+      let group: string;
+      try {
+        group = await this.groupIn(pod, ctrl);
+      } catch (err) {
+        converged = false;
+        error = err;
+        perClass[name] = "group failed";
+        continue;
+      }
+      const sub = async (): Promise<number[]> => (await split()).get(ctrl) ?? [];
+      try {
+        const out = await this.resctrl.reconcileGroup(group, sub, this.maxReconcilePasses);
+        const ok =
+          out.converged &&
+          (out.passes !== undefined && out.passes < this.maxReconcilePasses
+            ? true
+            : await this.allInGroup(group, sub, true));
+        perClass[name] = ok ? "converged" : `missing ${out.missing}`;
+        if (!ok) converged = false;
+      } catch (err) {
+        if (errorName(err) === "EmptyPidSetError") {
+          perClass[name] = "left"; // its tasks moved elsewhere meanwhile
+          continue;
+        }
+        converged = false;
+        error = err;
+        perClass[name] = errorName(err);
+      }
+    }
+    this.log.info(
+      { ...base, controlGroups: perClass, converged, durationMs: Date.now() - t0 },
+      "reconciled container across RDT classes",
+    );
+    if (converged) c.reason = undefined;
+    else if (error !== undefined) c.reason = groupFailureReason(error);
+    return error === undefined ? { converged } : { converged, error };
+  }
+
+  /** The pod's group in control group `ctrl`, created on demand (rejects with the resctrl error). */
+  private async groupIn(pod: PodEntry, ctrl: string): Promise<string> {
+    if (ctrl === this.resctrl.root && pod.groupState.kind === "Exists") return pod.groupState.path;
+    const known = pod.classGroups.get(ctrl);
+    if (known?.exists) return known.path;
+    try {
+      const path = await this.resctrl.createClassGroup(pod.uid, ctrl);
+      pod.classGroups.set(ctrl, { path, exists: true });
+      this.log.info(
+        { podUid: pod.uid, controlGroup: ctrl, group: path },
+        "created the pod's group in an RDT class",
+      );
+      return path;
+    } catch (err) {
+      this.countCreateFailure(err);
+      pod.classGroups.set(ctrl, {
+        path: this.resctrl.classGroupPathFor(pod.uid, ctrl),
+        exists: false,
+        error: groupFailureReason(err),
+      });
+      this.log[isCapacityError(err) ? "warn" : "error"](
+        { err, podUid: pod.uid, controlGroup: ctrl },
+        "failed to create the pod's group in an RDT class; container Partial",
+      );
+      throw err;
+    }
+  }
+
+  /**
+   * `followRdtClasses`, under the pod lock: forgets the pod's groups in control groups that no
+   * longer exist (the kernel moved their tasks to the default group and dropped their mon groups),
+   * falls back to the root group as primary, and reconciles the pod's live containers again so
+   * their tasks land in the pod's root group. Returns true if something changed.
+   */
+  async dropGoneClasses(pod: PodEntry, existing: ReadonlySet<string>, reason: string): Promise<boolean> {
+    const gone = [...pod.classGroups.keys()].filter((g) => !existing.has(g));
+    if (gone.length === 0) return false;
+    for (const g of gone) pod.classGroups.delete(g);
+    if (pod.primaryCtrl !== undefined && gone.includes(pod.primaryCtrl)) pod.primaryCtrl = this.resctrl.root;
+    this.log.info(
+      { podUid: pod.uid, controlGroups: gone, reason },
+      "RDT class removed; the pod's tasks go back to its root group",
+    );
+    for (const c of [...pod.containers.values()]) {
+      if (c.state !== "Partial" && c.state !== "Reconciled") continue;
+      if (this.reg.pods.get(pod.uid) !== pod || pod.containers.get(c.id) !== c) break;
+      const r = await this.reconcile(pod, c, reason);
+      if (r.converged) c.state = "Reconciled";
+    }
+    this.emitIfChanged(pod);
+    return true;
   }
 
   /**
@@ -244,11 +433,15 @@ export class PodLifecycle {
     }
     this.reg.deletePod(entry);
     const gs = entry.groupState;
-    if (gs.kind === "Exists" && !this.reg.groupPathInUse(gs.path)) {
+    const paths = [
+      ...(gs.kind === "Exists" && !this.reg.groupPathInUse(gs.path) ? [gs.path] : []),
+      ...[...entry.classGroups.values()].filter((g) => g.exists).map((g) => g.path),
+    ];
+    for (const path of paths) {
       try {
-        await this.resctrl.deleteGroup(gs.path);
+        await this.resctrl.deleteGroup(path);
       } catch (err) {
-        this.log.warn({ err, podUid: uid, group: gs.path }, "failed to delete group of removed pod");
+        this.log.warn({ err, podUid: uid, group: path }, "failed to delete group of removed pod");
       }
     }
     this.log.info(
@@ -298,7 +491,7 @@ export class PodLifecycle {
   emitIfChanged(entry: PodEntry): void {
     if (this.reg.pods.get(entry.uid) !== entry) return;
     const { total, reconciled } = this.reg.counts(entry);
-    const gs = entry.groupState;
+    const gs = this.reg.reportedGroup(entry);
     const key = `${gs.kind}\u0000${gs.kind === "Exists" ? gs.path : ""}\u0000${total}\u0000${reconciled}`;
     if (key === entry.lastEmitted) return;
     entry.lastEmitted = key;

@@ -1,5 +1,12 @@
+import { posix } from "node:path";
 import type { NriContainer, NriPod } from "../nri/types.js";
-import type { ContainerSnapshot, ContainerSyncState, PodSnapshot, ResctrlGroupState } from "./events.js";
+import type {
+  ContainerSnapshot,
+  ContainerSyncState,
+  PodGroupSnapshot,
+  PodSnapshot,
+  ResctrlGroupState,
+} from "./events.js";
 
 /** A container the plugin tracks. `seq` orders entries oldest-first for retries. */
 export interface ContainerEntry {
@@ -9,6 +16,18 @@ export interface ContainerEntry {
   readonly sandboxId: string;
   container: NriContainer;
   state: ContainerSyncState;
+  /** Why it is not Reconciled (see `ContainerSnapshot.reason`). */
+  reason?: string;
+  /** Control groups holding tasks the plugin may not move (classes not followed); retries skip it while they exist. */
+  blockedBy?: string[];
+}
+
+/** The pod's group inside one RDT control group other than the root. */
+export interface ClassGroup {
+  path: string;
+  exists: boolean;
+  /** Why creating it failed (while `exists` is false). */
+  error?: string;
 }
 
 /** A pod (one Kubernetes pod UID, one or more sandboxes) and its containers. */
@@ -28,6 +47,12 @@ export interface PodEntry {
   hadContainers: boolean;
   /** Key of the last AddOrUpdate emitted, for change detection. */
   lastEmitted?: string;
+  /** `followRdtClasses`: the pod's groups in control groups other than the root, by control group path. */
+  readonly classGroups: Map<string, ClassGroup>;
+  /** `followRdtClasses`: the control group of the pod's first container, once known. */
+  primaryCtrl?: string;
+  /** A warning about tasks in an RDT class (flag off) was logged for this pod. */
+  classWarned?: boolean;
 }
 
 /**
@@ -67,6 +92,7 @@ export class PodRegistry {
       groupState,
       containers: new Map(),
       hadContainers: false,
+      classGroups: new Map(),
     };
     this.pods.set(pod.uid, entry);
     this.#sandboxToUid.set(pod.id, pod.uid);
@@ -182,6 +208,17 @@ export class PodRegistry {
     return false;
   }
 
+  /**
+   * The group state a consumer sees: Failed, or Exists at the group in the control group of the
+   * pod's first container (a class group once it exists), else the pod's group under the root.
+   */
+  reportedGroup(entry: PodEntry): ResctrlGroupState {
+    const gs = entry.groupState;
+    if (gs.kind !== "Exists" || entry.primaryCtrl === undefined) return { ...gs };
+    const cg = entry.classGroups.get(entry.primaryCtrl);
+    return cg?.exists ? { kind: "Exists", path: cg.path } : { ...gs };
+  }
+
   counts(entry: PodEntry): { total: number; reconciled: number } {
     let total = 0;
     let reconciled = 0;
@@ -199,13 +236,14 @@ export class PodRegistry {
       podName: entry.name,
       podNamespace: entry.namespace,
       sandboxIds: [...entry.sandboxes.keys()],
-      groupState: { ...entry.groupState },
+      groupState: this.reportedGroup(entry),
       ...(entry.groupError !== undefined && entry.groupState.kind === "Failed"
         ? { groupError: entry.groupError }
         : {}),
       totalContainers: total,
       reconciledContainers: reconciled,
       containers: [...entry.containers.values()].sort((a, b) => a.seq - b.seq).map(containerSnapshot),
+      ...(entry.classGroups.size > 0 ? { groups: groupsOf(entry) } : {}),
     };
   }
 
@@ -221,5 +259,38 @@ export class PodRegistry {
 }
 
 function containerSnapshot(c: ContainerEntry): ContainerSnapshot {
-  return { id: c.id, name: c.container.name, podSandboxId: c.sandboxId, state: c.state };
+  return {
+    id: c.id,
+    name: c.container.name,
+    podSandboxId: c.sandboxId,
+    state: c.state,
+    ...(c.reason !== undefined && c.state !== "Reconciled" && c.state !== "Stopped"
+      ? { reason: c.reason }
+      : {}),
+  };
+}
+
+function groupsOf(entry: PodEntry): PodGroupSnapshot[] {
+  const gs = entry.groupState;
+  // Class keys are `<root>/<class>`: their parent is the resctrl root.
+  const rootCtrl = posix.dirname([...entry.classGroups.keys()][0] ?? "/");
+  const out: PodGroupSnapshot[] = [
+    gs.kind === "Exists"
+      ? { controlGroup: rootCtrl, path: gs.path, state: "Exists" }
+      : {
+          controlGroup: rootCtrl,
+          path: "",
+          state: "Failed",
+          ...(entry.groupError ? { error: entry.groupError } : {}),
+        },
+  ];
+  for (const [ctrl, g] of [...entry.classGroups].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    out.push({
+      controlGroup: ctrl,
+      path: g.path,
+      state: g.exists ? "Exists" : "Failed",
+      ...(g.error !== undefined && !g.exists ? { error: g.error } : {}),
+    });
+  }
+  return out;
 }

@@ -18,6 +18,8 @@ export interface ReconcileOutcomeLike {
   foreign?: number;
   passes?: number;
   converged: boolean;
+  /** The last failed outcome of each task not in the group (foreign = in another control group). */
+  failedPids?: ReadonlyArray<{ pid: number; outcome: string }>;
 }
 
 /** The resctrl operations the plugin performs. All may reject with the resctrl layer's typed errors. */
@@ -25,7 +27,16 @@ export interface ResctrlPort {
   readonly root: string;
   readonly groupPrefix: string;
   ensureMounted(autoMount: boolean): Promise<unknown>;
-  cleanupAll(): Promise<CleanupReportLike>;
+  /** With `inControlGroups`, also our groups inside every RDT class's mon_groups. */
+  cleanupAll(opts?: { inControlGroups?: boolean }): Promise<CleanupReportLike>;
+  /** RDT control groups (classes) directly under the root, absolute paths. */
+  controlGroups(): Promise<string[]>;
+  /** The pod's group inside control group `ctrl` (the root → `groupPathFor`). Pure. */
+  classGroupPathFor(podUid: string, ctrl: string): string;
+  /** Creates (or adopts) the pod's group inside control group `ctrl`; rejects if the class is gone. */
+  createClassGroup(podUid: string, ctrl: string): Promise<string>;
+  /** Control group (absolute path; the root = default group) of each task; exited tasks may be missing. */
+  taskControlGroups(tids: readonly number[]): Promise<Map<number, string>>;
   groupPathFor(podUid: string): string;
   /** Creates (or adopts, on EEXIST) the pod's group; resolves to its path. */
   createGroup(podUid: string): Promise<string>;

@@ -54,7 +54,9 @@ export async function retryAllOnce(
   }
   const partial = [...reg.pods.values()]
     .filter((p) => p.groupState.kind === "Exists")
-    .flatMap((p) => [...p.containers.values()].filter((c) => c.state === "Partial"))
+    // A container blocked by an RDT class it may not leave (classes not followed) is skipped until
+    // that class goes away: retrying could only fail the same way.
+    .flatMap((p) => [...p.containers.values()].filter((c) => c.state === "Partial" && !c.blockedBy))
     .sort(bySeq);
   for (const c of partial) {
     report.containerAttempts += 1;

@@ -32,11 +32,12 @@ export async function runStartup(
     return health;
   }
   try {
-    const r = await resctrl.cleanupAll();
+    const r = await resctrl.cleanupAll({ inControlGroups: cfg.followRdtClasses });
     log.info(
       {
         root,
         prefix: cfg.groupPrefix,
+        inControlGroups: cfg.followRdtClasses,
         removed: r.removed,
         removalFailures: r.removalFailures,
         removalRace: r.removalRace,

@@ -82,6 +82,18 @@ export interface ContainerState {
   name: string;
   podSandboxId: string;
   state: ContainerSyncState;
+  /** Why it is not reconciled, when known (e.g. tasks in an RDT class while classes are not followed). */
+  reason: string;
+}
+
+/** One resctrl monitoring group of a pod (with --follow-rdt-classes: one per RDT control group). */
+export interface PodGroup {
+  /** The control group it lives in: the resctrl root, or <root>/<class>. */
+  controlGroup: string;
+  path: string;
+  state: GroupState;
+  /** Why creating it failed. */
+  error: string;
 }
 
 export interface PodState {
@@ -101,6 +113,8 @@ export interface PodState {
   /** Kubernetes pod name and namespace (from the NRI PodSandbox). */
   podName: string;
   podNamespace: string;
+  /** Every group of the pod (the root's first) when it has groups in RDT classes; else empty. */
+  groups: PodGroup[];
 }
 
 /** A pod the daemon's namespace/label filters leave out: no group, no events. */
@@ -417,7 +431,7 @@ export const GetStateRequest: MessageFns<GetStateRequest> = {
 };
 
 function createBaseContainerState(): ContainerState {
-  return { containerId: "", name: "", podSandboxId: "", state: 0 };
+  return { containerId: "", name: "", podSandboxId: "", state: 0, reason: "" };
 }
 
 export const ContainerState: MessageFns<ContainerState> = {
@@ -433,6 +447,9 @@ export const ContainerState: MessageFns<ContainerState> = {
     }
     if (message.state !== 0) {
       writer.uint32(32).int32(message.state);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
     }
     return writer;
   },
@@ -482,6 +499,14 @@ export const ContainerState: MessageFns<ContainerState> = {
             message.state = reader.int32() as any;
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -503,6 +528,98 @@ export const ContainerState: MessageFns<ContainerState> = {
     message.name = object.name ?? "";
     message.podSandboxId = object.podSandboxId ?? "";
     message.state = object.state ?? 0;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBasePodGroup(): PodGroup {
+  return { controlGroup: "", path: "", state: 0, error: "" };
+}
+
+export const PodGroup: MessageFns<PodGroup> = {
+  encode(message: PodGroup, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.controlGroup !== "") {
+      writer.uint32(10).string(message.controlGroup);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.state !== 0) {
+      writer.uint32(24).int32(message.state);
+    }
+    if (message.error !== "") {
+      writer.uint32(34).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodGroup {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodGroup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.controlGroup = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<PodGroup>): PodGroup {
+    return PodGroup.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PodGroup>): PodGroup {
+    const message = createBasePodGroup();
+    message.controlGroup = object.controlGroup ?? "";
+    message.path = object.path ?? "";
+    message.state = object.state ?? 0;
+    message.error = object.error ?? "";
     return message;
   },
 };
@@ -521,6 +638,7 @@ function createBasePodState(): PodState {
     groupError: "",
     podName: "",
     podNamespace: "",
+    groups: [],
   };
 }
 
@@ -565,6 +683,9 @@ export const PodState: MessageFns<PodState> = {
     }
     if (message.podNamespace !== "") {
       writer.uint32(98).string(message.podNamespace);
+    }
+    for (const v of message.groups) {
+      PodGroup.encode(v!, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -688,6 +809,14 @@ export const PodState: MessageFns<PodState> = {
             message.podNamespace = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.groups.push(PodGroup.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -717,6 +846,7 @@ export const PodState: MessageFns<PodState> = {
     message.groupError = object.groupError ?? "";
     message.podName = object.podName ?? "";
     message.podNamespace = object.podNamespace ?? "";
+    message.groups = object.groups?.map((e) => PodGroup.fromPartial(e)) || [];
     return message;
   },
 };
