@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Undo what a hardware run leaves behind. Safe to run any number of times, also after a crash.
-#   default          delete the test namespace, stop stray test daemons, rmdir every resctrl
+#   default          delete the test namespace and the runs' own namespaces (label
+#                    app.kubernetes.io/part-of=nri-resctrl-e2e), stop stray test daemons, rmdir every resctrl
 #                    group whose name starts with a hardware-world prefix (hwp_, hwf_, hwo_) in
 #                    <resctrl> and <resctrl>/mon_groups, and restore info/L3_MON/
 #                    max_threshold_occupancy to the value provision.sh found (saved in
@@ -50,6 +51,12 @@ if command -v kubectl >/dev/null 2>&1 && kubectl get --raw /readyz >/dev/null 2>
     }
   fi
   log "ok: namespace ${HW_NAMESPACE} absent"
+  # Namespaces a scenario named (nri-resctrl-e2e-<run>-<name>); the world deletes its own, a crash leaves them.
+  kubectl delete namespace -l app.kubernetes.io/part-of=nri-resctrl-e2e --wait=true --timeout=120s >/dev/null || {
+    warn "namespaces labelled app.kubernetes.io/part-of=nri-resctrl-e2e not deleted within 120s"
+    status=1
+  }
+  log "ok: no namespace of a run left"
 else
   log "cluster not reachable; skipping namespace cleanup"
 fi
