@@ -317,7 +317,15 @@ export class ResctrlPlugin
     const done = this.#track(
       mapLimit(interleaveByPod(work), this.config.syncConcurrency, (w) =>
         this.#lock.run(w.uid, () => this.#life.settle(w.uid, w.c, "synchronize")),
-      ),
+      ).then(() => {
+        // One summary instead of one info record per container (those are at debug).
+        const states: Record<string, number> = {};
+        for (const w of work) states[w.c.state] = (states[w.c.state] ?? 0) + 1;
+        this.#log.info(
+          { containers: work.length, states, durationMs: Date.now() - t0 },
+          "reconciled the synchronized containers",
+        );
+      }),
     );
     const inline = await raceTimeout(done, this.config.syncInlineBudgetMs);
     this.#log.info(

@@ -166,7 +166,8 @@ export class PodLifecycle {
         (out.passes !== undefined && out.passes < this.maxReconcilePasses
           ? true
           : await this.allInGroup(group, source));
-      this.log.info(
+      // Bulk (Synchronize) reconciles log at debug; the plugin logs one summary for the batch.
+      this.log[reason === "synchronize" ? "debug" : "info"](
         {
           ...base,
           assigned: out.assigned,
@@ -185,7 +186,7 @@ export class PodLifecycle {
       return { converged };
     } catch (error) {
       const empty = errorName(error) === "EmptyPidSetError";
-      this.log[empty ? "info" : "warn"](
+      this.log[empty ? (reason === "synchronize" ? "debug" : "info") : "warn"](
         { ...base, err: error, durationMs: Date.now() - t0 },
         empty ? "container has no tasks yet; Partial" : "failed to reconcile container; Partial",
       );

@@ -6,6 +6,7 @@
 // restored in `finally`.
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, readdirSync, symlinkSync } from "node:fs";
+import fsSync from "node:fs";
 import fsp from "node:fs/promises";
 import { syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
@@ -23,7 +24,10 @@ import { NriContainerState, type NriContainer, type NriPod } from "../nri/types.
 import { CgroupGoneError, CgroupReadError } from "./errors.js";
 import { RealCgroupPidSource, V1_HIERARCHIES } from "./real-pid-source.js";
 
-/** Runs `body` while `fs/promises.<fn>` fails with `errno` for paths ending in `suffix`. */
+/**
+ * Runs `body` while `<fn>` fails with `errno` for paths ending in `suffix`: both the fs/promises
+ * function and its node:fs `Sync` twin (the hot path reads synchronously).
+ */
 async function withFault<T>(
   fn: "readFile" | "readdir",
   suffix: string,
@@ -31,17 +35,23 @@ async function withFault<T>(
   body: () => Promise<T>,
 ): Promise<T> {
   const mod = fsp as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const sync = fsSync as unknown as Record<string, (...a: unknown[]) => unknown>;
   const orig = mod[fn];
-  assert.ok(orig);
+  const origSync = sync[`${fn}Sync`];
+  assert.ok(orig && origSync);
+  const injected = (): Error => Object.assign(new Error(`injected ${errno}`), { code: errno });
   mod[fn] = (p: unknown, ...rest: unknown[]) =>
-    String(p).endsWith(suffix)
-      ? Promise.reject(Object.assign(new Error(`injected ${errno}`), { code: errno }))
-      : orig(p, ...rest);
+    String(p).endsWith(suffix) ? Promise.reject(injected()) : orig(p, ...rest);
+  sync[`${fn}Sync`] = (p: unknown, ...rest: unknown[]) => {
+    if (String(p).endsWith(suffix)) throw injected();
+    return origSync(p, ...rest);
+  };
   syncBuiltinESMExports();
   try {
     return await body();
   } finally {
     mod[fn] = orig;
+    sync[`${fn}Sync`] = origSync;
     syncBuiltinESMExports();
   }
 }
