@@ -34,6 +34,10 @@ export interface BenchRow {
   /** CPU-time percentiles per sample, where samples are single events. */
   cpuP50?: number;
   cpuP99?: number;
+  /** Rows against the floor plugin (bench/floor-bench.ts): the daemon's value, the floor's, daemon / floor. */
+  daemon?: number;
+  floor?: number;
+  ratio?: number;
   /** Any other measured value, already formatted (e.g. "87.3 MB"). */
   value?: string;
   target: string;

@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: runs every benchmark in turn, prints the table and writes reports/bench.json
  * (rows + machine). Not part of `npm test`. Optional arguments select rows by substring of their
- * key (start, sync, retry, tick, scrape, cleanup, rss, passes, containerd), e.g. `npm run bench -- sync rss`.
+ * key (start, sync, retry, tick, scrape, cleanup, rss, passes, floor, scale, containerd), e.g.
+ * `npm run bench -- sync rss`. `floor` and `scale` spawn the daemon (dist/cli.js, built first) and the
+ * floor plugin (bench/floor-plugin.ts) and print daemon / floor / ratio (bench/floor-bench.ts).
  * Exit code 0 even when a target is missed (the table says FAIL); 1 if a benchmark broke.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -10,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { benchScrape, benchSweepTick } from "./agent-benches.js";
 import { benchContainerdStart } from "./containerd-bench.js";
 import { machineInfo, type BenchRow } from "./harness.js";
+import { benchFloor, benchFloorScale } from "./floor-bench.js";
 import { benchDaemonRss } from "./rss-bench.js";
 import { benchStartContainer, benchSynchronize } from "./socket-benches.js";
 import { benchCleanupAll, benchReconcilePasses, benchRetryAllOnce } from "./state-benches.js";
@@ -26,6 +29,10 @@ const BENCHES: Array<[key: string, run: () => Promise<BenchRow | BenchRow[]>]> =
   ["cleanup", () => benchCleanupAll(5000)],
   ["rss", () => benchDaemonRss(1000, 5, 2)],
   ["passes", () => benchReconcilePasses(200)],
+  ["floor", () => benchFloor(1000)],
+  ["scale", () => benchFloorScale([100, 1000, 5000])],
+  ["scale", () => benchDaemonRss(1000, 5, 2)],
+  ["scale", () => benchDaemonRss(5000, 5, 2)],
   ["containerd", () => benchContainerdStart(5, 10)],
 ];
 
