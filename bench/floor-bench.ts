@@ -15,7 +15,12 @@
  * flags to both) and no TypeScript loader.
  *
  * Every container's cgroup is a directory of a cgroup-v2-shaped temp tree whose `cgroup.procs`
- * lists the pids of two live `sleep` processes (threads read from the real /proc).
+ * lists the pids of two live `sleep` processes, its pod's pair (see {@link floorFixture}); their
+ * threads are read from the real /proc.
+ *
+ * A plugin that misses the 2 s timeout is closed by the runtime: that run counts as DROPPED (the
+ * row says how many); if every run of a plugin was dropped, one extra run with a 60 s timeout
+ * measures how long it really takes, and the Synchronize verdict is FAIL.
  *
  * Times are taken from the runtime side around each ttrpc call (request written → reply decoded):
  * Synchronize = first chunk sent → last chunk's reply; START = each round trip. CPU time of the
@@ -24,6 +29,8 @@
  * Runs alternate daemon, floor, daemon, floor … and the best (minimum) of each metric per plugin is
  * reported. BENCH_CPU_PROF=<dir> adds one more daemon run under `node --cpu-prof` (not counted)
  * and prints the top self-time functions of its Synchronize and START windows.
+ *
+ * CLI: node --import tsx bench/floor-bench.ts [floor | scale | profile <pods> <dir>]
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import {
@@ -379,7 +386,7 @@ export async function runPlugin(kind: PluginKind, fx: FloorFixture, o: RunOption
       cpuAtSync = procCpuMs(pid);
     };
     const failIf = (): void => {
-      if (closedReason) throw new Error(`${kind}: runtime closed the plugin: ${closedReason}`);
+      if (closedReason) throw new PluginDroppedError(`${kind}: runtime closed the plugin: ${closedReason}`);
       if (exited) throw new Error(`${kind}: ${exited}; log ${tail(logFile)}`);
     };
     const end = Date.now() + 120_000;
@@ -455,6 +462,11 @@ export async function runPlugin(kind: PluginKind, fx: FloorFixture, o: RunOption
           fromUs: Number(s0 / 1000n),
           toUs: Number(settled / 1000n),
         },
+        {
+          name: "Synchronize last chunk (sent → reply)",
+          fromUs: Number((syncCalls[FLOOR_CHUNKS - 1] as CallRecord).t0 / 1000n),
+          toUs: Number(s1 / 1000n),
+        },
         { name: `START_CONTAINER × ${rtt.length}`, fromUs: Number(st0 / 1000n), toUs: Number(st1 / 1000n) },
       ],
     };
@@ -469,6 +481,11 @@ export async function runPlugin(kind: PluginKind, fx: FloorFixture, o: RunOption
     await runtime.close();
     sock.cleanup();
   }
+}
+
+/** The runtime closed the plugin (a request not answered within its timeout): a measured failure. */
+export class PluginDroppedError extends Error {
+  override readonly name = "PluginDroppedError";
 }
 
 /** SIGTERM, then SIGKILL after 20 s; resolves on exit. */
@@ -544,6 +561,10 @@ export interface FloorPair {
   daemon: FloorRun;
   floor: FloorRun;
   all: FloorRun[];
+  /** Runs the 2 s runtime closed (a request not answered in time), with the reason. */
+  dropped: Array<{ kind: PluginKind; reason: string }>;
+  /** Plugins whose numbers come from an extra run with a 60 s timeout because every strict run was dropped. */
+  lenient: PluginKind[];
   loadBefore: number;
   loadAfter: number;
 }
@@ -580,16 +601,29 @@ export async function floorPair(
   const fx = floorFixture(pods, FLOOR_PER_POD, FLOOR_WARMUP + FLOOR_STARTS);
   const loadBefore = os.loadavg()[0] ?? 0;
   const all: FloorRun[] = [];
+  const dropped: FloorPair["dropped"] = [];
+  const lenient: PluginKind[] = [];
+  const once = async (kind: PluginKind, requestTimeoutMs?: number): Promise<void> => {
+    try {
+      const r = await runPlugin(kind, fx, requestTimeoutMs === undefined ? {} : { requestTimeoutMs });
+      all.push(r);
+      process.stderr.write(
+        `  ${kind} ${pods} pods: sync ${r3(r.syncMs)} ms (chunks ${r.chunkMs.map(r3).join("/")}), ` +
+          `START p50/p99 ${r3(r.startP50)}/${r3(r.startP99)} ms, RSS ${r3(r.rssKb / 1024)} MB, load ${r3(os.loadavg()[0] ?? 0)}\n`,
+      );
+    } catch (err) {
+      if (!(err instanceof PluginDroppedError) || requestTimeoutMs !== undefined) throw err;
+      dropped.push({ kind, reason: err.message });
+      process.stderr.write(`  ${kind} ${pods} pods: DROPPED: ${err.message}\n`);
+    }
+  };
   try {
-    for (let i = 0; i < runs; i++) {
-      for (const kind of ["daemon", "floor"] as const) {
-        const r = await runPlugin(kind, fx);
-        all.push(r);
-        process.stderr.write(
-          `  ${kind} ${pods} pods: sync ${r3(r.syncMs)} ms (chunks ${r.chunkMs.map(r3).join("/")}), ` +
-            `START p50/p99 ${r3(r.startP50)}/${r3(r.startP99)} ms, RSS ${r3(r.rssKb / 1024)} MB, load ${r3(os.loadavg()[0] ?? 0)}\n`,
-        );
-      }
+    for (let i = 0; i < runs; i++) for (const kind of ["daemon", "floor"] as const) await once(kind);
+    for (const kind of ["daemon", "floor"] as const) {
+      if (all.some((r) => r.kind === kind)) continue;
+      // every strict run dropped: measure how long it really takes
+      lenient.push(kind);
+      await once(kind, 60_000);
     }
   } finally {
     fx.close();
@@ -600,6 +634,8 @@ export async function floorPair(
     daemon: best(all.filter((r) => r.kind === "daemon")),
     floor: best(all.filter((r) => r.kind === "floor")),
     all,
+    dropped,
+    lenient,
     loadBefore,
     loadAfter: os.loadavg()[0] ?? 0,
   };
@@ -635,7 +671,15 @@ function ratioRow(
 }
 
 function loadNote(p: FloorPair): string {
-  return `best of ${p.runs} alternating runs each; load ${r3(p.loadBefore)} → ${r3(p.loadAfter)} on ${os.cpus().length} cores`;
+  const drops = (["daemon", "floor"] as const)
+    .map((k) => {
+      const d = p.dropped.filter((x) => x.kind === k);
+      if (d.length === 0) return "";
+      const how = p.lenient.includes(k) ? "; its numbers are from one extra run with a 60 s timeout" : "";
+      return `; ${k} DROPPED by the 2 s runtime in ${d.length} of ${p.runs} runs (${d[0]?.reason})${how}`;
+    })
+    .join("");
+  return `best of ${p.runs} alternating runs each; load ${r3(p.loadBefore)} → ${r3(p.loadAfter)} on ${os.cpus().length} cores${drops}`;
 }
 
 /** `npm run bench -- floor`: the four targets at 1,000 pods × 5, 3 chunks, 1,000 STARTs. */
@@ -653,6 +697,7 @@ export async function benchFloor(pods = 1000): Promise<BenchRow[]> {
       "ms",
       FLOOR_TARGETS.sync,
       `${ln}; plugin CPU ${r3(d.syncCpuMs)} / ${r3(f.syncCpuMs)} ms; slowest chunk ${r3(Math.max(...d.chunkMs))} / ${r3(Math.max(...f.chunkMs))} ms`,
+      p.lenient.includes("daemon") ? { verdict: "FAIL" } : {},
     ),
     ratioRow(
       `floor: START_CONTAINER p50 (${pods} pods known, 2 procs)`,
@@ -711,10 +756,10 @@ export async function benchFloorScale(podCounts: number[] = [100, 1000, 5000]): 
         f.syncMs,
         "ms",
         undefined,
-        `${loadNote(p)}; ${r3((d.syncMs * 1000) / ctrs)} µs/ctr; chunks ${d.chunkMs.map(r3).join(" / ")} ms; until idle ${r3(d.syncMs + d.settleMs)} ms`,
+        `${loadNote(p)}; plugin CPU ${r3(d.syncCpuMs)} / ${r3(f.syncCpuMs)} ms; ${r3((d.syncMs * 1000) / ctrs)} µs/ctr; chunks ${d.chunkMs.map(r3).join(" / ")} ms; until idle ${r3(d.syncMs + d.settleMs)} ms`,
         {
           target: `slowest chunk < ${RUNTIME_REQUEST_TIMEOUT_MS} ms`,
-          verdict: slow < RUNTIME_REQUEST_TIMEOUT_MS ? "PASS" : "FAIL",
+          verdict: slow < RUNTIME_REQUEST_TIMEOUT_MS && !p.lenient.includes("daemon") ? "PASS" : "FAIL",
           wallMs: r3(slow),
         },
       ),
@@ -728,7 +773,7 @@ export async function benchFloorScale(podCounts: number[] = [100, 1000, 5000]): 
         `p50 ${r3(d.startP50)} / ${r3(f.startP50)} ms; ${loadNote(p)}`,
       ),
       ratioRow(
-        `scale: daemon RSS after ${pods} pods + STARTs (VmRSS)`,
+        `scale: RSS after ${pods} pods + STARTs (VmRSS)`,
         1,
         d.rssKb / 1024,
         f.rssKb / 1024,
@@ -748,7 +793,8 @@ export async function profileDaemon(pods: number, dir: string, top = 15): Promis
   mkdirSync(base, { recursive: true });
   const profDir = mkdtempSync(join(base, "daemon-"));
   try {
-    const run = await runPlugin("daemon", fx, { cpuProfDir: profDir });
+    // 60 s runtime timeout: the profiler slows the daemon, and a slow chunk is what we want to see
+    const run = await runPlugin("daemon", fx, { cpuProfDir: profDir, requestTimeoutMs: 60_000 });
     const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
     if (!file) throw new Error(`no .cpuprofile written in ${profDir}`);
     const path = join(profDir, file);
@@ -764,7 +810,7 @@ export async function profileDaemon(pods: number, dir: string, top = 15): Promis
         target: "—",
         verdict: "INFO",
         value: path,
-        note: `sync ${r3(run.syncMs)} ms, START p50 ${r3(run.startP50)} ms under the profiler; top functions in ${join(profDir, "summary.txt")}`,
+        note: `${pods} pods: sync ${r3(run.syncMs)} ms, START p50 ${r3(run.startP50)} ms under the profiler; top functions in ${join(profDir, "summary.txt")}`,
       },
     ];
   } finally {
@@ -773,7 +819,13 @@ export async function profileDaemon(pods: number, dir: string, top = 15): Promis
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  // floor-bench.ts [floor | scale | profile <pods> <dir>]
   const which = process.argv[2] ?? "floor";
-  const rows = which === "scale" ? await benchFloorScale() : await benchFloor();
+  const rows =
+    which === "scale"
+      ? await benchFloorScale()
+      : which === "profile"
+        ? await profileDaemon(Number(process.argv[3] ?? 1000), process.argv[4] ?? "reports/floor-prof")
+        : await benchFloor();
   for (const r of rows) console.log(`${r.row}: ${r.value ?? ""} ${r.target} ${r.verdict} | ${r.note ?? ""}`);
 }
