@@ -15,7 +15,7 @@
  * flags to both) and no TypeScript loader.
  *
  * Every container's cgroup is a directory of a cgroup-v2-shaped temp tree whose `cgroup.procs`
- * lists the pids of two live `sleep` processes, its pod's pair (see {@link floorFixture}); their
+ * lists the pids of two live `sleep` processes, one of 128 pairs (see {@link floorFixture}); their
  * threads are read from the real /proc.
  *
  * A plugin that misses the 2 s timeout is closed by the runtime: that run counts as DROPPED (the
@@ -29,6 +29,8 @@
  * Runs alternate daemon, floor, daemon, floor … and the best (minimum) of each metric per plugin is
  * reported. BENCH_CPU_PROF=<dir> adds one more daemon run under `node --cpu-prof` (not counted)
  * and prints the top self-time functions of its Synchronize and START windows.
+ *
+ * BENCH_KEEP_LOGS=<dir> keeps every plugin's output (the daemon's JSON log).
  *
  * CLI: node --import tsx bench/floor-bench.ts [floor | scale | profile <pods> <dir>]
  */
@@ -187,8 +189,8 @@ function sleep(msec: number): Promise<void> {
 
 // ---------------------------------------------------------------- fixture
 
-/** Distinct pairs of live processes the container cgroups list (pod p uses pair p mod this). */
-export const FLOOR_PROCESS_PAIRS = 64;
+/** Distinct pairs of live processes the container cgroups list (see {@link floorFixture}). */
+export const FLOOR_PROCESS_PAIRS = 128;
 
 /** The runtime state and the cgroup tree of one scale. */
 export interface FloorFixture {
@@ -208,20 +210,21 @@ export interface FloorFixture {
  * `pods` pods × `perPod` running containers, plus `starts` new containers spread over the pods
  * (container index perPod, perPod+1 …). Every container and sandbox has a directory in a
  * cgroup-v2-shaped tree (`cgroup.controllers` at the root); each container's `cgroup.procs` lists
- * two live `sleep` processes (single-threaded), the pair of its pod: pod p uses pair
- * p mod {@link FLOOR_PROCESS_PAIRS}. Containers of one pod share their pair (same group: moving
- * them again is a no-op, like a pod whose containers are already in place); pods that share a
- * pair are 64 apart, far more than the daemon's 4 concurrent reconciles, so no two pods ever
- * claim the same tasks at the same time (the daemon's check that every container converged
- * would catch it). One pair per pod would need 2 × pods processes (10,000 at 5,000 pods; this
- * host's pid_max is 32,768).
+ * two live single-threaded `sleep` processes: container c of pod p the pair
+ * (p × perPod + c) mod {@link FLOOR_PROCESS_PAIRS}. So each container's tasks differ from those
+ * of the containers reconciled around it and every reconcile really moves its tasks (read, move,
+ * confirming read), as with containers that each run their own processes. Containers that share
+ * a pair are ≥ 128 pod positions apart in the daemon's round-robin Synchronize order (4
+ * concurrent reconciles), so no two ever claim the same tasks at once; the daemon's own check
+ * that every container converged would show it. One pair per container would need 10,000
+ * processes at 1,000 pods (this host's pid_max is 32,768).
  */
 export function floorFixture(pods: number, perPod: number, starts: number): FloorFixture {
   const dir = mkdtempSync(join(tmpdir(), "bench-floor-"));
   const cgroupRoot = join(dir, "cgroup");
   mkdirSync(cgroupRoot, { recursive: true });
   writeFileSync(join(cgroupRoot, "cgroup.controllers"), "cpuset cpu io memory pids\n");
-  const pairs = Math.min(FLOOR_PROCESS_PAIRS, pods);
+  const pairs = FLOOR_PROCESS_PAIRS;
   const sleepers: ChildProcess[] = Array.from({ length: 2 * pairs }, () =>
     spawn("sleep", ["86400"], { stdio: "ignore", detached: false }),
   );
@@ -238,7 +241,10 @@ export function floorFixture(pods: number, perPod: number, starts: number): Floo
     close();
     throw new Error("failed to spawn the sleep processes");
   }
-  const procsOf = (p: number): string => `${pids[2 * (p % pairs)]}\n${pids[2 * (p % pairs) + 1]}\n`;
+  const procsOf = (p: number, c: number): string => {
+    const k = (p * perPod + c) % pairs;
+    return `${pids[2 * k]}\n${pids[2 * k + 1]}\n`;
+  };
   const mk = (rel: string, procs: string): void => {
     const d = posix.join(cgroupRoot, rel);
     mkdirSync(d, { recursive: true });
@@ -250,7 +256,7 @@ export function floorFixture(pods: number, perPod: number, starts: number): Floo
     mk(sandboxCgroupPath(pod), "");
     for (let c = 0; c < perPod; c++) {
       const ctr = benchContainer(pod, p, c);
-      mk(containerCgroupPath(ctr, pod), procsOf(p));
+      mk(containerCgroupPath(ctr, pod), procsOf(p, c));
       synced.push(ctr);
     }
   }
@@ -258,8 +264,9 @@ export function floorFixture(pods: number, perPod: number, starts: number): Floo
   for (let i = 0; i < starts; i++) {
     const p = i % pods;
     const pod = all[p] as NriPod;
-    const c = benchContainer(pod, p, perPod + Math.floor(i / pods));
-    mk(containerCgroupPath(c, pod), procsOf(p));
+    const ci = perPod + Math.floor(i / pods);
+    const c = benchContainer(pod, p, ci);
+    mk(containerCgroupPath(c, pod), procsOf(p, ci));
     started.push({ pod, c });
   }
   return { dir, cgroupRoot, pods: all, synced, started, pids, close };
@@ -322,6 +329,16 @@ export interface RunOptions {
   cpuProfDir?: string;
   /** Runtime request timeout (default containerd's 2 s: a slower reply closes the plugin). */
   requestTimeoutMs?: number;
+}
+
+/** BENCH_KEEP_LOGS=<dir>: every run's plugin output is copied there (`<kind>-<pods>-<n>.log`). */
+let logSeq = 0;
+function keepLog(kind: PluginKind, pods: number, file: string): void {
+  const dir = process.env.BENCH_KEEP_LOGS;
+  if (!dir || !existsSync(file)) return;
+  mkdirSync(dir, { recursive: true });
+  logSeq += 1;
+  writeFileSync(join(dir, `${kind}-${pods}-${logSeq}.log`), readFileSync(file));
 }
 
 /** Spawns `kind`, drives it through Synchronize and the START events, measures, stops it. */
@@ -479,6 +496,7 @@ export async function runPlugin(kind: PluginKind, fx: FloorFixture, o: RunOption
       // closed above
     }
     await runtime.close();
+    keepLog(kind, fx.pods.length, logFile);
     sock.cleanup();
   }
 }
