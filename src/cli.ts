@@ -21,10 +21,11 @@ import { ResctrlPlugin } from "./plugin/plugin.js";
 import { DEFAULT_PROC_ROOT, RealCgroupPidSource } from "./plugin/real-pid-source.js";
 import { DEFAULT_RESCTRL_ROOT, Resctrl } from "./resctrl/index.js";
 import { MemFs } from "./memfs/index.js";
-import { DaemonMetrics, parseListenAddress, readinessOf, startHttpServer } from "./metrics/index.js";
+import { parseListenAddress, type DaemonMetrics } from "./metrics/index.js";
 import type { HttpServerHandle } from "./metrics/http-server.js";
+import { startDaemonServices, type DaemonServices } from "./daemon-services.js";
 import { parseLabelSelector, parseNamespaceList } from "./plugin/pod-filter.js";
-import { startSweepLoop, type SweepLoop } from "./plugin/sweep-loop.js";
+import type { SweepLoop } from "./plugin/sweep-loop.js";
 
 /** Default NRI plugin name and index (registered as `<idx>-<name>`). */
 export const DEFAULT_PLUGIN_NAME = "resctrl";
@@ -316,57 +317,34 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
       : Resctrl.real({ root: o.resctrlRoot, groupPrefix: o.plugin.groupPrefix, logger: log });
   const pids = new RealCgroupPidSource({ cgroupRoot: o.cgroupRoot, procRoot, logger: log });
   const plugin = ResctrlPlugin.withPidSource(o.plugin, resctrl, pids, { logger: log });
-  const runtime = { connected: false, synchronized: false, registrations: 0 };
-  const metrics = new DaemonMetrics({
-    plugin,
-    resctrl,
-    runtime: {
-      connected: () => runtime.connected,
-      synchronized: () => runtime.synchronized,
-      reconnects: () => Math.max(0, runtime.registrations - 1),
-    },
-    nodeName: o.nodeName,
-    logger: log,
-  });
+  const control = o.controlSocket
+    ? await ControlApiServer.listen({ socketPath: o.controlSocket, plugin, logger: log })
+    : undefined;
+  let services: DaemonServices;
+  try {
+    services = await startDaemonServices({
+      plugin,
+      resctrl,
+      retryIntervalMs: o.retryIntervalMs,
+      httpListen: o.httpListen,
+      nodeName: o.nodeName,
+      logger: log,
+    });
+  } catch (err) {
+    await control?.close();
+    throw err;
+  }
   const stub = new NriStub(plugin, {
-    onRequest: (method, seconds) => metrics.observeNriRequest(method, seconds),
+    onRequest: services.onRequest,
     name: o.pluginName,
     idx: o.pluginIdx,
     socketPath: o.nriSocket,
     logger: log,
     reconnect: o.reconnect ? { keepAlive: true } : false,
   });
-  const control = o.controlSocket
-    ? await ControlApiServer.listen({ socketPath: o.controlSocket, plugin, logger: log })
-    : undefined;
-  let http: HttpServerHandle | undefined;
-  try {
-    http = o.httpListen
-      ? await startHttpServer({
-          listen: o.httpListen,
-          metrics,
-          readiness: () =>
-            readinessOf(
-              {
-                connected: () => runtime.connected,
-                synchronized: () => runtime.synchronized,
-                reconnects: () => 0,
-              },
-              plugin,
-            ),
-          logger: log,
-        })
-      : undefined;
-  } catch (err) {
-    await control?.close();
-    throw err;
-  }
-  if (http) log.info({ host: http.host, port: http.port }, "serving /metrics, /healthz and /readyz");
+  services.watch(stub);
   stub.on("error", (err: unknown) => log.warn({ err }, "nri stub error"));
-  stub.on("registered", () => {
-    runtime.connected = true;
-    runtime.synchronized = false;
-    runtime.registrations += 1;
+  stub.on("registered", () =>
     log.info(
       {
         plugin: `${o.pluginIdx}-${o.pluginName}`,
@@ -375,29 +353,32 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
         control: o.controlSocket,
       },
       "registered with runtime",
-    );
-  });
-  stub.on("closed", (reason?: Error) => {
-    runtime.connected = false;
-    runtime.synchronized = false;
-    log.warn({ reason: reason?.message }, "nri connection closed");
-  });
+    ),
+  );
+  stub.on("closed", (reason?: Error) => log.warn({ reason: reason?.message }, "nri connection closed"));
   // "reconnecting"/"waiting": the stub logs one line per attempt itself.
-  stub.on("synchronized", (s: { pods: unknown[]; containers: unknown[] }) => {
-    runtime.synchronized = true;
-    log.info({ pods: s.pods.length, containers: s.containers.length }, "runtime synchronized");
-  });
-  const sweeps = startSweepLoop(plugin, o.retryIntervalMs, log);
+  stub.on("synchronized", (s: { pods: unknown[]; containers: unknown[] }) =>
+    log.info({ pods: s.pods.length, containers: s.containers.length }, "runtime synchronized"),
+  );
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      await sweeps.stop();
+      await services.sweeps.stop();
       await stub.stop().catch((err: unknown) => log.warn({ err }, "failed to stop nri stub"));
-      await http?.close();
+      await services.stop();
       await control?.close();
       await plugin.close();
     })());
-  return { plugin, stub, control, http, metrics, sweeps, registered: stub.start(), stop };
+  return {
+    plugin,
+    stub,
+    control,
+    http: services.http,
+    metrics: services.metrics,
+    sweeps: services.sweeps,
+    registered: stub.start(),
+    stop,
+  };
 }
 
 /**
