@@ -14,6 +14,7 @@ import { benchContainerdStart } from "./containerd-bench.js";
 import { machineInfo, type BenchRow } from "./harness.js";
 import { benchFloor, benchFloorScale } from "./floor-bench.js";
 import { benchDaemonRss } from "./rss-bench.js";
+import { benchSyncBudget } from "./sync-budget-bench.js";
 import { benchStartContainer, benchSynchronize } from "./socket-benches.js";
 import { benchCleanupAll, benchReconcilePasses, benchRetryAllOnce } from "./state-benches.js";
 
@@ -33,6 +34,8 @@ const BENCHES: Array<[key: string, run: () => Promise<BenchRow | BenchRow[]>]> =
   ["scale", () => benchFloorScale([100, 1000, 5000])],
   ["scale", () => benchDaemonRss(1000, 5, 2)],
   ["scale", () => benchDaemonRss(5000, 5, 2)],
+  ["scale", () => benchSyncBudget(1000)],
+  ["scale", () => benchSyncBudget(5000)],
   ["containerd", () => benchContainerdStart(5, 10)],
 ];
 
