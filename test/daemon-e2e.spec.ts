@@ -142,7 +142,10 @@ describe("daemon end to end (memory resctrl, real PID source over a fixture cgro
     const s = await client.getState();
     assert.deepEqual(s.pods.find((p) => p.podUid === p2.uid)?.tasks, [sleeper.pid]);
     // A structured log line per reconcile, with counts.
-    const line = logs.find((l) => l.msg === "reconciled container" && l.podUid === p2.uid);
+    // stdout is read asynchronously: the record may arrive after the control API's event.
+    const line = await until("the reconcile record", () =>
+      logs.find((l) => l.msg === "reconciled container" && l.podUid === p2.uid),
+    );
     assert.equal(line?.converged, true);
     assert.equal(line?.assigned, 1);
   });
