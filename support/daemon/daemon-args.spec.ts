@@ -38,6 +38,24 @@ describe("daemonArgs", () => {
     assert.equal(parseCliOptions(daemonArgs({ ...base, retryIntervalMs: 0 }), {}).retryIntervalMs, 0);
   });
 
+  it("maps followRdtClasses to --[no-]follow-rdt-classes, and leaves it out when unset", () => {
+    assert.equal(parseCliOptions(daemonArgs(base), {}).plugin.followRdtClasses, false);
+    assert.equal(
+      daemonArgs(base).some((a) => a.includes("follow-rdt-classes")),
+      false,
+      "unset: the daemon's default",
+    );
+    const on = daemonArgs({ ...base, followRdtClasses: true });
+    assert.ok(on.includes("--follow-rdt-classes"));
+    assert.equal(parseCliOptions(on, {}).plugin.followRdtClasses, true);
+    const off = daemonArgs({ ...base, followRdtClasses: false });
+    assert.equal(
+      parseCliOptions(off, { NRI_RESCTRL_FOLLOW_RDT_CLASSES: "true" }).plugin.followRdtClasses,
+      false,
+      "the flag beats the environment",
+    );
+  });
+
   it("leaves empty filter lists out", () => {
     const args = daemonArgs({ ...base, namespaces: [], excludeNamespaces: [] });
     assert.equal(args.includes("--namespaces") || args.includes("--exclude-namespaces"), false);

@@ -35,6 +35,8 @@ export interface DaemonOptions {
   podLabelSelector?: string;
   /** `--node-name` (the `node` label of every metric). */
   nodeName?: string;
+  /** `--follow-rdt-classes` / `--no-follow-rdt-classes`. */
+  followRdtClasses?: boolean;
 }
 
 /** Where every daemon of the scenario worlds serves /metrics, /healthz and /readyz: loopback, an ephemeral port (read from its log). */
@@ -70,5 +72,7 @@ export function daemonArgs(o: DaemonOptions): string[] {
   if (o.excludeNamespaces?.length) args.push("--exclude-namespaces", o.excludeNamespaces.join(","));
   if (o.podLabelSelector !== undefined) args.push("--pod-label-selector", o.podLabelSelector);
   if (o.nodeName !== undefined) args.push("--node-name", o.nodeName);
+  if (o.followRdtClasses !== undefined)
+    args.push(o.followRdtClasses ? "--follow-rdt-classes" : "--no-follow-rdt-classes");
   return args;
 }

@@ -44,6 +44,7 @@ describe("capability ports", () => {
       "metrics-endpoint": true,
       "pod-metadata": true,
       "removal-orders": true,
+      "rdt-classes": true,
     };
     const flags: readonly string[] = FLAG_CAPABILITIES;
     assert.deepEqual([...Object.keys(ports), ...flags].sort(), [...CAPABILITIES].sort());

@@ -57,6 +57,12 @@ export const CAPABILITIES = [
   "pod-metadata",
   /** A pod can be removed in a chosen order: the kubelet's, or by hand with crictl, containers first. */
   "removal-orders",
+  /**
+   * RDT classes (control groups directly under the resctrl root) can be created and removed, a
+   * container's tasks put into one from their start, and the plugin's own state read per pod group
+   * and per container (its reason).
+   */
+  "rdt-classes",
 ] as const;
 
 /** One entry of {@link CAPABILITIES}. */
@@ -94,6 +100,8 @@ export const CAPABILITY_DESCRIPTIONS: Readonly<Record<Capability, string>> = {
   "pod-metadata": "run a pod in a namespace and with labels the scenario names",
   "removal-orders":
     "remove a pod in the kubelet's order, or by hand with crictl (containers first, then the sandbox)",
+  "rdt-classes":
+    "create and remove RDT classes, run a container's tasks in one from their start, read the plugin's groups of a pod and a container's reason",
 };
 
 /** Thrown by {@link portOf} for a port the world lacks. Message: "failed to <verb>: world X lacks @cap". */
@@ -146,6 +154,12 @@ export interface PluginStartOptions {
   excludeNamespaces?: readonly string[];
   /** Monitor only pods whose labels match (`--pod-label-selector`, e.g. `monitoring=on`). */
   podLabelSelector?: string;
+  /**
+   * Monitor each task inside the RDT class (control group) it lives in (`--follow-rdt-classes`,
+   * plugin config `followRdtClasses`); unset: the plugin's default (off). The run-wide override
+   * SCENARIO_FORCE_FOLLOW_RDT_CLASSES beats it (support/worlds/shared/follow-rdt-classes.ts).
+   */
+  followRdtClasses?: boolean;
 }
 
 /** What a container runs. Only the hardware world's real counters can tell them apart. */
@@ -518,6 +532,67 @@ export interface RemovalOrdersPort {
   removePodInOrder(pod: string, order: RemovalOrder): Promise<void>;
 }
 
+/** One monitoring group of a pod as the plugin's own state lists it ({@link RdtClassesPort.podGroups}). */
+export interface PodGroupView {
+  /** The RDT class it lives in, named as in the scenario; undefined: the resctrl root (default group). */
+  rdtClass: string | undefined;
+  /** Its directory. */
+  path: string;
+  /** What the plugin's state says of it. */
+  state: "Exists" | "Failed";
+  /** The live tasks its `tasks` file lists now, ascending ([] when the directory is gone). */
+  tasks: number[];
+}
+
+/** A container as the plugin's own state shows it ({@link RdtClassesPort.containerState}). */
+export interface ContainerStateView {
+  /** `Reconciled`, `Partial`, `Pending`, `Stopped` or `NoPod`. */
+  state: string;
+  /** Why it is not reconciled, when the plugin knows (control API `ContainerState.reason`); undefined: none. */
+  reason: string | undefined;
+}
+
+/**
+ * @rdt-classes: RDT classes — control groups directly under the resctrl root, as containerd's RDT
+ * support or an allocation plugin makes them — and the tasks that live in them. Class names are the
+ * scenario's; a world may give the directory another name ({@link rdtClassPath}; the hardware world
+ * prefixes it with the run's foreign prefix). A world removes the classes it created in `dispose()`.
+ */
+export interface RdtClassesPort {
+  /** Creates class `name` (a control group, mkdir directly under the resctrl root). */
+  createRdtClass(name: string): Promise<void>;
+  /** The directory of class `name` (for path assertions). Pure. */
+  rdtClassPath(name: string): string;
+  /**
+   * From now on the tasks of `container` of `pod` (a pod that runs) live in class `name` from their
+   * start, before the plugin sees them (as the runtime places a container whose RDT class is set): a
+   * container that starts later (also a later attempt of it) is in the class when the runtime
+   * reports it; the tasks of a running one are moved into the class now. Rejects when the class
+   * does not exist.
+   */
+  placeContainerInClass(pod: string, container: string, name: string): Promise<void>;
+  /** Removes class `name` (rmdir): the kernel moves its tasks to the default group and drops its monitoring groups. */
+  removeRdtClass(name: string): Promise<void>;
+  /**
+   * A monitoring group that exists in class `name`'s `mon_groups` before the plugin starts; owner
+   * "plugin": named with the plugin's prefix (cleanup may remove it), "other": a foreign prefix.
+   * {@link PodWorld.seededGroupExists} answers for its label.
+   */
+  seedGroupInClass(name: string, group: { label: string; owner: "plugin" | "other" }): Promise<void>;
+  /** The directory names in class `name`'s `mon_groups` now, sorted. Rejects when the class does not exist. */
+  monitoringGroupsInClass(name: string): Promise<string[]>;
+  /**
+   * The pod's groups as the plugin's own state lists them (in-process `PodSnapshot.groups`, control
+   * API `PodState.groups`): the root's first, then one per class; a pod without class groups: its one
+   * group (a Failed one has no path). Rejects if the plugin does not know the pod.
+   */
+  podGroups(pod: string): Promise<PodGroupView[]>;
+  /** The container as the plugin's own state shows it (its newest attempt). Rejects if the plugin does not know it. */
+  containerState(pod: string, container: string): Promise<ContainerStateView>;
+  /** Thread ids of one container's processes now, ascending (what its group should hold). */
+  expectedTasksOfContainer(pod: string, container: string): Promise<number[]>;
+}
+
 /**
  * The capability ports by capability. Every capability of {@link CAPABILITIES} is either a key
  * here or in {@link FLAG_CAPABILITIES}, never both (checked at compile time below).
@@ -536,6 +611,7 @@ export interface CapabilityPorts {
   "metrics-endpoint": MetricsEndpointPort;
   "pod-metadata": PodMetadataPort;
   "removal-orders": RemovalOrdersPort;
+  "rdt-classes": RdtClassesPort;
 }
 
 /** `true` only if A and B are the same union. */

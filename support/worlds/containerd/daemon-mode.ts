@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { GroupState } from "../../../src/control/gen/control/control.js";
 import { groupReport, PluginDaemon } from "../../daemon/plugin-daemon.js";
 import { EMULATED_RESCTRL_ROOT } from "../shared/emulated-resctrl.js";
+import { effectiveFollowRdtClasses } from "../shared/follow-rdt-classes.js";
 import { effectiveRetryInterval } from "../shared/retry-interval.js";
 import type { LogRecord, MetricSample, ProbeAnswer, RetryOutcome } from "../types.js";
 import {
@@ -69,6 +70,8 @@ export class DaemonMode implements PluginMode {
       namespaces: o.namespaces,
       excludeNamespaces: o.excludeNamespaces,
       podLabelSelector: o.podLabelSelector,
+      // Explicit too (see above); SCENARIO_FORCE_FOLLOW_RDT_CLASSES still applies.
+      followRdtClasses: effectiveFollowRdtClasses(o.followRdtClasses) ?? false,
     });
     this.#daemon = daemon;
     this.#timeoutMs = o.timeoutMs;

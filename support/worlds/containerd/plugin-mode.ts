@@ -28,6 +28,8 @@ export interface ModeStartOptions {
   namespaces?: readonly string[];
   excludeNamespaces?: readonly string[];
   podLabelSelector?: string;
+  /** `--follow-rdt-classes` (undefined: the plugin's default; the run-wide override still applies). */
+  followRdtClasses?: boolean;
   timeoutMs: number;
   /**
    * Called once, right before the plugin can first reach the runtime's NRI socket (the daemon:
