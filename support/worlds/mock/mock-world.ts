@@ -1,20 +1,27 @@
 import type { Logger } from "pino";
-import type { PodResctrlEvent } from "../../../src/plugin/events.js";
+import type { PodResctrlEvent, PodSnapshot } from "../../../src/plugin/events.js";
 import { ResctrlPlugin } from "../../../src/plugin/plugin.js";
 import { MockPidSource } from "../../../src/testing/mock-pid-source.js";
 import type { UnnumberedPodEvent } from "../event-log.js";
 import { EventLogWorld } from "../event-log-world.js";
 import { auditedRetry } from "../shared/audited-retry.js";
 import { EmulatedResctrl, EMULATED_RESCTRL_ROOT } from "../shared/emulated-resctrl.js";
+import { EmulatedRdtClasses } from "../shared/emulated-rdt-classes.js";
 import { EventConsumer } from "../shared/event-consumer.js";
 import { DaemonServices } from "../shared/daemon-services.js";
 import { memoryLogger } from "../shared/log-capture.js";
 import { inProcessPluginConfig, mergeStartOptions } from "../shared/plugin-config.js";
-import { scenarioEvent, scenarioPodView } from "../shared/plugin-views.js";
+import {
+  scenarioEvent,
+  scenarioPodView,
+  snapshotContainerState,
+  snapshotPodGroups,
+} from "../shared/plugin-views.js";
 import type {
   CapabilityPorts,
   ChosenPodUidsPort,
   ContainerSpec,
+  ContainerStateView,
   EventBackpressurePort,
   FaultInjectionPort,
   FsAuditPort,
@@ -26,11 +33,13 @@ import type {
   MountControlPort,
   PluginStartOptions,
   PodIdentity,
+  PodGroupView,
   PodMetadataPort,
   PodPlacement,
   PodView,
   PodWorld,
   ProbeAnswer,
+  RdtClassesPort,
   RemovalOrder,
   RemovalOrdersPort,
   RetryOutcome,
@@ -74,7 +83,8 @@ export class MockWorld
     ChosenPodUidsPort,
     MetricsEndpointPort,
     PodMetadataPort,
-    RemovalOrdersPort
+    RemovalOrdersPort,
+    RdtClassesPort
 {
   readonly name = "mock";
   readonly ports: Partial<CapabilityPorts> = {
@@ -91,6 +101,7 @@ export class MockWorld
     "metrics-endpoint": this,
     "pod-metadata": this,
     "removal-orders": this,
+    "rdt-classes": this,
   };
   readonly #model = new ClusterModel();
   readonly #pids = new MockPidSource();
@@ -100,6 +111,9 @@ export class MockWorld
   /** The NRI generation the fake runtime speaks (world parameter `nri`, default v0.6). */
   #nri: NriGeneration = "v0.6";
   #kernel!: EmulatedResctrl;
+  #classes!: EmulatedRdtClasses;
+  /** `<pod>/<container>` → the RDT class its tasks are born in ({@link placeContainerInClass}). */
+  readonly #placements = new Map<string, string>();
   #logger!: Logger;
   #records: LogRecord[] = [];
   #plugin: ResctrlPlugin | undefined;
@@ -116,6 +130,7 @@ export class MockWorld
     this.#nri = parseNriGeneration(ctx.parameters.nri ?? "v0.6");
     ({ logger: this.#logger, records: this.#records } = memoryLogger());
     this.#kernel = new EmulatedResctrl(ctx.groupPrefix, this.#logger, (tid) => this.#model.alive(tid));
+    this.#classes = new EmulatedRdtClasses(this.#kernel);
   }
 
   async dispose(): Promise<void> {
@@ -148,7 +163,11 @@ export class MockWorld
       if (options.annotationBytes) a[LAST_APPLIED_ANNOTATION] = "x".repeat(options.annotationBytes);
     };
     annotate(p.nri.annotations);
-    for (const spec of containers) annotate(this.#script(this.#model.addContainer(p, spec)).nri.annotations);
+    for (const spec of containers) {
+      const c = this.#script(this.#model.addContainer(p, spec));
+      annotate(c.nri.annotations);
+      await this.#bornInClass(c);
+    }
   }
 
   async injectCapacityExhaustion(): Promise<void> {
@@ -254,6 +273,7 @@ export class MockWorld
   async startContainer(pod: string, spec: ContainerSpec): Promise<void> {
     const p = this.#running(pod);
     const c = this.#script(this.#model.addContainer(p, spec));
+    await this.#bornInClass(c);
     const rt = this.#h().runtime;
     // The states and pids containerd puts in each request (support/fakes/traces/*.json):
     // CreateContainer UNKNOWN without a pid, POST_CREATE and START CREATED, POST_START RUNNING.
@@ -300,6 +320,7 @@ export class MockWorld
   async startContainerBeforePod(pod: string, spec: ContainerSpec): Promise<void> {
     const p = this.#model.pod(pod);
     const c = this.#script(this.#model.addContainer(p, spec));
+    await this.#bornInClass(c);
     await this.#h().deliver(
       "START_CONTAINER",
       `${pod}/${spec.name}`,
@@ -464,6 +485,54 @@ export class MockWorld
     return EMULATED_RESCTRL_ROOT;
   }
 
+  // ---- RDT classes (@rdt-classes) ----------------------------------------------------------
+
+  async createRdtClass(name: string): Promise<void> {
+    await this.#classes.create(name);
+  }
+
+  rdtClassPath(name: string): string {
+    return this.#classes.pathOf(name);
+  }
+
+  /** Remembers the class for the container's later starts; a running container's threads move now. */
+  async placeContainerInClass(pod: string, container: string, name: string): Promise<void> {
+    this.#classes.pathOf(name);
+    this.#placements.set(`${pod}/${container}`, name);
+    const c = this.#model.pods.get(pod)?.containers.get(container);
+    if (c && !c.removed && !c.exited) await this.#classes.moveTasks(name, c.tids);
+  }
+
+  async removeRdtClass(name: string): Promise<void> {
+    await this.#classes.remove(name);
+  }
+
+  async seedGroupInClass(name: string, group: { label: string; owner: "plugin" | "other" }): Promise<void> {
+    await this.#classes.seed(name, group);
+  }
+
+  async monitoringGroupsInClass(name: string): Promise<string[]> {
+    return this.#classes.monitoringGroups(name);
+  }
+
+  async podGroups(pod: string): Promise<PodGroupView[]> {
+    const s = this.#snapshotOf(pod);
+    return this.#classes.views(snapshotPodGroups(s, EMULATED_RESCTRL_ROOT), (p) => this.#kernel.tasksOf(p));
+  }
+
+  async containerState(pod: string, container: string): Promise<ContainerStateView> {
+    const id = this.#model.container(pod, container).nri.id;
+    const view = snapshotContainerState(this.#snapshotOf(pod), id);
+    if (!view) throw new Error(`failed to find container ${container} of pod ${pod} in the plugin's state`);
+    return view;
+  }
+
+  async expectedTasksOfContainer(pod: string, container: string): Promise<number[]> {
+    const c = this.#model.container(pod, container);
+    if (c.removed || c.exited) return [];
+    return c.tids.filter((t) => this.#model.alive(t)).sort((a, b) => a - b);
+  }
+
   // ---- the HTTP endpoint (@metrics-endpoint) ------------------------------------------------
 
   async scrapeMetrics(): Promise<MetricSample[]> {
@@ -585,6 +654,26 @@ export class MockWorld
     return this.#p()
       .snapshot()
       .map((s) => scenarioPodView(s, (uid) => this.#model.nameOfUid(uid)));
+  }
+
+  /** The plugin's snapshot of a pod the scenario named; rejects if the plugin does not know it. */
+  #snapshotOf(pod: string): PodSnapshot {
+    const uid = this.#model.existingPod(pod).nri.uid;
+    const s = this.#p()
+      .snapshot()
+      .find((x) => x.podUid === uid);
+    if (!s) throw new Error(`failed to find pod ${pod} in the plugin's state`);
+    return s;
+  }
+
+  /**
+   * A new container whose class the scenario set ({@link placeContainerInClass}) starts in it: its
+   * threads are written into the class's `tasks` before the runtime reports the container, as runc
+   * does for a container with an RDT class.
+   */
+  async #bornInClass(c: ContainerModel): Promise<void> {
+    const name = this.#placements.get(`${c.pod}/${c.name}`);
+    if (name !== undefined && this.#classes.exists(name)) await this.#classes.moveTasks(name, c.tids);
   }
 
   #script(c: ContainerModel): ContainerModel {

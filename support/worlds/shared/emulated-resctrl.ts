@@ -79,7 +79,6 @@ export class EmulatedResctrl {
 
   /** mkdir of a pre-existing group, like an earlier run or another tenant would have done. */
   async seed(g: SeededGroup): Promise<void> {
-    const name = (g.owner === "plugin" ? this.groupPrefix : FOREIGN_GROUP_PREFIX) + g.label;
     let parent = EMULATED_RESCTRL_ROOT;
     if (g.location.kind === "mon_groups") parent = `${EMULATED_RESCTRL_ROOT}/mon_groups`;
     if (g.location.kind === "nested") {
@@ -91,6 +90,16 @@ export class EmulatedResctrl {
       }
       parent = `${ctrl}/mon_groups`;
     }
+    await this.seedIn(parent, g);
+  }
+
+  /**
+   * mkdir of a pre-existing group directly in `parent` (e.g. an RDT class's `mon_groups`), named
+   * with the plugin's prefix (owner "plugin") or {@link FOREIGN_GROUP_PREFIX}; {@link seededExists}
+   * answers for its label.
+   */
+  async seedIn(parent: string, g: Pick<SeededGroup, "label" | "owner">): Promise<void> {
+    const name = (g.owner === "plugin" ? this.groupPrefix : FOREIGN_GROUP_PREFIX) + g.label;
     await this.fs.createDir(`${parent}/${name}`);
     this.#seeded.set(g.label, `${parent}/${name}`);
   }
