@@ -6,12 +6,18 @@ import type { UnnumberedPodEvent } from "../event-log.js";
 import { EventLogWorld } from "../event-log-world.js";
 import { EMULATED_RESCTRL_ROOT } from "../shared/emulated-resctrl.js";
 import { mergeStartOptions } from "../shared/plugin-config.js";
-import { scenarioEvent, scenarioPodView } from "../shared/plugin-views.js";
+import {
+  scenarioEvent,
+  scenarioPodView,
+  snapshotContainerState,
+  snapshotPodGroups,
+} from "../shared/plugin-views.js";
 import {
   LAST_APPLIED_ANNOTATION,
   type CapabilityPorts,
   type ChosenPodUidsPort,
   type ContainerSpec,
+  type ContainerStateView,
   type EventBackpressurePort,
   type FaultInjectionPort,
   type FsAuditPort,
@@ -22,12 +28,14 @@ import {
   type MetricsEndpointPort,
   type MountControlPort,
   type PluginStartOptions,
+  type PodGroupView,
   type PodIdentity,
   type PodMetadataPort,
   type PodPlacement,
   type PodView,
   type PodWorld,
   type ProbeAnswer,
+  type RdtClassesPort,
   type RemovalOrder,
   type RemovalOrdersPort,
   type RetryOutcome,
@@ -43,13 +51,18 @@ import { InProcessMode } from "./inproc-mode.js";
 import type { ModeStartOptions, PluginMode } from "./plugin-mode.js";
 import { sharedContainerd, stopContainerdDaemon } from "./shared-containerd.js";
 
-/** Tags whose scenarios run the plugin in-process (they need MemFs's switches, its audit log or an in-process consumer). */
+/**
+ * Tags whose scenarios run the plugin in-process (they need MemFs's switches, its audit log, its
+ * RDT classes or an in-process consumer): the daemon's in-memory resctrl cannot be reached from
+ * outside its process, so these capabilities exist in this world only in-process.
+ */
 export const IN_PROCESS_TAGS: readonly string[] = [
   "@fault-injection",
   "@fs-audit",
   "@mount-control",
   "@event-backpressure",
   "@rmid-limbo",
+  "@rdt-classes",
 ];
 /**
  * The Debian suite whose containerd the profile asks for (`worldParameters.suite`, set from
@@ -94,7 +107,8 @@ export class ContainerdWorld
     ChosenPodUidsPort,
     MetricsEndpointPort,
     PodMetadataPort,
-    RemovalOrdersPort
+    RemovalOrdersPort,
+    RdtClassesPort
 {
   readonly name = "containerd";
   readonly ports: Partial<CapabilityPorts> = {
@@ -109,6 +123,7 @@ export class ContainerdWorld
     "metrics-endpoint": this,
     "pod-metadata": this,
     "removal-orders": this,
+    "rdt-classes": this,
   };
   #ctx!: ScenarioContext;
   #ctrd!: LocalContainerd;
@@ -413,7 +428,16 @@ export class ContainerdWorld
     const listed = this.#inproc
       ? this.#inproc.kernel.fs.tasksOf(g.path)
       : ((await this.#d().state()).find((p) => p.podUid === uid)?.tasks ?? []);
-    // The model also keeps exited threads listed (a kernel drops them): only live ones count.
+    return this.#asKernelShows(pod, listed);
+  }
+
+  /**
+   * The tasks a kernel would show in a group of the pod whose tasks file the model lists as
+   * `listed`: the model keeps exited threads listed (a kernel drops them), so only live ones count;
+   * and threads the pod's containers created after their creator was moved are members (clone
+   * inheritance, see clone-inheritance.ts). Ascending.
+   */
+  async #asKernelShows(pod: string, listed: readonly number[]): Promise<number[]> {
     const live = new Set(listed.filter(threadAlive));
     const inherited = await this.#pods.kernelMembersOf(pod, live, this.#pluginStartTicks);
     return [...new Set([...live, ...inherited])].sort((a, b) => a - b);
@@ -475,6 +499,71 @@ export class ContainerdWorld
 
   resctrlRoot(): string {
     return EMULATED_RESCTRL_ROOT;
+  }
+
+  // ---- RDT classes (@rdt-classes, in-process only) -------------------------------------------
+
+  async createRdtClass(name: string): Promise<void> {
+    await this.#classes().create(name);
+  }
+
+  rdtClassPath(name: string): string {
+    return this.#classes().pathOf(name);
+  }
+
+  /**
+   * The container's tasks are born in the class: the in-process plugin's PID source writes every
+   * task of it into the class before the plugin sees it (as the kernel places a task forked in the
+   * class; runc put the container's first process there). A running container's threads move now.
+   */
+  async placeContainerInClass(pod: string, container: string, name: string): Promise<void> {
+    const p = this.#inProcess("an RDT class (@rdt-classes)");
+    p.classes.pathOf(name);
+    p.placement.assign(this.#pods.running(pod).sandboxId, container, name);
+    const running = await this.#pods.liveThreadsOfContainer(pod, container);
+    if (running.length > 0) await p.placement.placeNow(name, running);
+  }
+
+  async removeRdtClass(name: string): Promise<void> {
+    await this.#classes().remove(name);
+  }
+
+  async seedGroupInClass(name: string, group: { label: string; owner: "plugin" | "other" }): Promise<void> {
+    await this.#classes().seed(name, group);
+  }
+
+  async monitoringGroupsInClass(name: string): Promise<string[]> {
+    return this.#classes().monitoringGroups(name);
+  }
+
+  async podGroups(pod: string): Promise<PodGroupView[]> {
+    const p = this.#inProcess("the plugin's groups of a pod (@rdt-classes)");
+    const uid = this.#pods.existing(pod).uid;
+    const s = p
+      .plugin()
+      .snapshot()
+      .find((x) => x.podUid === uid);
+    if (!s) throw new Error(`failed to find pod ${pod} in the plugin's state`);
+    return p.classes.views(snapshotPodGroups(s, EMULATED_RESCTRL_ROOT), (path) =>
+      this.#asKernelShows(pod, p.kernel.fs.isDir(path) ? p.kernel.fs.tasksOf(path) : []),
+    );
+  }
+
+  async containerState(pod: string, container: string): Promise<ContainerStateView> {
+    const p = this.#inProcess("the plugin's state of a container (@rdt-classes)");
+    const uid = this.#pods.existing(pod).uid;
+    const id = this.#pods.container(pod, container).id;
+    const s = p
+      .plugin()
+      .snapshot()
+      .find((x) => x.podUid === uid);
+    const view = s && snapshotContainerState(s, id);
+    if (!view) throw new Error(`failed to find container ${container} of pod ${pod} in the plugin's state`);
+    return view;
+  }
+
+  expectedTasksOfContainer(pod: string, container: string): Promise<number[]> {
+    return this.#pods.liveThreadsOfContainer(pod, container);
   }
 
   // ---- the HTTP endpoint (@metrics-endpoint) ------------------------------------------------
@@ -543,6 +632,10 @@ export class ContainerdWorld
       (e) => void this.eventLog.record(this.#translate(e)),
     );
     return this.#inproc;
+  }
+
+  #classes(): InProcessMode["classes"] {
+    return this.#inProcess("an RDT class (@rdt-classes)").classes;
   }
 
   #audited(): InProcessMode {

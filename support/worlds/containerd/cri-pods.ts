@@ -348,6 +348,14 @@ export class CriPods {
     return all.sort((a, b) => a - b);
   }
 
+  /** Every thread of the processes in the cgroup of one container (its newest attempt), ascending; [] once it exited. */
+  async liveThreadsOfContainer(podName: string, name: string): Promise<number[]> {
+    const pod = this.existing(podName);
+    const c = pod.containers.get(name);
+    if (!c || c.removed || c.exited) return [];
+    return (await threadsOfCgroup(`${pod.spec.cgroupParent ?? ""}/${c.id}`)).sort((a, b) => a - b);
+  }
+
   /**
    * The tasks of the pod's live containers that a real kernel would have in the group listing
    * `listed` (see {@link kernelMembers}); `notBeforeTicks` is when the plugin started.

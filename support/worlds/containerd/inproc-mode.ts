@@ -7,6 +7,7 @@ import { isWaitingForRuntime } from "../../daemon/daemon-log.js";
 import { auditedRetry } from "../shared/audited-retry.js";
 import { DaemonServices } from "../shared/daemon-services.js";
 import { EmulatedResctrl } from "../shared/emulated-resctrl.js";
+import { ClassPlacingPidSource, EmulatedRdtClasses } from "../shared/emulated-rdt-classes.js";
 import { EventConsumer } from "../shared/event-consumer.js";
 import { memoryLogger } from "../shared/log-capture.js";
 import { inProcessPluginConfig } from "../shared/plugin-config.js";
@@ -29,14 +30,19 @@ export const INPROC_POLL_MS = 20;
  * The plugin's own classes in this process, on the real NRI socket of the real containerd, with
  * the real cgroup PID source (threads read from /proc), and resctrl emulated in memory as in the
  * mock world ({@link EmulatedResctrl}: it can be left unmounted, seeded with groups, run out of
- * RMIDs, hold freed RMIDs in limbo, and be audited), and around it what the daemon runs around
- * it ({@link DaemonServices}: the sweep loop, the HTTP endpoint). The emulated resctrl exists from
- * construction so a scenario can arrange it before {@link start}.
+ * RMIDs, hold freed RMIDs in limbo, be audited, and hold RDT classes ({@link classes}) whose
+ * containers' tasks {@link placement} puts into them before the plugin sees them), and around it
+ * what the daemon runs around it ({@link DaemonServices}: the sweep loop, the HTTP endpoint). The
+ * emulated resctrl exists from construction so a scenario can arrange it before {@link start}.
  * Ownership: plugin, stub, services, consumer; {@link stop} closes them.
  */
 export class InProcessMode implements PluginMode {
   readonly mode = "in-process";
   readonly kernel: EmulatedResctrl;
+  /** RDT classes of the emulated resctrl (@rdt-classes). */
+  readonly classes: EmulatedRdtClasses;
+  /** The plugin's PID source: the real cgroups, with tasks of containers assigned a class put into it first. */
+  readonly placement: ClassPlacingPidSource;
   readonly #logger: Logger;
   readonly #records: LogRecord[];
   #plugin: ResctrlPlugin | undefined;
@@ -54,15 +60,24 @@ export class InProcessMode implements PluginMode {
   ) {
     ({ logger: this.#logger, records: this.#records } = memoryLogger());
     this.kernel = new EmulatedResctrl(groupPrefix, this.#logger, (tid) => existsSync(`/proc/${tid}`));
+    this.classes = new EmulatedRdtClasses(this.kernel);
+    this.placement = new ClassPlacingPidSource(
+      new RealCgroupPidSource({ logger: this.#logger }),
+      this.classes,
+    );
   }
 
   async start(o: ModeStartOptions): Promise<void> {
     this.#timeoutMs = o.timeoutMs;
-    const pids = new RealCgroupPidSource({ logger: this.#logger });
     // Filters arrive with the world's namespace names already.
-    const plugin = ResctrlPlugin.withPidSource(inProcessPluginConfig(o), this.kernel.resctrl, pids, {
-      logger: this.#logger,
-    });
+    const plugin = ResctrlPlugin.withPidSource(
+      inProcessPluginConfig(o),
+      this.kernel.resctrl,
+      this.placement,
+      {
+        logger: this.#logger,
+      },
+    );
     this.#plugin = plugin;
     plugin.onEvent(this.onEvent);
     this.startMark = this.kernel.audit.mark();
