@@ -1,9 +1,11 @@
 import { mkdir, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import type { State } from "../../../src/control/gen/control/control.js";
 import { EventLogWorld } from "../event-log-world.js";
 import type {
   CapabilityPorts,
   ContainerSpec,
+  ContainerStateView,
   FaultInjectionPort,
   FlagCapability,
   GroupObservation,
@@ -12,12 +14,14 @@ import type {
   MetricsEndpointPort,
   MountControlPort,
   PluginStartOptions,
+  PodGroupView,
   PodIdentity,
   PodMetadataPort,
   PodPlacement,
   PodView,
   PodWorld,
   ProbeAnswer,
+  RdtClassesPort,
   RemovalOrder,
   RemovalOrdersPort,
   RetryOutcome,
@@ -28,13 +32,16 @@ import type {
 } from "../types.js";
 import { findContainerCgroup, parseTaskList, threadsOfCgroup } from "./cgroup-tasks.js";
 import { nodeHost, type HostPort } from "./host.js";
+import { effectiveFollowRdtClasses } from "../shared/follow-rdt-classes.js";
 import { mergeStartOptions } from "../shared/plugin-config.js";
+import { wireContainerState, wirePodGroups } from "../shared/plugin-views.js";
 import { effectiveRetryInterval } from "../shared/retry-interval.js";
 import { Kube, kubeName, RUN_LABEL, TEST_NAMESPACE, WORKLOAD_IMAGE } from "./kube.js";
 import { PluginHandle } from "./plugin-handle.js";
 import { PodDriver, type HwContainer, type HwPod } from "./pod-driver.js";
 import { DEFAULT_NRI_SOCKET, DEFAULT_RESCTRL_ROOT, parseMounts } from "./preflight.js";
 import { hardwarePrefixes } from "./scenario-prefixes.js";
+import { HwRdtClasses, parentPidOf } from "./rdt-classes.js";
 import { RmidFiller, type RmidAvailability } from "./rmid-filler.js";
 import { dirtyGroupCache, FALLBACK_LLC_BYTES, OccupancyThreshold, parseLlcBytes } from "./rmid-limbo.js";
 import { SeedTracker } from "./seeds.js";
@@ -96,7 +103,8 @@ export class HardwareWorld
     RuntimeRestartPort,
     MetricsEndpointPort,
     PodMetadataPort,
-    RemovalOrdersPort
+    RemovalOrdersPort,
+    RdtClassesPort
 {
   readonly name = "hardware";
   readonly ports: Partial<CapabilityPorts> = {
@@ -107,6 +115,7 @@ export class HardwareWorld
     "metrics-endpoint": this,
     "pod-metadata": this,
     "removal-orders": this,
+    "rdt-classes": this,
   };
   override readonly flags: readonly FlagCapability[] = ["resctrl-kernel", "kubernetes"];
   readonly #host: HostPort = nodeHost();
@@ -126,6 +135,10 @@ export class HardwareWorld
   #kube!: Kube;
   #driver!: PodDriver;
   #seeds!: SeedTracker;
+  /** RDT classes of this scenario (`<root>/<foreign prefix><name>`). */
+  #classes!: HwRdtClasses;
+  /** `<pod>/<container>` → the class a container the world starts is born in. */
+  readonly #classOf = new Map<string, string>();
   #plugin: PluginHandle | undefined;
   #filler: RmidFiller | undefined;
   #threshold!: OccupancyThreshold;
@@ -150,6 +163,7 @@ export class HardwareWorld
       timeoutMs: ctx.timeoutMs,
     });
     this.#seeds = new SeedTracker(this.#root, this.#prefix.plugin, this.#prefix.foreign);
+    this.#classes = new HwRdtClasses(this.#root, this.#prefix.foreign);
     this.#threshold = new OccupancyThreshold(this.#root);
     if (!(await this.resctrlMounted()))
       throw new Error(`failed to init the hardware world: resctrl is not mounted at ${this.#root}`);
@@ -181,6 +195,11 @@ export class HardwareWorld
     if (this.#threshold && !(await this.#threshold.restore()))
       console.warn(`[hardware world] cleanup: could not restore ${this.#threshold.path}`);
     if (this.#seeds) await quietly(() => this.#seeds.removeAll());
+    if (this.#classes)
+      await quietly(async () => {
+        const left = await this.#classes.removeAll();
+        if (left.length) throw new Error(`RDT classes left: ${left.join(" ")}`);
+      });
     if (this.#prefix) await quietly(() => this.#sweepPluginGroups());
     if (this.#prefix)
       await quietly(() => rm(join(CFG_ROOT, this.#prefix.run), { recursive: true, force: true }));
@@ -323,6 +342,7 @@ export class HardwareWorld
         namespaces: o.namespaces?.map((n) => this.#namespaceName(n)),
         excludeNamespaces: o.excludeNamespaces?.map((n) => this.#namespaceName(n)),
         podLabelSelector: o.podLabelSelector,
+        followRdtClasses: effectiveFollowRdtClasses(o.followRdtClasses),
       },
       timeoutMs: this.#ctx.timeoutMs,
       uidToPod: this.#uidToPod,
@@ -343,8 +363,20 @@ export class HardwareWorld
     this.#track(await driver.create(pod, [], [], placement.labels), driver);
   }
 
+  /**
+   * A container whose class the scenario set ({@link placeContainerInClass}) is born in it: the
+   * pod's containerd shim (the parent of the pause process, and of runc, whose child becomes the
+   * container's process) is in the class while the kubelet creates the container.
+   */
   async startContainer(pod: string, container: ContainerSpec): Promise<void> {
-    await this.#drv(pod).startContainer(this.#pod(pod), container);
+    const p = this.#pod(pod);
+    const name = this.#classOf.get(`${pod}/${container.name}`);
+    if (name === undefined) {
+      await this.#drv(pod).startContainer(p, container);
+      return;
+    }
+    const shim = parentPidOf(await readFile(`/proc/${await this.#kube.sandboxPid(p.uid)}/stat`, "utf8"));
+    await this.#classes.withProcessIn(name, shim, () => this.#drv(pod).startContainer(p, container));
   }
 
   async addEphemeralContainer(pod: string, container: ContainerSpec): Promise<void> {
@@ -489,6 +521,81 @@ export class HardwareWorld
 
   resctrlRoot(): string {
     return this.#root;
+  }
+
+  // ---- RDT classes (@rdt-classes) ----------------------------------------------------------
+
+  /** mkdir `<root>/<foreign prefix><name>`: a real control group (it takes a CLOSID); dispose removes it. */
+  async createRdtClass(name: string): Promise<void> {
+    await this.#classes.create(name);
+  }
+
+  rdtClassPath(name: string): string {
+    return this.#classes.pathOf(name);
+  }
+
+  /**
+   * A container the world starts later is born in the class ({@link startContainer}); the threads
+   * of a running one are written into the class's `tasks` now (the threads it makes later inherit
+   * the class). A container the kubelet restarts by itself is not placed.
+   */
+  async placeContainerInClass(pod: string, container: string, name: string): Promise<void> {
+    await this.#classes.requireExists(name, `put container ${container} of ${pod} into an RDT class`);
+    this.#classOf.set(`${pod}/${container}`, name);
+    const c = this.#pod(pod).containers.get(container);
+    if (!c || c.removed || c.exited || !c.id) return;
+    const dir = await findContainerCgroup(c.id);
+    if (!dir) throw new Error(`failed to find the cgroup of container ${container} (${c.id}) of pod ${pod}`);
+    await this.#classes.moveTasks(name, await threadsOfCgroup(dir));
+  }
+
+  async removeRdtClass(name: string): Promise<void> {
+    await this.#classes.remove(name);
+  }
+
+  async seedGroupInClass(name: string, group: { label: string; owner: "plugin" | "other" }): Promise<void> {
+    const path = await this.#classes.requireExists(name, `seed group ${group.label} in an RDT class`);
+    await this.#seeds.createIn(join(path, "mon_groups"), group);
+  }
+
+  monitoringGroupsInClass(name: string): Promise<string[]> {
+    return this.#classes.monitoringGroups(name);
+  }
+
+  /** The daemon's `PodState.groups` (GetState), each group's tasks read from the kernel's `tasks` file. */
+  async podGroups(pod: string): Promise<PodGroupView[]> {
+    const p = await this.#podState(pod);
+    return Promise.all(
+      wirePodGroups(p, this.#root).map(async (g) => ({
+        rdtClass: this.#classes.nameOf(g.controlGroup),
+        path: g.path,
+        state: g.state,
+        tasks: await this.#classes.tasksOf(g.path),
+      })),
+    );
+  }
+
+  async containerState(pod: string, container: string): Promise<ContainerStateView> {
+    const id = this.#pod(pod, true).containers.get(container)?.id;
+    const view = id === undefined ? undefined : wireContainerState(await this.#podState(pod), id);
+    if (!view) throw new Error(`failed to find container ${container} of pod ${pod} in the daemon's state`);
+    return view;
+  }
+
+  async expectedTasksOfContainer(pod: string, container: string): Promise<number[]> {
+    const c = this.#pod(pod, true).containers.get(container);
+    if (!c || c.removed || c.exited || !c.id) return [];
+    const dir = await findContainerCgroup(c.id);
+    if (!dir) throw new Error(`failed to find the cgroup of container ${container} (${c.id}) of pod ${pod}`);
+    return threadsOfCgroup(dir);
+  }
+
+  /** The daemon's state of one scenario pod (GetState); rejects when it does not know the pod. */
+  async #podState(pod: string): Promise<State["pods"][number]> {
+    const uid = this.#pod(pod, true).uid;
+    const p = (await this.#p().state()).pods.find((x) => x.podUid === uid);
+    if (!p) throw new Error(`failed to find pod ${pod} (${uid}) in the daemon's state`);
+    return p;
   }
 
   // ---- the HTTP endpoint (@metrics-endpoint) ------------------------------------------------

@@ -1,5 +1,6 @@
 import type { Workload } from "../types.js";
 import type { HostPort } from "./host.js";
+import { parseSandboxPid } from "./rdt-classes.js";
 
 /** Namespace of every pod the hardware world creates (teardown.sh deletes it). */
 export const TEST_NAMESPACE = "nri-resctrl-e2e";
@@ -402,6 +403,27 @@ export class Kube {
       .split("\n")
       .map((s) => s.trim())
       .filter(Boolean);
+  }
+
+  /**
+   * Host PID of the pod's ready sandbox (its pause process, `crictl inspectp` `info.pid`); its
+   * parent is the pod's containerd shim. Rejects when no sandbox of the pod is ready.
+   */
+  async sandboxPid(podUid: string): Promise<number> {
+    const out = await this.crictl(`list ready sandboxes of pod ${podUid}`, [
+      "pods",
+      "--label",
+      `io.kubernetes.pod.uid=${podUid}`,
+      "--state",
+      "ready",
+      "-q",
+    ]);
+    const id = out
+      .split("\n")
+      .map((s) => s.trim())
+      .find(Boolean);
+    if (!id) throw new Error(`failed to find a ready sandbox of pod ${podUid}`);
+    return parseSandboxPid(await this.crictl(`inspect sandbox ${id}`, ["inspectp", "-o", "json", id]));
   }
 
   /** Stops and removes a sandbox now (REMOVE_POD_SANDBOX) instead of waiting for the kubelet's GC. */

@@ -2,6 +2,7 @@ import { retryWhileLimbo } from "../../daemon/classify.js";
 import type { DaemonOptions } from "../../daemon/daemon-args.js";
 import { podEventFromLog, type LoggedPodEvent } from "../../daemon/daemon-log.js";
 import { groupReport, PluginDaemon } from "../../daemon/plugin-daemon.js";
+import type { State } from "../../../src/control/gen/control/control.js";
 import type { EventLog } from "../event-log.js";
 import type { MetricSample, PodView, ProbeAnswer, RetryOutcome } from "../types.js";
 
@@ -97,6 +98,11 @@ export class PluginHandle {
             },
           ];
     });
+  }
+
+  /** The daemon's whole state (GetState), as the control API answers it. */
+  state(): Promise<State> {
+    return this.#daemon.state();
   }
 
   /** Events the daemon dropped because a subscriber queue was full (GetState). */

@@ -34,13 +34,25 @@ export class SeedTracker {
   }
 
   async create(g: SeededGroup): Promise<void> {
-    const path = this.pathOf(g);
+    await this.#make(g.label, this.pathOf(g));
+  }
+
+  /**
+   * A group directly in `dir` (e.g. an RDT class's `mon_groups`), named with the plugin's prefix
+   * (owner "plugin") or the foreign one; {@link exists} answers for its label.
+   */
+  async createIn(dir: string, g: Pick<SeededGroup, "label" | "owner">): Promise<void> {
+    const name = (g.owner === "plugin" ? this.pluginPrefix : this.foreignPrefix) + g.label;
+    await this.#make(g.label, join(dir, name));
+  }
+
+  async #make(label: string, path: string): Promise<void> {
     try {
       await mkdir(path);
     } catch (e) {
-      throw new Error(`failed to seed group ${g.label} at ${path}`, { cause: e });
+      throw new Error(`failed to seed group ${label} at ${path}`, { cause: e });
     }
-    this.#paths.set(g.label, path);
+    this.#paths.set(label, path);
   }
 
   async exists(label: string): Promise<boolean> {
