@@ -142,6 +142,12 @@ Then(
   },
 );
 
+Then("the plugin logged no error", async function (this: ScenarioWorld) {
+  const lines = await this.port.logLines();
+  expect(lines.length, "plugin log lines (none at all would make this check vacuous)").to.be.greaterThan(0);
+  expect(pluginErrorLines(lines).map((l) => String(l.msg))).to.deep.equal([]);
+});
+
 Then("the plugin logged the error {string}", async function (this: ScenarioWorld, text: string) {
   const errors = pluginErrorLines(await this.port.logLines()).map((l) => String(l.msg));
   expect(

@@ -25,12 +25,23 @@ export function podTable(table: DataTable): Map<string, string[]> {
  * `mon_groups of <group>` (inside another seeded root-level group); `owner` is `plugin` or `other`.
  */
 export function seedTable(table: DataTable): SeededGroup[] {
-  return table.hashes().map((row) => {
-    const owner = requireCell(row, "owner");
-    if (owner !== "plugin" && owner !== "other")
-      throw new Error(`failed to parse owner ${JSON.stringify(owner)}: use plugin or other`);
-    return { label: requireCell(row, "group"), location: seedLocation(requireCell(row, "where")), owner };
-  });
+  return table.hashes().map((row) => ({
+    label: requireCell(row, "group"),
+    location: seedLocation(requireCell(row, "where")),
+    owner: ownerOf(row),
+  }));
+}
+
+/** `| group | owner |` rows (groups in one place the step names) to labels and owners. */
+export function ownedGroupTable(table: DataTable): Array<Pick<SeededGroup, "label" | "owner">> {
+  return table.hashes().map((row) => ({ label: requireCell(row, "group"), owner: ownerOf(row) }));
+}
+
+function ownerOf(row: Record<string, string>): SeededGroup["owner"] {
+  const owner = requireCell(row, "owner");
+  if (owner !== "plugin" && owner !== "other")
+    throw new Error(`failed to parse owner ${JSON.stringify(owner)}: use plugin or other`);
+  return owner;
 }
 
 function seedLocation(where: string): SeedLocation {

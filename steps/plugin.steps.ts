@@ -58,3 +58,13 @@ Given("the plugin monitors only namespace(s) {names}", function (this: ScenarioW
 Given("the plugin monitors only pods labelled {string}", function (this: ScenarioWorld, selector: string) {
   this.port.configurePlugin({ podLabelSelector: selector });
 });
+
+// ---- RDT classes (docs/plugin.md, "RDT classes") ------------------------------------------------
+
+Given("the plugin follows RDT classes", function (this: ScenarioWorld) {
+  this.port.configurePlugin({ followRdtClasses: true });
+});
+
+Given("the plugin does not follow RDT classes", function (this: ScenarioWorld) {
+  this.port.configurePlugin({ followRdtClasses: false });
+});

@@ -566,9 +566,10 @@ export interface RdtClassesPort {
   /**
    * From now on the tasks of `container` of `pod` (a pod that runs) live in class `name` from their
    * start, before the plugin sees them (as the runtime places a container whose RDT class is set): a
-   * container that starts later (also a later attempt of it) is in the class when the runtime
-   * reports it; the tasks of a running one are moved into the class now. Rejects when the class
-   * does not exist.
+   * container the world starts later ({@link PodWorld.startContainer}) is in the class when the
+   * runtime reports it; the tasks of a running one are moved into the class now. Rejects when the
+   * class does not exist. (Later attempts: the mock and containerd worlds place them too; the
+   * hardware world does not place a container the kubelet restarts by itself.)
    */
   placeContainerInClass(pod: string, container: string, name: string): Promise<void>;
   /** Removes class `name` (rmdir): the kernel moves its tasks to the default group and drops its monitoring groups. */
