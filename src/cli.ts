@@ -11,7 +11,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { pino, type Logger } from "pino";
-import { ControlApiServer } from "./control/index.js";
+import type { ControlApiServer } from "./control/index.js";
 import { DEFAULT_NRI_SOCKET, NRI_PLUGIN_SOCKET_ENV, NriStub } from "./nri/index.js";
 import { DEFAULT_BACKOFF_INITIAL_MS, DEFAULT_BACKOFF_MAX_MS, formatDelay } from "./nri/backoff.js";
 import { RuntimeUnavailableError } from "./nri/stub-socket.js";
@@ -21,7 +21,8 @@ import { ResctrlPlugin } from "./plugin/plugin.js";
 import { DEFAULT_PROC_ROOT, RealCgroupPidSource } from "./plugin/real-pid-source.js";
 import { DEFAULT_RESCTRL_ROOT, Resctrl } from "./resctrl/index.js";
 import { MemFs } from "./memfs/index.js";
-import { parseListenAddress, type DaemonMetrics } from "./metrics/index.js";
+import { parseListenAddress } from "./metrics/http-server.js";
+import type { DaemonMetrics } from "./metrics/daemon-metrics.js";
 import type { HttpServerHandle } from "./metrics/http-server.js";
 import { startDaemonServices, type DaemonServices } from "./daemon-services.js";
 import { parseLabelSelector, parseNamespaceList } from "./plugin/pod-filter.js";
@@ -281,7 +282,8 @@ export interface Daemon {
   control: ControlApiServer | undefined;
   /** The metrics/health server (`--http-listen`), with the port it really bound. */
   http: HttpServerHandle | undefined;
-  metrics: DaemonMetrics;
+  /** The metrics (prom-client), kept only with `--http-listen`. */
+  metrics: DaemonMetrics | undefined;
   /** The sweep cadence (`--retry-interval`); ticks 0 when disabled. */
   sweeps: SweepLoop;
   /**
@@ -318,7 +320,14 @@ export async function startDaemon(o: CliOptions, log: Logger): Promise<Daemon> {
   const pids = new RealCgroupPidSource({ cgroupRoot: o.cgroupRoot, procRoot, logger: log });
   const plugin = ResctrlPlugin.withPidSource(o.plugin, resctrl, pids, { logger: log });
   const control = o.controlSocket
-    ? await ControlApiServer.listen({ socketPath: o.controlSocket, plugin, logger: log })
+    ? // grpc-js is loaded only when the control API is on (it costs ~13 MB of RSS).
+      await (
+        await import("./control/index.js")
+      ).ControlApiServer.listen({
+        socketPath: o.controlSocket,
+        plugin,
+        logger: log,
+      })
     : undefined;
   let services: DaemonServices;
   try {

@@ -5,7 +5,9 @@
  * can anyone who runs a `ResctrlPlugin` in-process (the scenario worlds do), so the wiring exists once.
  */
 import type { Logger } from "pino";
-import { DaemonMetrics, readinessOf, startHttpServer, type HttpServerHandle } from "./metrics/index.js";
+import type { DaemonMetrics } from "./metrics/daemon-metrics.js";
+import { startHttpServer, type HttpServerHandle } from "./metrics/http-server.js";
+import { readinessOf } from "./metrics/readiness.js";
 import type { ResctrlPlugin } from "./plugin/plugin.js";
 import { startSweepLoop, type SweepLoop } from "./plugin/sweep-loop.js";
 import type { MonDataReader, RuntimeStatusView } from "./metrics/types.js";
@@ -30,7 +32,8 @@ export interface DaemonServicesOptions {
 
 /** Running services; {@link stop} ends the loop and the endpoint (idempotent, never rejects). */
 export interface DaemonServices {
-  readonly metrics: DaemonMetrics;
+  /** The metrics, kept only when there is an endpoint to serve them (prom-client costs ~13 MB). */
+  readonly metrics: DaemonMetrics | undefined;
   /** The endpoint with the port it really bound, when `httpListen` was given. */
   readonly http: HttpServerHandle | undefined;
   readonly sweeps: SweepLoop;
@@ -51,21 +54,24 @@ export async function startDaemonServices(o: DaemonServicesOptions): Promise<Dae
     synchronized: () => rt.synchronized,
     reconnects: () => Math.max(0, rt.registrations - 1),
   };
-  const metrics = new DaemonMetrics({
-    plugin: o.plugin,
-    resctrl: o.resctrl,
-    runtime,
-    nodeName: o.nodeName,
-    logger: o.logger,
-  });
-  const http = o.httpListen
-    ? await startHttpServer({
-        listen: o.httpListen,
-        metrics,
-        readiness: () => readinessOf(runtime, o.plugin),
+  const metrics = o.httpListen
+    ? new (await import("./metrics/daemon-metrics.js")).DaemonMetrics({
+        plugin: o.plugin,
+        resctrl: o.resctrl,
+        runtime,
+        nodeName: o.nodeName,
         logger: o.logger,
       })
     : undefined;
+  const http =
+    o.httpListen && metrics
+      ? await startHttpServer({
+          listen: o.httpListen,
+          metrics,
+          readiness: () => readinessOf(runtime, o.plugin),
+          logger: o.logger,
+        })
+      : undefined;
   const sweeps = startSweepLoop(o.plugin, o.retryIntervalMs, o.logger);
   let stopping: Promise<void> | undefined;
   return {
@@ -73,7 +79,7 @@ export async function startDaemonServices(o: DaemonServicesOptions): Promise<Dae
     http,
     sweeps,
     runtime,
-    onRequest: (method, seconds) => metrics.observeNriRequest(method, seconds),
+    onRequest: (method, seconds) => metrics?.observeNriRequest(method, seconds),
     watch(stub) {
       stub.on("registered", () => {
         rt.connected = true;

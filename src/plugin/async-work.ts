@@ -50,3 +50,12 @@ export async function raceTimeout(p: Promise<void>, ms: number): Promise<boolean
     clearTimeout(timer);
   }
 }
+
+/**
+ * Resolves on the next turn of the event loop (setImmediate). Work whose every await resolves at
+ * once (the in-memory resctrl, synchronous cgroup reads) would otherwise run as one microtask chain
+ * and block timers and I/O — e.g. Synchronize's inline budget could not fire.
+ */
+export function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -35,7 +35,7 @@ describe("validateConfig defaults", () => {
       autoMount: true,
       maxReconcilePasses: 3,
       eventQueueCapacity: 1024,
-      syncInlineBudgetMs: 1000,
+      syncInlineBudgetMs: 0,
       syncConcurrency: 4,
       podFilter: { namespaces: [], excludeNamespaces: [], podLabelSelector: [] },
       followRdtClasses: false,

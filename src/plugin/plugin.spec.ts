@@ -352,8 +352,36 @@ describe("ResctrlPlugin: Synchronize", () => {
     );
   });
 
+  it("the inline budget holds even when every await resolves at once (the reconcile yields to the event loop)", async () => {
+    const h = harness({ cfg: { syncInlineBudgetMs: 5, syncConcurrency: 4 } });
+    const pods = Array.from({ length: 300 }, (_, i) => pod(`u${i}`));
+    const ctrs = pods.flatMap((p, i) =>
+      Array.from({ length: 5 }, (_, c) => {
+        h.pids.setPids(`c${i}-${c}`, [10_000 + i * 5 + c]);
+        return ctr(`c${i}-${c}`, p.id);
+      }),
+    );
+    let ticks = 0;
+    const timer = setInterval(() => (ticks += 1), 1);
+    try {
+      await h.plugin.synchronize(pods, ctrs);
+      const inlineTicks = ticks;
+      const s = h.logs.find((l) => l.msg === "synchronized");
+      assert.equal(
+        s?.finishedInline,
+        false,
+        "1,500 in-memory reconciles do not fit in 5 ms: the budget fired",
+      );
+      await h.plugin.idle();
+      assert.ok(ticks > inlineTicks, "timers ran while the background reconcile went on");
+    } finally {
+      clearInterval(timer);
+    }
+    assert.equal(h.plugin.snapshot().filter((p) => p.reconciledContainers === 5).length, 300);
+  });
+
   it("logs one summary: pods, containers, STOPPED, NoPod, queued, inline, a sane duration", async () => {
-    const h = harness();
+    const h = harness({ cfg: { syncInlineBudgetMs: 1000 } });
     h.pids.setPids("a", [1]).setPids("b", [2]);
     await h.plugin.synchronize(
       [pod("u1")],
@@ -373,6 +401,14 @@ describe("ResctrlPlugin: Synchronize", () => {
     assert.equal(s.noPod, 1);
     assert.equal(s.queued, 2);
     assert.equal(s.finishedInline, true);
+    const done = h.logs.find((l) => l.msg === "reconciled the synchronized containers");
+    assert.deepEqual(done?.states, { Reconciled: 2 }, "one summary record for the bulk reconcile");
+    assert.equal(done?.containers, 2);
+    assert.equal(
+      h.logs.filter((l) => l.msg === "reconciled container" && l.level >= 30).length,
+      0,
+      "no per-container info records for the bulk reconcile",
+    );
     assert.ok(
       typeof s.durationMs === "number" && s.durationMs >= 0 && s.durationMs < 60_000,
       String(s.durationMs),
@@ -1345,6 +1381,7 @@ describe("ResctrlPlugin.groupTasks", () => {
     const h = harness();
     h.pids.setPids("c1", [11, 12]);
     await h.plugin.synchronize([pod("u1")], [ctr("c1", "sb-u1")]);
+    await h.plugin.idle(); // the reconcile continues after Synchronize's reply
     assert.deepEqual((await h.plugin.groupTasks("u1")).sort(), [11, 12]);
     h.fs.failMkdirWithEnospc(true);
     await h.plugin.runPodSandbox(pod("u2"));

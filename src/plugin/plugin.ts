@@ -35,7 +35,7 @@ import type { CgroupPidSource } from "./pid-source.js";
 import { PodRegistry, type ContainerEntry } from "./pod-registry.js";
 import type { ResctrlPort } from "./resctrl-port.js";
 import type { RetryReport } from "./retry-report.js";
-import { interleaveByPod, mapLimit, raceTimeout } from "./async-work.js";
+import { interleaveByPod, mapLimit, raceTimeout, yieldToLoop } from "./async-work.js";
 import { retryAllOnce } from "./retry-all.js";
 import { runStartup, type ResctrlHealth } from "./startup.js";
 import { describeFilter, podSelected, selectsAll } from "./pod-filter.js";
@@ -315,9 +315,10 @@ export class ResctrlPlugin
       } else work.push({ uid: pod.uid, c: this.#reg.addContainer(pod, c, c.podSandboxId, "Pending") });
     }
     const done = this.#track(
-      mapLimit(interleaveByPod(work), this.config.syncConcurrency, (w) =>
-        this.#lock.run(w.uid, () => this.#life.settle(w.uid, w.c, "synchronize")),
-      ).then(() => {
+      mapLimit(interleaveByPod(work), this.config.syncConcurrency, async (w) => {
+        await yieldToLoop(); // let NRI requests, timers and the inline budget in between
+        await this.#lock.run(w.uid, () => this.#life.settle(w.uid, w.c, "synchronize"));
+      }).then(() => {
         // One summary instead of one info record per container (those are at debug).
         const states: Record<string, number> = {};
         for (const w of work) states[w.c.state] = (states[w.c.state] ?? 0) + 1;
@@ -439,7 +440,7 @@ export class ResctrlPlugin
         if (this.#reg.pods.get(podUid) === entry) entry.groupError = groupFailureReason(err);
         throw err;
       }
-      entry.groupState = { kind: "Exists", path };
+      this.#reg.setGroupState(entry, { kind: "Exists", path });
       entry.groupError = undefined;
       this.#log.info({ podUid, group: path }, "group created on retry");
       this.#life.emitIfChanged(entry);

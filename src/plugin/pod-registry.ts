@@ -67,6 +67,8 @@ export class PodRegistry {
   #sandboxToUid = new Map<string, string>();
   #owner = new Map<string, string>();
   #seq = 0;
+  /** Group path → UIDs of pods whose group Exists there (normally one). */
+  readonly #pathOwners = new Map<string, Set<string>>();
 
   uidOfSandbox(sandboxId: string): string | undefined {
     return this.#sandboxToUid.get(sandboxId);
@@ -95,6 +97,7 @@ export class PodRegistry {
       classGroups: new Map(),
     };
     this.pods.set(pod.uid, entry);
+    this.#index(entry);
     this.#sandboxToUid.set(pod.id, pod.uid);
     return entry;
   }
@@ -128,7 +131,10 @@ export class PodRegistry {
       if (this.#sandboxToUid.get(sid) === entry.uid) this.#sandboxToUid.delete(sid);
     }
     for (const id of entry.containers.keys()) this.#owner.delete(id);
-    if (this.pods.get(entry.uid) === entry) this.pods.delete(entry.uid);
+    if (this.pods.get(entry.uid) === entry) {
+      this.pods.delete(entry.uid);
+      this.#unindex(entry);
+    }
   }
 
   addContainer(
@@ -200,12 +206,38 @@ export class PodRegistry {
     return n;
   }
 
-  /** True if a pod other than `exceptUid` holds the group at `path` (sanitization collision guard). */
+  /**
+   * True if a pod other than `exceptUid` holds the group at `path` (sanitization collision guard).
+   * O(1): an index of existing groups' paths, kept by {@link addPod}, {@link setGroupState} and
+   * {@link deletePod} (a scan of every pod per new pod made Synchronize quadratic).
+   */
   groupPathInUse(path: string, exceptUid?: string): boolean {
-    for (const p of this.pods.values()) {
-      if (p.uid !== exceptUid && p.groupState.kind === "Exists" && p.groupState.path === path) return true;
-    }
+    const owners = this.#pathOwners.get(path);
+    if (!owners) return false;
+    for (const uid of owners) if (uid !== exceptUid) return true;
     return false;
+  }
+
+  /** Sets a pod's group state, keeping the path index. */
+  setGroupState(entry: PodEntry, gs: ResctrlGroupState): void {
+    this.#unindex(entry);
+    entry.groupState = gs;
+    this.#index(entry);
+  }
+
+  #index(entry: PodEntry): void {
+    if (entry.groupState.kind !== "Exists") return;
+    const path = entry.groupState.path;
+    const set = this.#pathOwners.get(path);
+    if (set) set.add(entry.uid);
+    else this.#pathOwners.set(path, new Set([entry.uid]));
+  }
+
+  #unindex(entry: PodEntry): void {
+    if (entry.groupState.kind !== "Exists") return;
+    const set = this.#pathOwners.get(entry.groupState.path);
+    set?.delete(entry.uid);
+    if (set?.size === 0) this.#pathOwners.delete(entry.groupState.path);
   }
 
   /**

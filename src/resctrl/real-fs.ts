@@ -1,6 +1,5 @@
 import { closeSync, constants, openSync, readSync, readdirSync } from "node:fs";
 import { access, mkdir, open, readFile, readdir, rmdir, stat } from "node:fs/promises";
-import { execa } from "execa";
 import { errnoCode, errnoError, errorMessage } from "./errors.js";
 import type { FsProvider } from "./provider.js";
 
@@ -111,6 +110,8 @@ export class RealFs implements FsProvider {
     }
     let result;
     try {
+      // Loaded on first use: only a daemon that has to mount resctrl pays for execa's memory.
+      const { execa } = await import("execa");
       result = await execa(this.mountCommand, ["-t", "resctrl", "resctrl", target], {
         reject: false,
         stdin: "ignore",
