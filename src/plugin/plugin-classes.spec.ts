@@ -85,6 +85,19 @@ describe("ResctrlPlugin with followRdtClasses", () => {
     assert.equal(again.retry?.containerAttempts, 0, "nothing to retry afterwards");
   });
 
+  it("a class removed: the caller-driven retryAllOnce (--retry-interval 0) notices it too", async () => {
+    const h = harness(follow);
+    const p = pod("u1");
+    await h.plugin.runPodSandbox(p);
+    await inClass(h, "gold", 11);
+    h.pids.setPids("c1", [11]);
+    await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
+    await h.fs.removeDir(GOLD);
+    await h.plugin.retryAllOnce();
+    assert.deepEqual(h.fs.tasksOf(`${MON}/pod_u1`), [11]);
+    assert.equal(h.plugin.snapshot()[0]?.groups, undefined);
+  });
+
   it("capacity is per group: a class group hitting ENOSPC leaves the container Partial, the sweep creates it later", async () => {
     const h = harness(follow);
     const p = pod("u1");
@@ -140,6 +153,19 @@ describe("ResctrlPlugin with followRdtClasses off (the default)", () => {
     const writes = h.fs.calls("write", `${MON}/pod_u1/tasks`);
     await h.plugin.sweep();
     assert.equal(h.fs.calls("write", `${MON}/pod_u1/tasks`), writes, "no write attempts per tick");
+  });
+
+  it("…and once the class is gone, an operator's retryAllOnce retries it too", async () => {
+    const h = harness();
+    const p = pod("u1");
+    await h.plugin.runPodSandbox(p);
+    await inClass(h, "gold", 11);
+    h.pids.setPids("c1", [11]);
+    await h.plugin.startContainer(p, ctr("c1", p.id));
+    await h.fs.removeDir(GOLD);
+    const r = await h.plugin.retryAllOnce();
+    assert.equal(r.containersReconciled, 1);
+    assert.deepEqual(h.fs.tasksOf(`${MON}/pod_u1`), [11]);
   });
 
   it("…and once the class is gone, the sweep retries and the tasks land in the pod's group", async () => {

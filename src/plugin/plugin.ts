@@ -487,6 +487,7 @@ export class ResctrlPlugin
   async retryAllOnce(): Promise<RetryReport> {
     const prune = (uid: string): Promise<boolean> =>
       this.#lock.run(uid, () => this.#life.pruneIfSandboxGone(uid));
+    await this.#checkClasses(); // classes that went away: regroup/unblock before retrying
     return retryAllOnce(this.#reg, this, this.#log, prune);
   }
 
@@ -501,8 +502,8 @@ export class ResctrlPlugin
    *    no REMOVE_POD_SANDBOX for sandboxes older than its restart); unmonitored sandboxes that are
    *    gone are forgotten;
    * 3. if resctrl was unusable, the mount check runs again;
-   * 4. {@link retryAllOnce}: Failed pods' group creation (stops at the first capacity error), then
-   *    Partial containers.
+   * 4. {@link retryAllOnce}: RDT classes that went away (regroup / unblock), Failed pods' group
+   *    creation (stops at the first capacity error), then Partial containers.
    * Does nothing before the first runtime contact (no startup yet). Never rejects.
    */
   sweep(): Promise<SweepReport> {
@@ -552,7 +553,6 @@ export class ResctrlPlugin
         report.unmonitoredForgotten += 1;
       }
     }
-    await this.#checkClasses();
     if (this.#health.resctrl === "unusable") await this.#recheckResctrl();
     report.retry = await this.retryAllOnce();
     report.podsPruned += report.retry.podsPruned;
