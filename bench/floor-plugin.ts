@@ -48,25 +48,11 @@ import {
 import { toNriContainer, toNriPod } from "../src/nri/convert.js";
 import { openTrunk } from "../src/nri/trunk.js";
 import { NriEvent } from "../src/nri/types.js";
+import { V1_HIERARCHIES } from "../src/plugin/real-pid-source.js";
 import { containerCgroupPath } from "../src/plugin/cgroup-path.js";
 
 /** The daemon's mask (RESCTRL_PLUGIN_EVENT_MASK), answered to Configure. */
 export const FLOOR_EVENT_MASK = 0x625;
-
-/** cgroup v1 hierarchies tried in order, as the daemon's RealCgroupPidSource does. */
-const V1_HIERARCHIES = [
-  "pids",
-  "cpu,cpuacct",
-  "cpu",
-  "cpuacct",
-  "memory",
-  "devices",
-  "freezer",
-  "blkio",
-  "cpuset",
-  "systemd",
-  "unified",
-];
 
 const { values } = parseArgs({
   options: {

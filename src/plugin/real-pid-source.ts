@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { posix } from "node:path";
 import { pino, type Logger } from "pino";
 import type { NriContainer, NriPod } from "../nri/types.js";
@@ -78,7 +78,7 @@ export class RealCgroupPidSource implements CgroupPidSource {
     const rel = containerCgroupPath(container, pod);
     const procsFile = this.#v2
       ? posix.join(this.cgroupRoot, rel, "cgroup.procs")
-      : await this.#locate(container.id, rel);
+      : this.#locate(container.id, rel);
     let text: string;
     try {
       text = readFileSync(procsFile, "utf8");
@@ -167,17 +167,17 @@ export class RealCgroupPidSource implements CgroupPidSource {
     return paths.some((p) => p === rel || p.endsWith(rel)) ? "alive" : "gone";
   }
 
-  async #locate(containerId: string, rel: string): Promise<string> {
+  #locate(containerId: string, rel: string): string {
     const tried: string[] = [];
     if (statKindSync(posix.join(this.cgroupRoot, "cgroup.controllers")) === "file") {
       this.#v2 = true;
       const f = posix.join(this.cgroupRoot, rel, "cgroup.procs");
-      if ((await statKind(f)) === "file") return f;
+      if (statKindSync(f) === "file") return f;
       throw new CgroupGoneError(containerId, [f]);
     }
     for (const h of V1_HIERARCHIES) {
       const f = posix.join(this.cgroupRoot, h, rel, "cgroup.procs");
-      if ((await statKind(f)) === "file") return f;
+      if (statKindSync(f) === "file") return f;
       tried.push(f);
     }
     throw new CgroupGoneError(containerId, tried);
@@ -224,15 +224,6 @@ export class RealCgroupPidSource implements CgroupPidSource {
 }
 
 type StatKind = "file" | "dir" | "other" | "missing" | "error";
-
-async function statKind(p: string): Promise<StatKind> {
-  try {
-    const st = await stat(p);
-    return st.isFile() ? "file" : st.isDirectory() ? "dir" : "other";
-  } catch (err) {
-    return errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR" ? "missing" : "error";
-  }
-}
 
 function statKindSync(p: string): StatKind {
   try {

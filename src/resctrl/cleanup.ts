@@ -3,9 +3,6 @@ import type { ResctrlContext } from "./context.js";
 import { isControlGroupName } from "./group.js";
 import type { CleanupReport } from "./types.js";
 
-/** Root-level directories that are never groups. */
-const ROOT_RESERVED = new Set(["info", "mon_data", "mon_groups"]);
-
 async function sweep(
   ctx: ResctrlContext,
   dir: string,
@@ -61,14 +58,12 @@ export async function cleanupPrefixInFs(
   } catch (err) {
     throw mapFsError(err, { verb: "list", object: "groups in", id: ctx.root, path: ctx.root });
   }
-  const rootGroups = rootNames.filter((n) => !ROOT_RESERVED.has(n));
+  const rootGroups = rootNames.filter(isControlGroupName);
   await sweep(ctx, ctx.root, rootGroups, report);
   // With classes followed: `<prefix>*` inside every (remaining, non-prefix) control group's
   // mon_groups too; nothing else is touched.
   const ctrls = opts.inControlGroups
-    ? rootGroups
-        .filter((n) => isControlGroupName(n) && !n.startsWith(ctx.groupPrefix))
-        .map((n) => `${ctx.root}/${n}`)
+    ? rootGroups.filter((n) => !n.startsWith(ctx.groupPrefix)).map((n) => `${ctx.root}/${n}`)
     : [];
   for (const dir of [ctx.root, ...ctrls]) {
     const monGroups = `${dir}/mon_groups`;

@@ -8,7 +8,7 @@ import {
   mapFsError,
 } from "./errors.js";
 import type { ResctrlContext } from "./context.js";
-import { assertInsideRoot } from "./group.js";
+import { assertInsideRoot, isControlGroupName } from "./group.js";
 import type { GroupMonData, MonCapabilities, MonSample, MonUnreadable } from "./types.js";
 
 /** A monitoring domain directory under `mon_data`: `mon_<RESOURCE>_<domain id>` (RESOURCE may contain `_`). */
@@ -21,7 +21,6 @@ const MON_NAME = /^[A-Za-z0-9_]+$/;
 const DECIMAL = /^\d+$/;
 
 /** Root-level directories that are not control groups (same set the cleanup skips). */
-const ROOT_NON_GROUPS = new Set(["info", "mon_data", "mon_groups"]);
 
 /** NotMountedError unless `<root>/tasks` exists (the check `cleanupAll` makes). */
 async function assertMounted(ctx: ResctrlContext, what: string): Promise<void> {
@@ -41,7 +40,7 @@ export function assertGroupPath(ctx: ResctrlContext, path: string, verb: string)
   assertInsideRoot(ctx, path, verb);
   if (path === ctx.root) return;
   const segs = path.slice(ctx.root.length + 1).split("/");
-  const ctrlOk = (name: string | undefined) => name !== undefined && !ROOT_NON_GROUPS.has(name);
+  const ctrlOk = (name: string | undefined) => name !== undefined && isControlGroupName(name);
   const ok =
     (segs.length === 1 && ctrlOk(segs[0])) ||
     (segs.length === 2 && segs[0] === "mon_groups") ||
@@ -265,7 +264,7 @@ export async function rmidsInUseFromFs(ctx: ResctrlContext): Promise<number> {
   } catch (err) {
     throw mapFsError(err, { verb: "list", object: "groups in", id: ctx.root, path: ctx.root });
   }
-  const ctrlGroups = rootNames.filter((n) => !ROOT_NON_GROUPS.has(n));
+  const ctrlGroups = rootNames.filter(isControlGroupName);
   const monLists = await Promise.all(
     [ctx.root, ...ctrlGroups.map((c) => `${ctx.root}/${c}`)].map((g) => listOrEmpty(ctx, `${g}/mon_groups`)),
   );
