@@ -530,11 +530,14 @@ function tail(file: string): string {
  * every START and two threads read for each (the `sleep`s are single-threaded). Throws otherwise.
  */
 function verify(kind: PluginKind, log: string, fx: FloorFixture): string {
-  const cut = log.indexOf('"msg":"shutting down"'); // the connection-closed warnings of the stop are expected
-  const lines = (cut < 0 ? log : log.slice(0, log.lastIndexOf("\n", cut) + 1))
+  const all = log
     .split("\n")
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+  // The connection-closed warnings of the stop are expected: drop every record from the
+  // "shutting down" one on, by its time (the async log stream may write it after them).
+  const stopAt = all.find((l) => l.msg === "shutting down")?.time;
+  const lines = typeof stopAt === "number" ? all.filter((l) => !(Number(l.time) >= stopAt)) : all;
   const starts = fx.started.length;
   if (kind === "floor") {
     const c = lines.find((l) => l.floor)?.floor as Record<string, number> | undefined;

@@ -29,9 +29,15 @@ export function norm(path: string): string {
   if (typeof path !== "string" || !path.startsWith("/") || path.includes("\0")) {
     throw errnoError("EINVAL", "MemFs paths must be absolute", String(path));
   }
+  // Already normal (no empty, "." or ".." segment, no trailing slash): as is, without
+  // posix.normalize's copy; every MemFs call passes through here.
+  if (!NOT_NORMAL.test(path)) return path;
   const p = posix.normalize(path);
   return p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
 }
+
+/** A path `norm` has to rewrite: `//`, a `.` or `..` segment, or a trailing `/` (except `/`). */
+const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|.\/$/;
 
 /** `dir/name`, correct for `/`. */
 export function joinPath(dir: string, name: string): string {

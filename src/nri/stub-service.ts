@@ -12,8 +12,6 @@ import {
   SynchronizeResponse,
   UpdateContainerRequest,
   UpdateContainerResponse,
-  type Container,
-  type PodSandbox,
 } from "./gen/nri/api.js";
 import { PLUGIN_SERVICE } from "./constants.js";
 import { toNriContainer, toNriPod } from "./convert.js";
@@ -46,8 +44,8 @@ export interface PluginServiceHooks {
  */
 export function registerPluginService(server: TtrpcServer, hooks: PluginServiceHooks): void {
   const { handler, log } = hooks;
-  let syncPods: PodSandbox[] = [];
-  let syncContainers: Container[] = [];
+  let syncPods: NriPod[] = [];
+  let syncContainers: NriContainer[] = [];
   const register = (
     method: string,
     fn: (payload: Uint8Array, label: (m: string) => void) => Promise<Uint8Array>,
@@ -88,12 +86,13 @@ export function registerPluginService(server: TtrpcServer, hooks: PluginServiceH
 
   register("Synchronize", async (payload) => {
     const r = SynchronizeRequest.decode(payload);
+    // Converted per chunk, so the decoded messages die young instead of waiting for the last chunk.
     // A loop, not push(...): spreading a chunk of ~200k objects overflows the call stack.
-    for (const p of r.pods) syncPods.push(p);
-    for (const c of r.containers) syncContainers.push(c);
+    for (const p of r.pods) syncPods.push(toNriPod(p));
+    for (const c of r.containers) syncContainers.push(toNriContainer(c));
     if (r.more) return SynchronizeResponse.encode({ update: [], more: true }).finish();
-    const pods = syncPods.map(toNriPod);
-    const containers = syncContainers.map(toNriContainer);
+    const pods = syncPods;
+    const containers = syncContainers;
     syncPods = [];
     syncContainers = [];
     if (handler.synchronize) await handler.synchronize.call(handler, pods, containers);

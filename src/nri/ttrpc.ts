@@ -35,7 +35,12 @@ export function decodeHeader(b: Buffer): TtrpcHeader {
  * message boundary. Pure.
  */
 export function frameMessage(header: TtrpcHeader, payload: Uint8Array): Buffer[] {
-  const h = encodeHeader({ ...header, length: payload.length });
+  const h = encodeHeader({
+    length: payload.length,
+    streamId: header.streamId,
+    type: header.type,
+    flags: header.flags,
+  });
   const p = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   if (p.length === 0) return [h];
   if (TTRPC_HEADER_LENGTH + p.length <= GO_BUFIO_SIZE) return [Buffer.concat([h, p])];

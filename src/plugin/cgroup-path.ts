@@ -2,6 +2,12 @@ import { posix } from "node:path";
 import { NriContainerState, type NriContainer, type NriPod } from "../nri/types.js";
 import { CgroupPathError } from "./errors.js";
 
+/**
+ * A cgroupfs path {@link containerCgroupPath} cannot return as is: `/` alone, an empty, `.` or `..`
+ * segment, a trailing `/`, or a NUL byte.
+ */
+const NEEDS_WORK = /^\/$|\/\/|\/\.\.?(?:\/|$)|\/$|\0/;
+
 /** Where cgroup filesystems are mounted by default. */
 export const DEFAULT_CGROUP_ROOT = "/sys/fs/cgroup";
 
@@ -43,6 +49,14 @@ export function expandSlice(slice: string): string {
  */
 export function containerCgroupPath(container: NriContainer, pod?: NriPod): string {
   const raw = container.cgroupsPath.trim();
+  // The usual cgroupfs form, already normal: as is (this runs for every read of a container's tasks).
+  if (
+    raw.startsWith("/") &&
+    !raw.startsWith(`${DEFAULT_CGROUP_ROOT}/`) &&
+    !raw.includes(":") &&
+    !NEEDS_WORK.test(raw)
+  )
+    return raw;
   const what = `cgroups path ${JSON.stringify(raw)} of container ${container.id}`;
   if (raw === "")
     throw new CgroupPathError(`failed to resolve cgroup of container ${container.id}: empty cgroups path`);

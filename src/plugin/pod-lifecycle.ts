@@ -152,10 +152,20 @@ export class PodLifecycle {
     if (pod.groupState.kind !== "Exists") return { converged: false };
     const group = pod.groupState.path;
     const nriPod = pod.sandboxes.get(c.sandboxId);
-    const base = { podUid: pod.uid, containerId: c.id, reason, group };
     const t0 = Date.now();
     const source = (): Promise<number[]> => this.pids.tasksOf(c.container, nriPod);
-    if (this.followRdtClasses) return this.reconcileAcrossClasses(pod, c, source, base, t0);
+    if (this.followRdtClasses)
+      return this.reconcileAcrossClasses(
+        pod,
+        c,
+        source,
+        { podUid: pod.uid, containerId: c.id, reason, group },
+        t0,
+      );
+    // Bulk (Synchronize) reconciles log at debug; the plugin logs one summary for the batch. The
+    // record is built only when its level is enabled: thousands of unused log objects per
+    // Synchronize cost the daemon megabytes of heap (docs/performance.md).
+    const level = reason === "synchronize" ? "debug" : "info";
     try {
       const out = await this.resctrl.reconcileGroup(group, source, this.maxReconcilePasses);
       // The resctrl layer checks its last write against the PID set read *before* that write, so
@@ -166,19 +176,22 @@ export class PodLifecycle {
         (out.passes !== undefined && out.passes < this.maxReconcilePasses
           ? true
           : await this.allInGroup(group, source));
-      // Bulk (Synchronize) reconciles log at debug; the plugin logs one summary for the batch.
-      this.log[reason === "synchronize" ? "debug" : "info"](
-        {
-          ...base,
-          assigned: out.assigned,
-          missing: out.missing,
-          foreign: out.foreign,
-          passes: out.passes,
-          converged,
-          durationMs: Date.now() - t0,
-        },
-        "reconciled container",
-      );
+      if (this.log.isLevelEnabled(level))
+        this.log[level](
+          {
+            podUid: pod.uid,
+            containerId: c.id,
+            reason,
+            group,
+            assigned: out.assigned,
+            missing: out.missing,
+            foreign: out.foreign,
+            passes: out.passes,
+            converged,
+            durationMs: Date.now() - t0,
+          },
+          "reconciled container",
+        );
       if (converged) {
         c.reason = undefined;
         c.blockedBy = undefined;
@@ -186,10 +199,12 @@ export class PodLifecycle {
       return { converged };
     } catch (error) {
       const empty = errorName(error) === "EmptyPidSetError";
-      this.log[empty ? (reason === "synchronize" ? "debug" : "info") : "warn"](
-        { ...base, err: error, durationMs: Date.now() - t0 },
-        empty ? "container has no tasks yet; Partial" : "failed to reconcile container; Partial",
-      );
+      const errLevel = empty ? level : "warn";
+      if (this.log.isLevelEnabled(errLevel))
+        this.log[errLevel](
+          { podUid: pod.uid, containerId: c.id, reason, group, err: error, durationMs: Date.now() - t0 },
+          empty ? "container has no tasks yet; Partial" : "failed to reconcile container; Partial",
+        );
       return { converged: false, error };
     }
   }

@@ -8,6 +8,9 @@ import { errnoCode } from "../resctrl/index.js";
 import { CgroupGoneError, CgroupReadError } from "./errors.js";
 import type { CgroupPidSource } from "./pid-source.js";
 
+const DIGITS = /^\d+$/;
+const ascending = (a: number, b: number): number => a - b;
+
 /** Default procfs mount. */
 export const DEFAULT_PROC_ROOT = "/proc";
 /**
@@ -56,10 +59,13 @@ export class RealCgroupPidSource implements CgroupPidSource {
   readonly procRoot: string;
   readonly #log: Logger;
   #v2 = false;
+  /** `cgroupRoot` normalized, with one trailing slash (relative cgroup paths start with `/`). */
+  readonly #rootSlash: string;
 
   constructor(opts: RealCgroupPidSourceOptions = {}) {
     this.cgroupRoot = opts.cgroupRoot ?? DEFAULT_CGROUP_ROOT;
     this.procRoot = opts.procRoot ?? DEFAULT_PROC_ROOT;
+    this.#rootSlash = posix.join(this.cgroupRoot, "/");
     this.#log = opts.logger ?? pino({ level: "silent" });
   }
 
@@ -75,10 +81,9 @@ export class RealCgroupPidSource implements CgroupPidSource {
    * is read directly: a missing cgroup shows as ENOENT of that read, no stat first.
    */
   async tasksOf(container: NriContainer, pod: NriPod | undefined): Promise<number[]> {
-    const rel = containerCgroupPath(container, pod);
     const procsFile = this.#v2
-      ? posix.join(this.cgroupRoot, rel, "cgroup.procs")
-      : this.#locate(container.id, rel);
+      ? `${this.#rootSlash}${containerCgroupPath(container, pod).slice(1)}/cgroup.procs`
+      : this.#locate(container.id, containerCgroupPath(container, pod));
     let text: string;
     try {
       text = readFileSync(procsFile, "utf8");
@@ -88,10 +93,12 @@ export class RealCgroupPidSource implements CgroupPidSource {
       throw new CgroupReadError(`failed to read ${procsFile} of container ${container.id}`, { cause: err });
     }
     const pids = this.#parse(text, procsFile, container.id);
+    if (pids.length === 1) return this.#threadsOf(pids[0] as number).sort(ascending);
     const tids = new Set<number>();
     for (const pid of pids) for (const t of this.#threadsOf(pid)) tids.add(t);
-    return [...tids].sort((a, b) => a - b);
+    return [...tids].sort(ascending);
   }
+
 
   async sandboxGone(pod: NriPod): Promise<boolean> {
     let rel: string;
@@ -185,8 +192,13 @@ export class RealCgroupPidSource implements CgroupPidSource {
 
   #parse(text: string, file: string, containerId: string): number[] {
     const out: number[] = [];
-    for (const [i, line] of text.split("\n").entries()) {
-      const t = line.trim();
+    let i = -1;
+    for (let start = 0; start < text.length;) {
+      i += 1;
+      const nl = text.indexOf("\n", start);
+      const end = nl < 0 ? text.length : nl;
+      const t = text.slice(start, end).trim();
+      start = end + 1;
       if (t === "") continue;
       if (!/^-?\d{1,10}$/.test(t)) {
         throw new CgroupReadError(
@@ -209,11 +221,12 @@ export class RealCgroupPidSource implements CgroupPidSource {
   #threadsOf(pid: number): number[] {
     const dir = posix.join(this.procRoot, String(pid), "task");
     try {
-      const names = readdirSync(dir);
-      const tids = names
-        .filter((n) => /^\d+$/.test(n))
-        .map(Number)
-        .filter((n) => n > 0);
+      const tids: number[] = [];
+      for (const n of readdirSync(dir)) {
+        if (!DIGITS.test(n)) continue;
+        const t = Number(n);
+        if (t > 0) tids.push(t);
+      }
       return tids.length > 0 ? tids : [pid];
     } catch (err) {
       if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ESRCH") return [];

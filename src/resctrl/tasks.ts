@@ -79,7 +79,18 @@ export async function assignTasksInFs(
       throw mapped;
     }
   }
-  ctx.logger.debug({ groupPath, ...result, failedPids: result.failedPids.length }, "assigned tasks");
+  if (ctx.logger.isLevelEnabled("debug"))
+    ctx.logger.debug(
+      {
+        groupPath,
+        assigned: result.assigned,
+        missing: result.missing,
+        foreign: result.foreign,
+        denied: result.denied,
+        failedPids: result.failedPids.length,
+      },
+      "assigned tasks",
+    );
   return result;
 }
 
@@ -94,9 +105,13 @@ export async function listGroupTasksInFs(ctx: ResctrlContext, groupPath: string)
     throw mapFsError(err, { verb: "list", object: "tasks of group", id: groupPath, path: tasksPath });
   }
   const pids: number[] = [];
-  const lines = text.split("\n");
-  for (const [i, raw] of lines.entries()) {
-    const line = raw.trim();
+  let i = -1;
+  for (let start = 0; start < text.length;) {
+    i += 1;
+    const nl = text.indexOf("\n", start);
+    const end = nl < 0 ? text.length : nl;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
     if (line === "") continue;
     const n = /^\d+$/.test(line) ? Number(line) : NaN;
     if (!Number.isSafeInteger(n) || n <= 0) {
