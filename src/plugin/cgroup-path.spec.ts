@@ -2,7 +2,9 @@
 // refused and why, trimming, the systemd triple's parts, the pod's cgroup_parent as the slice path,
 // and the normalized result.
 import assert from "node:assert/strict";
+import { posix } from "node:path";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { SANDBOX_REL, sandboxPod as sb } from "../../test/support/cgroup-fixture.js";
 import { ctr, pod } from "../../test/support/plugin-harness.js";
 import type { NriPod } from "../nri/types.js";
@@ -146,5 +148,47 @@ describe("sandboxCgroupPath", () => {
     assert.equal(sandboxCgroupPath(sbSystemd), `/${SYSTEMD_DIR}/cri-containerd-sb1.scope`);
     assert.throws(() => sandboxCgroupPath(sb({ cgroupsPath: "" })), CgroupPathError);
     assert.throws(() => sandboxCgroupPath(sb({ cgroupsPath: "/kubepods/../x" })), CgroupPathError);
+  });
+});
+
+describe("containerCgroupPath: the as-is fast path for normal cgroupfs paths", () => {
+  /** The full rules without the fast path: strip /sys/fs/cgroup, refuse '..', normalize, drop a trailing '/'. */
+  const reference = (raw: string): string => {
+    const t = raw.trim();
+    if (t === "" || t.includes("\0") || t.includes(":")) throw new Error("not a cgroupfs path");
+    let rel = t.startsWith("/sys/fs/cgroup/") ? t.slice("/sys/fs/cgroup".length) : t;
+    if (rel.split("/").some((s) => s === "..")) throw new Error("'..'");
+    rel = posix.normalize(posix.join("/", rel));
+    if (rel === "/") throw new Error("root");
+    return rel.endsWith("/") ? rel.slice(0, -1) : rel;
+  };
+  const segment = fc.oneof(
+    fc.constantFrom("", ".", "..", "...", ".a", "a.", "..b", "kubepods", "pod1", "sys", "fs", "cgroup", " "),
+    fc.stringMatching(/^[a-z0-9._-]{1,8}$/),
+  );
+  const raw = fc
+    .tuple(fc.boolean(), fc.array(segment, { maxLength: 7 }), fc.constantFrom("", "/", " "))
+    .map(([abs, segs, tail]) => `${abs ? "/" : ""}${segs.join("/")}${tail}`);
+
+  it("returns what the full rules return, or refuses what they refuse, for any path", () => {
+    fc.assert(
+      fc.property(raw, (p) => {
+        let want: string | undefined;
+        try {
+          want = reference(p);
+        } catch {
+          want = undefined;
+        }
+        if (want === undefined) assert.throws(() => path(p), CgroupPathError, JSON.stringify(p));
+        else assert.equal(path(p), want, JSON.stringify(p));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("a normal cgroupfs path is returned as the same string", () => {
+    const p = "/kubepods/burstable/pod1/abc";
+    assert.equal(path(p), p);
+    assert.equal(path(`  ${p}`), p);
   });
 });
