@@ -18,6 +18,9 @@ export const MEMFS_DEFAULT_L3_DOMAINS: readonly string[] = ["mon_L3_00"];
 export const MEMFS_DEFAULT_MON_FEATURES: Readonly<Record<string, readonly string[]>> = {
   L3: ["llc_occupancy", "mbm_total_bytes", "mbm_local_bytes"],
 };
+const DIR_NODE: MemNode = Object.freeze({ kind: "dir" });
+const MON_DATA: readonly string[] = Object.freeze(["mon_data"]);
+
 /** Bytes per task of the synthetic readings (see `MemFsOptions.syntheticMonData`). */
 const MIB = 1_048_576;
 
@@ -84,6 +87,9 @@ export class ResctrlModel {
   private readonly features: ReadonlyMap<string, readonly string[]>;
   /** Resource → its domain directories under every `mon_data`. */
   private readonly domainsOf: ReadonlyMap<string, readonly string[]>;
+  /** Domain directory → its resource; and every domain directory name. */
+  private readonly resourceOf = new Map<string, string>();
+  private readonly domainNames: readonly string[];
   private readonly synthetic: boolean;
 
   constructor(
@@ -115,6 +121,9 @@ export class ResctrlModel {
     }
     this.features = features;
     this.domainsOf = domainsOf;
+    for (const [resource, domains] of domainsOf) for (const d of domains) this.resourceOf.set(d, resource);
+    this.domainNames = [...this.resourceOf.keys()];
+    tree.setVirtual({ node: (p) => this.monNode(p), names: (dir) => this.monNames(dir) });
   }
 
   /** Strictly below the resctrl root. */
@@ -228,7 +237,12 @@ export class ResctrlModel {
 
   /** Writes `info/last_cmd_status` like the kernel does after each command. */
   setStatus(text: string): void {
-    if (this.root && this.mounted) this.tree.addFile(`${this.root}/info/last_cmd_status`, `${text}\n`);
+    if (!this.root || !this.mounted) return;
+    const info = `${this.root}/info`;
+    // Runs after every group command: a plain set while info/ is there, mkdir -p only if it is not.
+    if (this.tree.get(info)?.kind === "dir")
+      this.tree.set(`${info}/last_cmd_status`, { kind: "file", content: `${text}\n` });
+    else this.tree.addFile(`${info}/last_cmd_status`, `${text}\n`);
   }
 
   /** mkdir of `p` strictly under the root; the caller checked EEXIST/ENOENT/ENOTDIR. */
@@ -317,7 +331,6 @@ export class ResctrlModel {
       this.tree.addFile(`${root}/info/${resource}_MON/mon_features`, events.map((e) => `${e}\n`).join(""));
     }
     this.tree.addDir(`${root}/mon_groups`);
-    this.createMonFiles(root);
     this.writeProcMounts();
   }
 
@@ -362,7 +375,6 @@ export class ResctrlModel {
   private createGroupNodes(p: string, kind: "ctrl" | "mon"): void {
     this.tree.set(p, { kind: "dir" });
     this.tree.set(`${p}/tasks`, { kind: "tasks" });
-    this.createMonFiles(p);
     if (kind === "ctrl") this.tree.set(`${p}/mon_groups`, { kind: "dir" });
     this.groups.set(p, this.newGroup(kind, kind === "ctrl" ? p : posix.dirname(posix.dirname(p))));
   }
@@ -371,17 +383,38 @@ export class ResctrlModel {
     return { kind, ctrl, readings: new Map(), taskMs: 0, since: this.synthetic ? this.now() : 0 };
   }
 
-  /** `<p>/mon_data/<domain>/<event>` for every offered event and every domain of its resource. */
-  private createMonFiles(p: string): void {
-    this.tree.addDir(`${p}/mon_data`);
-    for (const [resource, events] of this.features) {
-      for (const domain of this.domainsOf.get(resource) ?? []) {
-        this.tree.addDir(`${p}/mon_data/${domain}`);
-        for (const event of events) {
-          this.tree.set(`${p}/mon_data/${domain}/${event}`, { kind: "mon", group: p, domain, event });
-        }
-      }
+  /**
+   * The node at `p` if it is in a group's `mon_data`: `<group>/mon_data` and its domain
+   * directories, and `<group>/mon_data/<domain>/<event>` for every offered event of the domain's
+   * resource. These are computed, not stored in the tree (about ten stored nodes per group were
+   * most of a group's memory and of its mkdir time); they exist exactly while the group does.
+   */
+  monNode(p: string): MemNode | undefined {
+    for (let i = p.lastIndexOf("/mon_data"); i > 0; i = p.lastIndexOf("/mon_data", i - 1)) {
+      const group = p.slice(0, i);
+      if (!this.groups.has(group)) continue;
+      const rest = p.slice(i + "/mon_data".length);
+      if (rest === "") return DIR_NODE;
+      if (!rest.startsWith("/")) continue;
+      const slash = rest.indexOf("/", 1);
+      const domain = slash < 0 ? rest.slice(1) : rest.slice(1, slash);
+      const resource = this.resourceOf.get(domain);
+      if (resource === undefined) return undefined;
+      if (slash < 0) return DIR_NODE;
+      const event = rest.slice(slash + 1);
+      return this.features.get(resource)?.includes(event) ? { kind: "mon", group, domain, event } : undefined;
     }
+    return undefined;
+  }
+
+  /** Names of the computed children of `dir` (see {@link monNode}). */
+  monNames(dir: string): readonly string[] {
+    if (this.groups.has(dir)) return MON_DATA;
+    if (!dir.includes("/mon_data") || this.monNode(dir)?.kind !== "dir") return [];
+    const last = dir.slice(dir.lastIndexOf("/") + 1);
+    if (last === "mon_data" && this.groups.has(dir.slice(0, -"/mon_data".length))) return this.domainNames;
+    const resource = this.resourceOf.get(last);
+    return resource === undefined ? [] : (this.features.get(resource) ?? []);
   }
 
   /** Tasks counted in the group's readings: a ctrl group's include its mon groups' (kernel rule). */

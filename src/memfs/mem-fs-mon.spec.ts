@@ -39,6 +39,38 @@ describe("MemFs: monitoring files", () => {
     }
   });
 
+  it("mon_data is computed: present exactly while its group is, nothing else under it exists", async () => {
+    const fs = MemFs.withResctrl({ l3Domains: ["mon_L3_00", "mon_L3_01"] });
+    await fs.createDir(`${ROOT}/c`);
+    await fs.createDir(`${ROOT}/c/mon_groups/m`);
+    assert.deepEqual(await fs.readChildDirs(`${ROOT}/c`), ["mon_data", "mon_groups"]);
+    assert.deepEqual(await fs.readChildDirs(`${ROOT}/c/mon_groups/m`), ["mon_data"]);
+    assert.deepEqual(await fs.readChildDirs(`${ROOT}/c/mon_groups/m/mon_data/mon_L3_01`), []);
+    for (const p of [
+      `${ROOT}/c/mon_data`,
+      `${ROOT}/c/mon_data/mon_L3_01/mbm_local_bytes`,
+      `${ROOT}/c/mon_groups/m/mon_data/mon_L3_00/llc_occupancy`,
+    ])
+      assert.equal(fs.existsSync(p), true, p);
+    for (const p of [
+      `${ROOT}/c/mon_data/mon_L3_02`,
+      `${ROOT}/c/mon_data/mon_L3_00/mbm_nope`,
+      `${ROOT}/c/mon_data/mon_L3_00/llc_occupancy/x`,
+      `${ROOT}/c/mon_datax`,
+      `${ROOT}/nope/mon_data`,
+      `${ROOT}/c/mon_groups/nope/mon_data/mon_L3_00`,
+    ])
+      assert.equal(fs.existsSync(p), false, p);
+    await assert.rejects(fs.readToString(`${ROOT}/c/mon_data/mon_L3_00/mbm_nope`), code("ENOENT"));
+    await fs.removeDir(`${ROOT}/c/mon_groups/m`);
+    assert.equal(fs.existsSync(`${ROOT}/c/mon_groups/m/mon_data/mon_L3_00/llc_occupancy`), false);
+    assert.equal(fs.existsSync(`${ROOT}/c/mon_data/mon_L3_00/llc_occupancy`), true);
+    fs.setMounted(false);
+    assert.equal(fs.existsSync(`${ROOT}/mon_data`), false);
+    fs.setMounted(true);
+    assert.deepEqual(await fs.readChildDirs(`${ROOT}/mon_data`), ["mon_L3_00", "mon_L3_01"]);
+  });
+
   it("monFeatures: an extra resource with its own domains, occupancy only, or nothing", async () => {
     const perf = MemFs.withResctrl({ monFeatures: { L3: L3, PERF_PKG: ["core_energy", "activity"] } });
     assert.equal(perf.readFile(`${ROOT}/info/PERF_PKG_MON/mon_features`), "core_energy\nactivity\n");

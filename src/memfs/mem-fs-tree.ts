@@ -45,6 +45,15 @@ export function joinPath(dir: string, name: string): string {
 }
 
 /**
+ * Nodes a {@link MemTree} does not store but computes on lookup. `node` answers for paths the tree
+ * has no stored node at; `names` lists the computed children of `dir` (merged with stored ones).
+ */
+export interface VirtualNodes {
+  node(p: string): MemNode | undefined;
+  names(dir: string): readonly string[];
+}
+
+/**
  * The plain path → node map under MemFs. Paths given here are already normalized. No kernel
  * rules, no faults, no counting; synchronous.
  */
@@ -52,15 +61,22 @@ export class MemTree {
   private readonly nodes = new Map<string, MemNode>([["/", { kind: "dir" }]]);
   /** dir → full paths of its direct children in `nodes`: keeps listings and subtree removal O(subtree). */
   private readonly kids = new Map<string, Set<string>>();
+  /** Nodes computed on lookup instead of stored (the resctrl model's `mon_data` trees). */
+  private virtual: VirtualNodes | undefined;
+
+  /** Serves lookups that miss the stored nodes from `v` (one source; set once by the owner). */
+  setVirtual(v: VirtualNodes): void {
+    this.virtual = v;
+  }
 
   /** The node at `p`, if any. */
   get(p: string): MemNode | undefined {
-    return this.nodes.get(p);
+    return this.nodes.get(p) ?? this.virtual?.node(p);
   }
 
   /** True if anything is at `p`. */
   has(p: string): boolean {
-    return this.nodes.has(p);
+    return this.nodes.has(p) || this.virtual?.node(p) !== undefined;
   }
 
   /** Puts `node` at `p` (no parent check). */
@@ -75,7 +91,7 @@ export class MemTree {
 
   /** The node, or ENOENT. */
   nodeOf(p: string): MemNode {
-    const node = this.nodes.get(p);
+    const node = this.get(p);
     if (!node) throw errnoError("ENOENT", "no such file or directory", p);
     return node;
   }
@@ -83,7 +99,10 @@ export class MemTree {
   /** Names of the direct children of `dir`, sorted. */
   children(dir: string): string[] {
     const prefix = dir === "/" ? "/" : `${dir}/`;
-    return [...(this.kids.get(dir) ?? [])].map((k) => k.slice(prefix.length)).sort();
+    const names = [...(this.kids.get(dir) ?? [])].map((k) => k.slice(prefix.length));
+    const more = this.virtual?.names(dir) ?? [];
+    for (const n of more) if (!names.includes(n)) names.push(n);
+    return names.sort();
   }
 
   /** Deletes `p` and everything below it. */

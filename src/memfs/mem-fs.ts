@@ -428,8 +428,13 @@ export class MemFs implements FsProvider {
   // ---- internals --------------------------------------------------------------------------------
 
   private run<T>(op: MemFsOp, path: string, data: string | undefined, fn: (p: string) => T): T {
+    if (!this.audit) {
+      const p = norm(path);
+      this.faults.takeOneShot(op, p);
+      return fn(p);
+    }
     const entry: MemFsLogEntry = data === undefined ? { op, path } : { op, path, data };
-    if (this.audit) this.log.push(entry);
+    this.log.push(entry);
     try {
       const p = norm(path);
       this.count(op, p);
