@@ -63,6 +63,8 @@ export class MemTree {
   private readonly kids = new Map<string, Set<string>>();
   /** Nodes computed on lookup instead of stored (the resctrl model's `mon_data` trees). */
   private virtual: VirtualNodes | undefined;
+  /** Computed paths removed (race simulations): hidden with everything below them. */
+  private readonly hidden = new Set<string>();
 
   /** Serves lookups that miss the stored nodes from `v` (one source; set once by the owner). */
   setVirtual(v: VirtualNodes): void {
@@ -71,12 +73,21 @@ export class MemTree {
 
   /** The node at `p`, if any. */
   get(p: string): MemNode | undefined {
-    return this.nodes.get(p) ?? this.virtual?.node(p);
+    return this.nodes.get(p) ?? this.computed(p);
   }
 
   /** True if anything is at `p`. */
   has(p: string): boolean {
-    return this.nodes.has(p) || this.virtual?.node(p) !== undefined;
+    return this.nodes.has(p) || this.computed(p) !== undefined;
+  }
+
+  private computed(p: string): MemNode | undefined {
+    if (!this.virtual) return undefined;
+    if (this.hidden.size > 0) {
+      for (let q = p; q.length > 1; q = q.slice(0, Math.max(1, q.lastIndexOf("/"))))
+        if (this.hidden.has(q)) return undefined;
+    }
+    return this.virtual.node(p);
   }
 
   /** Puts `node` at `p` (no parent check). */
@@ -101,14 +112,16 @@ export class MemTree {
     const prefix = dir === "/" ? "/" : `${dir}/`;
     const names = [...(this.kids.get(dir) ?? [])].map((k) => k.slice(prefix.length));
     const more = this.virtual?.names(dir) ?? [];
-    for (const n of more) if (!names.includes(n)) names.push(n);
+    for (const n of more) if (!names.includes(n) && this.computed(joinPath(dir, n))) names.push(n);
     return names.sort();
   }
 
-  /** Deletes `p` and everything below it. */
+  /** Deletes `p` and everything below it (a computed node is hidden instead). */
   removeSubtree(p: string): void {
+    const computed = !this.nodes.has(p) && this.computed(p) !== undefined;
     this.removeBelow(p);
     this.drop(p);
+    if (computed) this.hidden.add(p);
   }
 
   /** Deletes everything strictly below `p`. */
@@ -121,6 +134,7 @@ export class MemTree {
       this.nodes.delete(q);
     }
     this.kids.delete(p);
+    for (const h of this.hidden) if (h.startsWith(`${p}/`)) this.hidden.delete(h);
   }
 
   /** mkdir -p. */
@@ -139,6 +153,7 @@ export class MemTree {
   }
 
   private put(p: string, node: MemNode): void {
+    this.hidden.delete(p);
     if (p !== "/" && !this.nodes.has(p)) {
       const dir = posix.dirname(p);
       let set = this.kids.get(dir);
