@@ -480,6 +480,11 @@ export async function runPlugin(kind: PluginKind, fx: FloorFixture, o: RunOption
           toUs: Number(settled / 1000n),
         },
         {
+          name: "Synchronize first chunk (sent → reply)",
+          fromUs: Number(s0 / 1000n),
+          toUs: Number((syncCalls[0] as CallRecord).t1 / 1000n),
+        },
+        {
           name: "Synchronize last chunk (sent → reply)",
           fromUs: Number((syncCalls[FLOOR_CHUNKS - 1] as CallRecord).t0 / 1000n),
           toUs: Number(s1 / 1000n),

@@ -1,14 +1,15 @@
 import type { Container, PodSandbox } from "./gen/nri/api.js";
 import { NriContainerState, type NriContainer, type NriPod } from "./types.js";
 
-/** Copies a decoded protobuf map into a fresh plain record (missing → {}). Pure. */
+/**
+ * A decoded protobuf map as a record (missing → {}). Not copied: every decoded message is fresh and
+ * used once, and copying the maps of thousands of Synchronize containers was measurable. Safe with
+ * hostile keys: the generated decoder assigns entries to a plain object, where a `__proto__` key
+ * with a string value is dropped by the setter (never a prototype change), and others are own
+ * properties.
+ */
 function record(m: { [key: string]: string } | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!m) return out;
-  for (const [k, v] of Object.entries(m)) {
-    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
-  }
-  return out;
+  return m ?? {};
 }
 
 /** Converts a generated `PodSandbox` into an {@link NriPod}; missing fields become "" / 0 / {}. Pure. */
