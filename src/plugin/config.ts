@@ -18,12 +18,12 @@ export const DEFAULT_MAX_RECONCILE_PASSES = 3;
 /** Default capacity of each `events()` subscriber's queue; beyond it events are dropped and counted. */
 export const DEFAULT_EVENT_QUEUE_CAPACITY = 1024;
 /**
- * Default time Synchronize spends reconciling before replying; the rest continues after the reply.
- * 0: reply right after the bookkeeping and group creation. A synchronized container is already
- * running, so moving its tasks before the reply gains nothing (unlike START_CONTAINER, where
- * children inherit the group), while the runtime waits for the reply with a 2 s timeout and holds
- * its plugin-sync lock meanwhile. The reconcile yields to the event loop between containers, so
- * NRI requests arriving meanwhile are answered.
+ * Default time Synchronize waits for its pods' group creation and reconciles before replying; the
+ * rest continues after the reply. 0: reply right after the bookkeeping. A synchronized pod is
+ * already running, so creating its group and moving its tasks before the reply gains nothing
+ * (unlike START_CONTAINER, where children inherit the group), while the runtime waits for the
+ * reply with a 2 s timeout and holds its plugin-sync lock meanwhile. Both phases yield to the event
+ * loop between pods and containers, so NRI requests arriving meanwhile are answered.
  */
 export const DEFAULT_SYNC_INLINE_BUDGET_MS = 0;
 /** Default number of containers reconciled concurrently after a Synchronize. */
@@ -43,7 +43,7 @@ export interface ResctrlPluginConfig {
   maxReconcilePasses: number;
   /** Integer ≥ 1. */
   eventQueueCapacity: number;
-  /** Integer ≥ 0; 0 replies to Synchronize right after the bookkeeping and group creation. */
+  /** Integer ≥ 0; 0 replies to Synchronize right after the bookkeeping (groups are created after it). */
   syncInlineBudgetMs: number;
   /** Integer 1…64. */
   syncConcurrency: number;

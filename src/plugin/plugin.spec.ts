@@ -74,6 +74,7 @@ describe("ResctrlPlugin.create / withPidSource", () => {
       const seen: string[] = [];
       plugin.onEvent((e) => seen.push(e.kind === "AddOrUpdate" ? e.groupState.kind : e.kind));
       await plugin.synchronize([pod("u1")], []);
+      await plugin.idle(); // the pods of a Synchronize are added after its reply (syncInlineBudgetMs 0)
       assert.deepEqual(seen, ["Failed"]);
       assert.deepEqual(readdirSync(root), [], "nothing written under an unmounted root");
       assert.throws(() => ResctrlPlugin.create({ groupPrefix: "" }), InvalidPluginConfigError);
@@ -198,6 +199,7 @@ describe("ResctrlPlugin: startup mounts resctrl, then cleans up stale groups onc
   it("ensureMounted(autoMount) runs before cleanup: an unmounted root is mounted, then groups work", async () => {
     const h = harness({ fs: { mounted: false } });
     await h.plugin.synchronize([pod("u1")], []);
+    await h.plugin.idle();
     const mountIdx = h.fs.log.findIndex((e) => e.op === "mount");
     const firstList = h.fs.log.findIndex((e) => e.op === "list");
     assert.ok(mountIdx >= 0 && mountIdx < firstList, "mount before the cleanup listing");

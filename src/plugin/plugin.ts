@@ -112,6 +112,8 @@ export class ResctrlPlugin
   readonly #life: PodLifecycle;
   readonly #pids: CgroupPidSource;
   #startup: Promise<void> | undefined;
+  /** The pods of the last Synchronize are added (settles, never rejects). */
+  #adding: Promise<void> = Promise.resolve();
   #health: ResctrlHealth = { resctrl: "unknown" };
   /** Sandboxes of pods the filters leave out (sandbox id → pod): no group, no events. */
   readonly #unmonitored = new Map<string, NriPod>();
@@ -261,14 +263,20 @@ export class ResctrlPlugin
 
   /**
    * Full runtime state (all chunks). First call: startup (mount check + cleanup) once. Drops state
-   * the runtime no longer reports (resync after reconnect), adds new pods (group creation),
-   * marks containers it lists STOPPED as Stopped (known or not: the same state as if their
-   * STOP_CONTAINER had been seen), records new live containers (unknown pods → NoPod) and
-   * reconciles them: inline up to `syncInlineBudgetMs`, then in the background.
+   * the runtime no longer reports (resync after reconnect) and records live containers of
+   * sandboxes it does not list as NoPod; then, for each listed pod under its lock: adds it (group
+   * creation), marks its containers listed STOPPED as Stopped (known or not: the same state as if
+   * their STOP_CONTAINER had been seen), records its new live containers; then reconciles those.
+   * Every pod's section is queued on its lock before this returns (an event about the pod waits
+   * for it), but runs, like the reconciles, in the background: this waits for all of it only up
+   * to `syncInlineBudgetMs` (default 0: the reply goes right after the bookkeeping; a listed pod
+   * already runs, and the runtime waits for the reply). A later Synchronize first waits until the
+   * pods of this one are added. `idle()` waits for everything.
    */
   async synchronize(pods: NriPod[], containers: NriContainer[]): Promise<void> {
     const t0 = Date.now();
     await this.#ensureStartup();
+    await this.#adding;
     const liveSandboxes = new Set(pods.map((p) => p.id));
     for (const sid of [...this.#unmonitored.keys()])
       if (!liveSandboxes.has(sid)) this.#unmonitored.delete(sid);
@@ -290,43 +298,77 @@ export class ResctrlPlugin
         if (!liveIds.has(id)) await this.#lock.run(entry.uid, () => this.#life.dropContainer(id, "resync"));
       }
     }
-    const work: Array<{ uid: string; c: ContainerEntry }> = [];
-    await mapLimit(pods, this.config.syncConcurrency, (p) =>
-      this.#lock.run(p.uid, async () => {
-        for (const c of await this.#life.addPod(p)) work.push({ uid: p.uid, c });
-      }),
-    );
+    // Containers by listed sandbox; the others are settled now (no pod of this state will own them).
+    const listed = new Map<string, { live: NriContainer[]; stopped: NriContainer[] }>();
+    for (const p of pods) listed.set(p.id, { live: [], stopped: [] });
+    let noPod = 0;
     for (const c of stopped) {
-      const sandboxId = c.podSandboxId;
-      const key = this.#reg.ownerOf(c.id) ?? this.#reg.uidOfSandbox(sandboxId);
+      const mine = listed.get(c.podSandboxId);
+      if (mine) {
+        mine.stopped.push(c);
+        continue;
+      }
+      const key = this.#reg.ownerOf(c.id) ?? this.#reg.uidOfSandbox(c.podSandboxId);
       if (key === undefined && !this.#reg.noPod.has(c.id)) continue; // pod unknown: nothing to count
-      await this.#lock.run(key ?? sandboxId, async () => {
-        this.#life.stopContainer(c, sandboxId, "synchronize");
+      await this.#lock.run(key ?? c.podSandboxId, async () => {
+        this.#life.stopContainer(c, c.podSandboxId, "synchronize");
       });
     }
-    let noPod = 0;
     for (const c of live) {
-      if (this.#reg.knows(c.id)) continue;
-      const uid = this.#reg.uidOfSandbox(c.podSandboxId);
-      const pod = uid === undefined ? undefined : this.#reg.pods.get(uid);
-      if (!pod) {
+      const mine = listed.get(c.podSandboxId);
+      if (mine) mine.live.push(c);
+      else if (!this.#reg.knows(c.id)) {
         this.#reg.addNoPod(c, c.podSandboxId);
         noPod += 1;
-      } else work.push({ uid: pod.uid, c: this.#reg.addContainer(pod, c, c.podSandboxId, "Pending") });
+      }
     }
+    // Each listed pod's section is queued on its lock now, but held until the reply is out; then
+    // they run `syncConcurrency` at a time, yielding to the event loop between pods.
+    const work: Array<{ uid: string; c: ContainerEntry }> = [];
+    const sections = pods.map((p) => {
+      let release: () => void = () => undefined;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const done = this.#lock.run(p.uid, async () => {
+        await released;
+        for (const c of await this.#life.addPod(p)) work.push({ uid: p.uid, c });
+        const mine = listed.get(p.id);
+        const entry = this.#reg.pods.get(p.uid);
+        if (!mine || !entry) return;
+        for (const c of mine.stopped) this.#life.stopContainer(c, p.id, "synchronize");
+        for (const c of mine.live) {
+          if (!this.#reg.knows(c.id))
+            work.push({ uid: p.uid, c: this.#reg.addContainer(entry, c, p.id, "Pending") });
+        }
+      });
+      return { release, done };
+    });
+    const adding = mapLimit(sections, this.config.syncConcurrency, async (x) => {
+      await yieldToLoop();
+      x.release();
+      // Every section is released even if one fails (a held one would block its pod forever).
+      await x.done.catch((err: unknown) => this.#log.error({ err }, "failed to add a synchronized pod"));
+    });
+    this.#adding = adding.then(
+      () => undefined,
+      () => undefined,
+    );
     const done = this.#track(
-      mapLimit(interleaveByPod(work), this.config.syncConcurrency, async (w) => {
-        await yieldToLoop(); // let NRI requests, timers and the inline budget in between
-        await this.#lock.run(w.uid, () => this.#life.settle(w.uid, w.c, "synchronize"));
-      }).then(() => {
-        // One summary instead of one info record per container (those are at debug).
-        const states: Record<string, number> = {};
-        for (const w of work) states[w.c.state] = (states[w.c.state] ?? 0) + 1;
-        this.#log.info(
-          { containers: work.length, states, durationMs: Date.now() - t0 },
-          "reconciled the synchronized containers",
-        );
-      }),
+      adding
+        .then(() =>
+          mapLimit(interleaveByPod(work), this.config.syncConcurrency, async (w) => {
+            await yieldToLoop(); // let NRI requests, timers and the inline budget in between
+            await this.#lock.run(w.uid, () => this.#life.settle(w.uid, w.c, "synchronize"));
+          }),
+        )
+        .then(() => {
+          // One summary instead of one info record per container (those are at debug).
+          const states: Record<string, number> = {};
+          for (const w of work) states[w.c.state] = (states[w.c.state] ?? 0) + 1;
+          this.#log.info(
+            { pods: pods.length, containers: work.length, states, durationMs: Date.now() - t0 },
+            "reconciled the synchronized containers",
+          );
+        }),
     );
     const inline = await raceTimeout(done, this.config.syncInlineBudgetMs);
     this.#log.info(
@@ -336,7 +378,7 @@ export class ResctrlPlugin
         containers: containers.length,
         stopped: stopped.length,
         noPod,
-        queued: work.length,
+        queued: live.length - noPod,
         finishedInline: inline,
         durationMs: Date.now() - t0,
       },

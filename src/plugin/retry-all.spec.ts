@@ -216,6 +216,7 @@ describe("ResctrlPlugin.retryAllOnce: failures and vanished entries", () => {
     const h = harness();
     h.fs.failMkdirWithEnospc(true);
     await h.plugin.synchronize([pod("u1"), pod("u3")], []);
+    await h.plugin.idle(); // the pods are added after the reply
     h.fs.failMkdirWithEnospc(false);
     h.fs.denyPath(`${MON}/pod_u1`, ["mkdir"]);
     const r = await h.plugin.retryAllOnce();
