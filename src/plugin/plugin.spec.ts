@@ -265,6 +265,57 @@ describe("ResctrlPlugin: Synchronize", () => {
     );
   });
 
+  it("replies before the pods are added; an event or a removal about a listed pod waits for its section", async () => {
+    const h = harness();
+    h.pids.setPids("c1", [11]).setPids("c2", [21]);
+    // Hold every mkdir until released: the pods' sections are still running after the reply.
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const mkdir = h.fs.createDir.bind(h.fs);
+    h.fs.createDir = async (path: string) => {
+      await gate;
+      return mkdir(path);
+    };
+    await h.plugin.synchronize([pod("u1"), pod("u3")], [ctr("c1", "sb-u1")]);
+    assert.equal(h.plugin.snapshot().length, 0, "no pod added yet");
+    let started = false;
+    const start = h.plugin.startContainer(pod("u1"), ctr("c2", "sb-u1")).then(() => (started = true));
+    const removed = h.plugin.removePodSandbox(pod("u3"));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(started, false, "START waits for its pod's section");
+    open();
+    await Promise.all([start, removed]);
+    await h.plugin.idle();
+    assert.equal(
+      h.logs.some((l) => l.msg === "container seen before its pod; kept as NoPod"),
+      false,
+      "c2 never looked podless",
+    );
+    const u1 = h.plugin.snapshot().find((p) => p.podUid === "u1");
+    assert.deepEqual(
+      u1?.containers.map((c) => `${c.id}:${c.state}`),
+      ["c1:Reconciled", "c2:Reconciled"],
+    );
+    assert.deepEqual(
+      h.plugin.snapshot().map((p) => p.podUid),
+      ["u1"],
+      "u3 was added, then removed by its REMOVE_POD_SANDBOX",
+    );
+    assert.equal(h.fs.isDir(`${MON}/pod_u3`), false, "no group left for u3");
+  });
+
+  it("a Synchronize right after another first waits for the pods of the first (no stale pod kept)", async () => {
+    const h = harness();
+    await h.plugin.synchronize([pod("u1"), pod("u2")], []);
+    await h.plugin.synchronize([pod("u2")], []);
+    await h.plugin.idle();
+    assert.deepEqual(
+      h.plugin.snapshot().map((p) => p.podUid),
+      ["u2"],
+    );
+    assert.equal(h.fs.isDir(`${MON}/pod_u1`), false, "u1 was added, then dropped by the resync");
+  });
+
   it("does not count STOPPED containers from Synchronize (kept as Stopped); unknown state values count as live", async () => {
     const h = harness();
     h.pids.setPids("c1", [11]).setPids("c3", [31]);
