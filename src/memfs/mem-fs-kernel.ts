@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { errnoError } from "../resctrl/errors.js";
+import { sortIds } from "../resctrl/tasks.js";
 import {
   encodeMountField,
   MEMFS_BASE_FILESYSTEMS,
@@ -165,7 +166,7 @@ export class ResctrlModel {
   /** Known tasks of a group, ascending; a ctrl group lists its mon groups' tasks too. */
   tasksOf(groupPath: string): number[] {
     const kind = this.groups.get(groupPath)?.kind;
-    return [...((kind === "ctrl" ? this.byCtrl : this.byMon).get(groupPath) ?? [])].sort((a, b) => a - b);
+    return sortIds([...((kind === "ctrl" ? this.byCtrl : this.byMon).get(groupPath) ?? [])]);
   }
 
   /**

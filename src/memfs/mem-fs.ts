@@ -274,10 +274,9 @@ export class MemFs implements FsProvider {
     if (node.kind === "dir") throw errnoError("EISDIR", "is a directory", p);
     if (node.kind === "file") return node.content;
     if (node.kind === "mon") return this.kernel.readMon(node, p);
-    return this.kernel
-      .tasksOf(posix.dirname(p))
-      .map((pid) => `${pid}\n`)
-      .join("");
+    let text = "";
+    for (const pid of this.kernel.tasksOf(posix.dirname(p))) text += `${pid}\n`;
+    return text;
   }
 
   /** True if `path` is a directory. Never throws on missing paths. */

@@ -4,12 +4,11 @@ import { posix } from "node:path";
 import { pino, type Logger } from "pino";
 import type { NriContainer, NriPod } from "../nri/types.js";
 import { DEFAULT_CGROUP_ROOT, containerCgroupPath, sandboxCgroupPath } from "./cgroup-path.js";
-import { errnoCode } from "../resctrl/index.js";
+import { errnoCode, sortIds } from "../resctrl/index.js";
 import { CgroupGoneError, CgroupReadError } from "./errors.js";
 import type { CgroupPidSource } from "./pid-source.js";
 
 const DIGITS = /^\d+$/;
-const ascending = (a: number, b: number): number => a - b;
 
 /** Default procfs mount. */
 export const DEFAULT_PROC_ROOT = "/proc";
@@ -61,11 +60,14 @@ export class RealCgroupPidSource implements CgroupPidSource {
   #v2 = false;
   /** `cgroupRoot` normalized, with one trailing slash (relative cgroup paths start with `/`). */
   readonly #rootSlash: string;
+  /** `procRoot` normalized, with one trailing slash. */
+  readonly #procSlash: string;
 
   constructor(opts: RealCgroupPidSourceOptions = {}) {
     this.cgroupRoot = opts.cgroupRoot ?? DEFAULT_CGROUP_ROOT;
     this.procRoot = opts.procRoot ?? DEFAULT_PROC_ROOT;
     this.#rootSlash = posix.join(this.cgroupRoot, "/");
+    this.#procSlash = posix.join(this.procRoot, "/");
     this.#log = opts.logger ?? pino({ level: "silent" });
   }
 
@@ -93,10 +95,10 @@ export class RealCgroupPidSource implements CgroupPidSource {
       throw new CgroupReadError(`failed to read ${procsFile} of container ${container.id}`, { cause: err });
     }
     const pids = this.#parse(text, procsFile, container.id);
-    if (pids.length === 1) return this.#threadsOf(pids[0] as number).sort(ascending);
+    if (pids.length === 1) return sortIds(this.#threadsOf(pids[0] as number));
     const tids = new Set<number>();
     for (const pid of pids) for (const t of this.#threadsOf(pid)) tids.add(t);
-    return [...tids].sort(ascending);
+    return sortIds([...tids]);
   }
 
 
@@ -219,7 +221,7 @@ export class RealCgroupPidSource implements CgroupPidSource {
   }
 
   #threadsOf(pid: number): number[] {
-    const dir = posix.join(this.procRoot, String(pid), "task");
+    const dir = `${this.#procSlash}${pid}/task`;
     try {
       const tids: number[] = [];
       for (const n of readdirSync(dir)) {

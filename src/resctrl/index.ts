@@ -32,6 +32,7 @@ export { L3_DOMAIN_PREFIX } from "./occupancy.js";
 export { MON_DOMAIN_DIR } from "./mon-data.js";
 export { parseCpuResctrlGroups } from "./classes.js";
 export { isControlGroupName } from "./group.js";
+export { sortIds } from "./tasks.js";
 export type {
   SupportInfo,
   AssignmentResult,

@@ -1,10 +1,11 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { groupWithLog, overriding, rejectsWith } from "../../test/support/resctrl-helpers.js";
 import { MemFs } from "../memfs/mem-fs.js";
 import { CapacityError, InvalidPidError, IoError, NoPermissionError, OutsideRootError } from "./errors.js";
 import { Resctrl } from "./resctrl.js";
-import { addPartial, emptyAssignment } from "./tasks.js";
+import { addPartial, emptyAssignment, sortIds } from "./tasks.js";
 
 const ROOT = "/sys/fs/resctrl";
 
@@ -229,5 +230,87 @@ describe("Resctrl.listGroupTasks", () => {
     const { fs, rc, group } = await groupWithLog();
     fs.failNext("read", `${group}/tasks`, "EIO");
     await rejectsWith(rc.listGroupTasks(group), IoError, { path: `${group}/tasks`, code: "EIO" });
+  });
+});
+
+describe("listGroupTasks parsing against the line-by-line rules", () => {
+  /** The rules as first written: split lines, trim, /^\d+$/, a safe integer > 0, else an error naming the line. */
+  const reference = (text: string): number[] | string => {
+    const out: number[] = [];
+    for (const [i, raw] of text.split("\n").entries()) {
+      const line = raw.trim();
+      if (line === "") continue;
+      const n = /^\d+$/.test(line) ? Number(line) : NaN;
+      if (!Number.isSafeInteger(n) || n <= 0)
+        return `line ${i + 1} is not a task id: ${JSON.stringify(line)}`;
+      out.push(n);
+    }
+    return out;
+  };
+  const token = fc.oneof(
+    fc.integer({ min: 0, max: 4_194_304 }).map(String),
+    fc.constantFrom(
+      "",
+      " ",
+      "\t",
+      "\r",
+      "\u00a0",
+      "\u2003",
+      "\ufeff",
+      "007",
+      "9007199254740993",
+      "1e3",
+      "-5",
+      "+5",
+      "x",
+    ),
+    fc.string({ maxLength: 3 }),
+  );
+  const text = fc
+    .array(
+      fc.array(token, { maxLength: 3 }).map((t) => t.join("")),
+      { maxLength: 8 },
+    )
+    .map((lines) => lines.join("\n"));
+
+  it("accepts and rejects exactly what they do, naming the same line", async () => {
+    const fs = MemFs.withResctrl();
+    const rc = Resctrl.withProvider(fs);
+    const group = await rc.createGroup("u1");
+    await fc.assert(
+      fc.asyncProperty(text, async (t) => {
+        fs.addFile(`${group}/tasks`, t);
+        const want = reference(t);
+        if (typeof want !== "string")
+          assert.deepEqual(await rc.listGroupTasks(group), want, JSON.stringify(t));
+        else
+          await assert.rejects(
+            rc.listGroupTasks(group),
+            (e: unknown) => e instanceof IoError && e.message.endsWith(want),
+            JSON.stringify(t),
+          );
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe("sortIds", () => {
+  it("sorts ascending in place like sort((a, b) => a - b), short and long arrays", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.array(fc.integer({ min: 1, max: 1000 }), { maxLength: 12 }),
+          fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 60, maxLength: 100 }),
+        ),
+        (a) => {
+          const want = [...a].sort((x, y) => x - y);
+          const got = sortIds(a);
+          assert.equal(got, a, "in place");
+          assert.deepEqual(got, want);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

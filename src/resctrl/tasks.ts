@@ -17,6 +17,25 @@ export function validatePids(pids: readonly number[], what = "tasks"): number[] 
   return [...new Set(pids)];
 }
 
+/**
+ * Sorts `ids` ascending in place and returns it. Task lists are short and usually sorted already
+ * (procfs and `tasks` files list ascending): an insertion sort checks that in one pass without
+ * allocating, where `Array.prototype.sort` sets up its merge state on every call.
+ */
+export function sortIds(ids: number[]): number[] {
+  if (ids.length > 64) return ids.sort((a, b) => a - b);
+  for (let i = 1; i < ids.length; i++) {
+    const v = ids[i] as number;
+    let j = i - 1;
+    while (j >= 0 && (ids[j] as number) > v) {
+      ids[j + 1] = ids[j] as number;
+      j -= 1;
+    }
+    ids[j + 1] = v;
+  }
+  return ids;
+}
+
 /** An empty {@link AssignmentResult}. */
 export function emptyAssignment(): AssignmentResult {
   return { assigned: 0, missing: 0, foreign: 0, denied: 0, failedPids: [] };
@@ -104,25 +123,49 @@ export async function listGroupTasksInFs(ctx: ResctrlContext, groupPath: string)
   } catch (err) {
     throw mapFsError(err, { verb: "list", object: "tasks of group", id: groupPath, path: tasksPath });
   }
+  // Digits are accumulated as they are read (no per-line strings); a bad line is cut out only to
+  // report it.
   const pids: number[] = [];
-  let i = -1;
-  for (let start = 0; start < text.length;) {
-    i += 1;
-    const nl = text.indexOf("\n", start);
-    const end = nl < 0 ? text.length : nl;
-    const line = text.slice(start, end).trim();
+  let line = 0;
+  for (let start = 0; start < text.length; ) {
+    line += 1;
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    let a = start;
+    let b = end;
+    while (a < b && isSpace(text.charCodeAt(a))) a += 1;
+    while (b > a && isSpace(text.charCodeAt(b - 1))) b -= 1;
     start = end + 1;
-    if (line === "") continue;
-    const n = /^\d+$/.test(line) ? Number(line) : NaN;
+    if (a === b) continue;
+    let n = 0;
+    for (let k = a; k < b && n <= Number.MAX_SAFE_INTEGER; k++) {
+      const d = text.charCodeAt(k) - 48;
+      n = d >= 0 && d <= 9 ? n * 10 + d : NaN;
+    }
     if (!Number.isSafeInteger(n) || n <= 0) {
       throw new IoError(
-        `failed to list tasks of group ${groupPath}: line ${i + 1} is not a task id: ${JSON.stringify(line)}`,
+        `failed to list tasks of group ${groupPath}: line ${line} is not a task id: ${JSON.stringify(text.slice(a, b))}`,
         { path: tasksPath, code: "EINVAL" },
       );
     }
     pids.push(n);
   }
   return pids;
+}
+
+/** Exactly the characters `String.prototype.trim` strips (WhiteSpace and LineTerminator). */
+function isSpace(c: number): boolean {
+  if (c <= 0xa0) return c === 32 || (c >= 9 && c <= 13) || c === 0xa0;
+  return (
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
 
 /** Pure: `first` + `then`, counts summed, `first`'s failed PIDs before `then`'s. */
