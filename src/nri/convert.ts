@@ -9,8 +9,11 @@ import { NriContainerState, type NriContainer, type NriPod } from "./types.js";
  * properties.
  */
 function record(m: { [key: string]: string } | undefined): Record<string, string> {
-  return m ?? {};
+  if (m) for (const _ in m) return m;
+  return EMPTY_RECORD; // most containers carry no labels or annotations: one shared, frozen {}
 }
+
+const EMPTY_RECORD: Record<string, string> = Object.freeze({});
 
 /** Converts a generated `PodSandbox` into an {@link NriPod}; missing fields become "" / 0 / {}. Pure. */
 export function toNriPod(p: PodSandbox | undefined): NriPod {

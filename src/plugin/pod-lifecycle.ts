@@ -508,9 +508,23 @@ export class PodLifecycle {
     if (this.reg.pods.get(entry.uid) !== entry) return;
     const { total, reconciled } = this.reg.counts(entry);
     const gs = this.reg.reportedGroup(entry);
-    const key = `${gs.kind}\u0000${gs.kind === "Exists" ? gs.path : ""}\u0000${total}\u0000${reconciled}`;
-    if (key === entry.lastEmitted) return;
-    entry.lastEmitted = key;
+    const path = gs.kind === "Exists" ? gs.path : "";
+    const last = entry.lastEmitted;
+    if (
+      last?.kind === gs.kind &&
+      last.path === path &&
+      last.total === total &&
+      last.reconciled === reconciled
+    )
+      return;
+    // Updated in place: a new record per event would outlive young-generation GC and become
+    // old-space garbage on its pod's next event.
+    if (last) {
+      last.kind = gs.kind;
+      last.path = path;
+      last.total = total;
+      last.reconciled = reconciled;
+    } else entry.lastEmitted = { kind: gs.kind, path, total, reconciled };
     const event: PodResctrlEvent = {
       kind: "AddOrUpdate",
       podUid: entry.uid,

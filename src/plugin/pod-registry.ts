@@ -45,8 +45,8 @@ export interface PodEntry {
   readonly containers: Map<string, ContainerEntry>;
   /** True once any container was tracked in this pod (a retry sweep prunes only such pods). Stopped ones count. */
   hadContainers: boolean;
-  /** Key of the last AddOrUpdate emitted, for change detection. */
-  lastEmitted?: string;
+  /** What the last AddOrUpdate emitted said, for change detection (`path` "" unless Exists). */
+  lastEmitted?: { kind: ResctrlGroupState["kind"]; path: string; total: number; reconciled: number };
   /** `followRdtClasses`: the pod's groups in control groups other than the root, by control group path. */
   readonly classGroups: Map<string, ClassGroup>;
   /** `followRdtClasses`: the control group of the pod's first container, once known. */
