@@ -1,11 +1,12 @@
 /**
- * Is the daemon's inline reconcile budget (`syncInlineBudgetMs`, 1 s) honoured at scale? The
- * plugin side wired as `startDaemon` wires it for `--resctrl-provider memory` (MemFs checking
- * /proc, the real `RealCgroupPidSource` over the floor fixture's cgroup tree and live processes,
- * an info logger to /dev/null), in this process; `synchronize()` over `pods` pods × 5 while a
- * 10 ms interval timer measures the longest stretch the event loop could not run it. The budget
- * is a timer: if the event loop is blocked longer than the budget, it cannot cut the inline work
- * short, and nothing else (control API, /metrics, the NRI connection) is served meanwhile.
+ * Does Synchronize keep the daemon responsive at scale? The plugin side wired as `startDaemon`
+ * wires it for `--resctrl-provider memory` (MemFs checking /proc, the real `RealCgroupPidSource`
+ * over the floor fixture's cgroup tree and live processes, an info logger to /dev/null), in this
+ * process; `synchronize()` over `pods` pods × 5 and its background work (group creation, then the
+ * reconciles) while a 10 ms interval timer measures the longest stretch the event loop could not
+ * run it (so at least 10 ms). While the loop is blocked nothing else is served (the NRI
+ * connection, control API, /metrics), and the inline budget (`syncInlineBudgetMs`, a timer)
+ * cannot fire. Target: no block longer than {@link MAX_BLOCK_MS}.
  */
 import { existsSync } from "node:fs";
 import { pino } from "pino";
@@ -16,6 +17,9 @@ import { RealCgroupPidSource } from "../src/plugin/real-pid-source.js";
 import { Resctrl } from "../src/resctrl/index.js";
 import { FLOOR_PER_POD, floorFixture } from "./floor-bench.js";
 import { r3, type BenchRow } from "./harness.js";
+
+/** The longest event-loop block allowed during a Synchronize and its background work (ms). */
+export const MAX_BLOCK_MS = 50;
 
 /** `synchronize()` of `pods` × 5 with the default budget: reply time and longest event-loop block. */
 export async function benchSyncBudget(pods: number): Promise<BenchRow> {
@@ -57,9 +61,9 @@ export async function benchSyncBudget(pods: number): Promise<BenchRow> {
       n: pods * FLOOR_PER_POD,
       wallMs: r3(longest),
       value: `longest block ${r3(longest)} ms; reply after ${r3(replyMs)} ms; all reconciled after ${r3(idleMs)} ms`,
-      target: `block < budget ${budget} ms`,
-      verdict: longest < budget ? "PASS" : "FAIL",
-      note: "the inline budget is a timer: a longer block cannot be cut short by it",
+      target: `block < ${MAX_BLOCK_MS} ms`,
+      verdict: longest < MAX_BLOCK_MS ? "PASS" : "FAIL",
+      note: `inline budget ${budget} ms (a timer: a longer block cannot be cut short by it); the 10 ms probe interval is included`,
     };
   } finally {
     fx.close();
