@@ -163,7 +163,21 @@ describe("containerCgroupPath: the as-is fast path for normal cgroupfs paths", (
     return rel.endsWith("/") ? rel.slice(0, -1) : rel;
   };
   const segment = fc.oneof(
-    fc.constantFrom("", ".", "..", "...", ".a", "a.", "..b", "kubepods", "pod1", "sys", "fs", "cgroup", " "),
+    fc.constantFrom(
+      "",
+      ".",
+      "..",
+      "...",
+      ".a",
+      "a.",
+      "..b",
+      "kubepods",
+      "pod1",
+      "sys/fs/cgroup",
+      "a:b",
+      " ",
+      "\0",
+    ),
     fc.stringMatching(/^[a-z0-9._-]{1,8}$/),
   );
   const raw = fc

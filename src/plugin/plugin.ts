@@ -337,7 +337,6 @@ export class ResctrlPlugin
         for (const c of mine.stopped) this.#life.stopContainer(c, p.id, "synchronize");
         for (const c of mine.live) {
           if (this.#reg.knows(c.id)) continue;
-          c.podSandboxId = p.id; // the same id, one string for the pod and all its containers
           work.push({ uid: p.uid, c: this.#reg.addContainer(entry, c, p.id, "Pending") });
         }
       });
@@ -348,7 +347,7 @@ export class ResctrlPlugin
       x.release();
       // Every section is released even if one fails (a held one would block its pod forever).
       await x.done.catch((err: unknown) => this.#log.error({ err }, "failed to add a synchronized pod"));
-    }).finally(() => listed.clear()); // not needed by the reconcile phase
+    });
     this.#adding = adding.then(
       () => undefined,
       () => undefined,

@@ -508,23 +508,14 @@ export class PodLifecycle {
     if (this.reg.pods.get(entry.uid) !== entry) return;
     const { total, reconciled } = this.reg.counts(entry);
     const gs = this.reg.reportedGroup(entry);
+    // "" unless Exists: the path alone tells the kind apart. Compared and updated in place: a new
+    // record per event would outlive young-generation GC and become old-space garbage.
     const path = gs.kind === "Exists" ? gs.path : "";
     const last = entry.lastEmitted;
-    if (
-      last?.kind === gs.kind &&
-      last.path === path &&
-      last.total === total &&
-      last.reconciled === reconciled
-    )
-      return;
-    // Updated in place: a new record per event would outlive young-generation GC and become
-    // old-space garbage on its pod's next event.
-    if (last) {
-      last.kind = gs.kind;
-      last.path = path;
-      last.total = total;
-      last.reconciled = reconciled;
-    } else entry.lastEmitted = { kind: gs.kind, path, total, reconciled };
+    if (last.path === path && last.total === total && last.reconciled === reconciled) return;
+    last.path = path;
+    last.total = total;
+    last.reconciled = reconciled;
     const event: PodResctrlEvent = {
       kind: "AddOrUpdate",
       podUid: entry.uid,

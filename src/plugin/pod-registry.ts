@@ -45,8 +45,11 @@ export interface PodEntry {
   readonly containers: Map<string, ContainerEntry>;
   /** True once any container was tracked in this pod (a retry sweep prunes only such pods). Stopped ones count. */
   hadContainers: boolean;
-  /** What the last AddOrUpdate emitted said, for change detection (`path` "" unless Exists). */
-  lastEmitted?: { kind: ResctrlGroupState["kind"]; path: string; total: number; reconciled: number };
+  /**
+   * What the last AddOrUpdate said, for change detection: the group path ("" unless Exists) and the
+   * counts; before the first one, NaN counts (equal to nothing).
+   */
+  readonly lastEmitted: { path: string; total: number; reconciled: number };
   /** `followRdtClasses`: the pod's groups in control groups other than the root, by control group path. */
   readonly classGroups: Map<string, ClassGroup>;
   /** `followRdtClasses`: the control group of the pod's first container, once known. */
@@ -94,6 +97,7 @@ export class PodRegistry {
       groupState,
       containers: new Map(),
       hadContainers: false,
+      lastEmitted: { path: "", total: Number.NaN, reconciled: Number.NaN },
       classGroups: new Map(),
     };
     this.pods.set(pod.uid, entry);

@@ -249,20 +249,10 @@ describe("listGroupTasks parsing against the line-by-line rules", () => {
   };
   const token = fc.oneof(
     fc.integer({ min: 0, max: 4_194_304 }).map(String),
+    fc.constantFrom("", "007", "9007199254740993", "99999999999999999999999", "1e3", "-5", "+5", "x", "1 2"),
+    // every character trim() strips, and two it keeps
     fc.constantFrom(
-      "",
-      " ",
-      "\t",
-      "\r",
-      "\u00a0",
-      "\u2003",
-      "\ufeff",
-      "007",
-      "9007199254740993",
-      "1e3",
-      "-5",
-      "+5",
-      "x",
+      ..." \t\v\f\r\u00a0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\u200b\u0085",
     ),
     fc.string({ maxLength: 3 }),
   );

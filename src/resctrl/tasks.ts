@@ -138,7 +138,7 @@ export async function listGroupTasksInFs(ctx: ResctrlContext, groupPath: string)
     start = end + 1;
     if (a === b) continue;
     let n = 0;
-    for (let k = a; k < b && n <= Number.MAX_SAFE_INTEGER; k++) {
+    for (let k = a; k < b; k++) {
       const d = text.charCodeAt(k) - 48;
       n = d >= 0 && d <= 9 ? n * 10 + d : NaN;
     }
