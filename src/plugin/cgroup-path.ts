@@ -3,10 +3,10 @@ import { NriContainerState, type NriContainer, type NriPod } from "../nri/types.
 import { CgroupPathError } from "./errors.js";
 
 /**
- * A cgroupfs path {@link containerCgroupPath} cannot return as is: `/` alone, an empty, `.` or `..`
- * segment, a trailing `/`, or a NUL byte.
+ * A cgroupfs path {@link containerCgroupPath} cannot return as is: an empty, `.` or `..` segment,
+ * a trailing `/` (so also `/` alone), or a NUL byte.
  */
-const NEEDS_WORK = /^\/$|\/\/|\/\.\.?(?:\/|$)|\/$|\0/;
+const NEEDS_WORK = /\/\/|\/\.\.?(?:\/|$)|\/$|\0/;
 
 /** Where cgroup filesystems are mounted by default. */
 export const DEFAULT_CGROUP_ROOT = "/sys/fs/cgroup";

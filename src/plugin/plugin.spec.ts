@@ -212,6 +212,15 @@ describe("ResctrlPlugin: startup mounts resctrl, then cleans up stale groups onc
     assert.equal(h.fs.calls("mount"), 0);
     assert.equal(h.fs.calls("list"), 0);
     assert.deepEqual(h.trace(), ["u1 Failed 0/0"]);
+    const health = h.plugin.health();
+    assert.equal(health.resctrl, "unusable");
+    assert.match(health.reason ?? "", /not mounted/i, "the reason is the mount check's own message");
+    assert.ok(
+      h.logs.some(
+        (l) =>
+          l.msg === "failed to ensure resctrl is mounted" && String(l.err?.message ?? "") === health.reason,
+      ),
+    );
     h.fs.setMounted(true);
     assert.equal((await h.plugin.retryGroupCreation("u1")).kind, "Exists");
   });

@@ -98,4 +98,100 @@ describe("PodRegistry", () => {
       ["n2", "n1"],
     );
   });
+
+  it("groupPathInUse: pods sharing a path each own it; leaving it keeps it in use by the others", () => {
+    const reg = new PodRegistry();
+    const e1 = reg.addPod(pod("u1"), exists);
+    reg.addPod(pod("u2"), exists); // sanitization collision: same path
+    assert.equal(reg.groupPathInUse(G1, "u2"), true, "u1 still owns it");
+    assert.equal(reg.groupPathInUse(G1, "u1"), true, "u2 owns it too");
+    reg.setGroupState(e1, { kind: "Failed" });
+    assert.equal(reg.groupPathInUse(G1, "u1"), true, "u2 still owns it");
+    assert.equal(reg.groupPathInUse(G1, "u2"), false);
+  });
+
+  it("setGroupState on a pod already deleted is harmless", () => {
+    const reg = new PodRegistry();
+    const e = reg.addPod(pod("u1"), exists);
+    reg.deletePod(e);
+    assert.doesNotThrow(() => reg.setGroupState(e, { kind: "Failed" }));
+    assert.equal(reg.groupPathInUse(G1), false);
+  });
+});
+
+describe("PodRegistry: reported group and snapshot fields", () => {
+  const ROOT = "/sys/fs/resctrl";
+  const exists = { kind: "Exists", path: G1 } as const;
+
+  it("reportedGroup: a Failed pod stays Failed even if the group in its first container's class exists", () => {
+    const reg = new PodRegistry();
+    const e = reg.addPod(pod("u1"), { kind: "Failed" });
+    e.classGroups.set(`${ROOT}/gold`, { path: `${ROOT}/gold/mon_groups/pod_u1`, exists: true });
+    e.primaryCtrl = `${ROOT}/gold`;
+    assert.deepEqual(reg.reportedGroup(e), { kind: "Failed" });
+    reg.setGroupState(e, exists);
+    assert.deepEqual(reg.reportedGroup(e), { kind: "Exists", path: `${ROOT}/gold/mon_groups/pod_u1` });
+  });
+
+  it("groupError is reported only while the group is Failed", () => {
+    const reg = new PodRegistry();
+    const failed = reg.addPod(pod("u1"), { kind: "Failed" });
+    assert.equal("groupError" in reg.snapshotOf(failed), false, "no error known");
+    failed.groupError = "RMIDs exhausted";
+    assert.equal(reg.snapshotOf(failed).groupError, "RMIDs exhausted");
+    const stale = reg.addPod(pod("u2"), exists);
+    stale.groupError = "RMIDs exhausted";
+    assert.equal("groupError" in reg.snapshotOf(stale), false, "a stale error of an existing group");
+  });
+
+  it("a container's reason is reported only while it is neither Reconciled nor Stopped", () => {
+    const reg = new PodRegistry();
+    const e = reg.addPod(pod("u1"), exists);
+    const withReason = (id: string, state: "Partial" | "Reconciled" | "Stopped") => {
+      reg.addContainer(e, ctr(id, "sb-u1"), "sb-u1", state).reason = "tasks in an RDT class";
+    };
+    withReason("partial", "Partial");
+    withReason("reconciled", "Reconciled");
+    withReason("stopped", "Stopped");
+    reg.addContainer(e, ctr("pending", "sb-u1"), "sb-u1", "Pending");
+    assert.deepEqual(
+      reg.snapshotOf(e).containers.map((c) => [c.id, c.reason, "reason" in c]),
+      [
+        ["partial", "tasks in an RDT class", true],
+        ["reconciled", undefined, false],
+        ["stopped", undefined, false],
+        ["pending", undefined, false],
+      ],
+    );
+  });
+
+  it("groups: the root's group first (Failed with its error), then class groups sorted by control group", () => {
+    const reg = new PodRegistry();
+    const e = reg.addPod(pod("u1"), { kind: "Failed" });
+    e.groupError = "RMIDs in limbo";
+    e.classGroups.set(`${ROOT}/silver`, {
+      path: `${ROOT}/silver/mon_groups/pod_u1`,
+      exists: true,
+      error: "old",
+    });
+    e.classGroups.set(`${ROOT}/bronze`, { path: `${ROOT}/bronze/mon_groups/pod_u1`, exists: false });
+    e.classGroups.set(`${ROOT}/gold`, {
+      path: `${ROOT}/gold/mon_groups/pod_u1`,
+      exists: false,
+      error: "EBUSY",
+    });
+    assert.deepEqual(reg.snapshotOf(e).groups, [
+      { controlGroup: ROOT, path: "", state: "Failed", error: "RMIDs in limbo" },
+      { controlGroup: `${ROOT}/bronze`, path: `${ROOT}/bronze/mon_groups/pod_u1`, state: "Failed" },
+      {
+        controlGroup: `${ROOT}/gold`,
+        path: `${ROOT}/gold/mon_groups/pod_u1`,
+        state: "Failed",
+        error: "EBUSY",
+      },
+      { controlGroup: `${ROOT}/silver`, path: `${ROOT}/silver/mon_groups/pod_u1`, state: "Exists" },
+    ]);
+    e.groupError = undefined;
+    assert.deepEqual(reg.snapshotOf(e).groups?.[0], { controlGroup: ROOT, path: "", state: "Failed" });
+  });
 });

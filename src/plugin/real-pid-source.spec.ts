@@ -5,7 +5,7 @@
 // injected by swapping one fs/promises function (syncBuiltinESMExports) for a single path suffix,
 // restored in `finally`.
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, readdirSync, symlinkSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import fsSync from "node:fs";
 import fsp from "node:fs/promises";
 import { syncBuiltinESMExports } from "node:module";
@@ -267,6 +267,41 @@ describe("RealCgroupPidSource.tasksOf", () => {
     await assert.rejects(src.tasksOf(c1, undefined), CgroupGoneError);
   });
 
+  it("a leading blank line of cgroup.procs is skipped like any other", async () => {
+    const { src } = fixture({ files: procs("\n10\n20\n"), procDirs: ["10/task/10", "20/task/20"] });
+    assert.deepEqual(await src.tasksOf(c1, undefined), [10, 20]);
+  });
+
+  it("a bad last line without a trailing newline is quoted in full", async () => {
+    const { src } = fixture({ files: procs("10\nabc"), procDirs: ["10/task/10"] });
+    await assert.rejects(src.tasksOf(c1, undefined), (e: Error) => {
+      assert.ok(e instanceof CgroupReadError, String(e));
+      assert.ok(e.message.endsWith(`line 2 is not a PID: ${JSON.stringify("abc")}`), e.message);
+      return true;
+    });
+  });
+
+  it("cgroup v2, once seen, is remembered: later reads go straight to <root>/<path>/cgroup.procs", async () => {
+    const { src, cg } = fixture({ files: procs("7\n"), procDirs: ["7/task/7"] });
+    assert.deepEqual(await src.tasksOf(c1, undefined), [7]);
+    rmSync(join(cg, "cgroup.controllers"));
+    assert.deepEqual(await src.tasksOf(c1, undefined), [7], "the v2 marker is not looked at again");
+    await assert.rejects(src.tasksOf(cgroupfs("gone"), undefined), (e: CgroupGoneError) => {
+      assert.deepEqual(e.tried, [join(cg, "kubepods/burstable/podU/gone", "cgroup.procs")]);
+      return true;
+    });
+  });
+
+  it("a procRoot that is not a directory: each process stands for itself; an empty cgroup stays empty", async () => {
+    const { cg, base } = fixture({ files: procs("7\n") });
+    const procFile = join(base, "proc-file");
+    fsSync.writeFileSync(procFile, "not a dir");
+    const src = new RealCgroupPidSource({ cgroupRoot: cg, procRoot: procFile });
+    assert.deepEqual(await src.tasksOf(c1, undefined), [7]);
+    fsSync.writeFileSync(join(cg, C_REL, "cgroup.procs"), "");
+    assert.deepEqual(await src.tasksOf(c1, undefined), []);
+  });
+
   it("without a logger option nothing is written to stdout or stderr (default logger is silent)", () => {
     const { cg, proc } = fixture({ files: procs("0\n7\n"), procDirs: ["7/task/7"] });
     const moduleUrl = new URL("./real-pid-source.js", import.meta.url).href;
@@ -305,6 +340,12 @@ describe("RealCgroupPidSource.sandboxGone", () => {
     assert.equal(await same.src.sandboxGone(sb({ pid: 4242 })), false, "still the pause process");
     const empty = fixture({ files: V2, procFiles: { "4242/cgroup": "" } });
     assert.equal(await empty.src.sandboxGone(sb({ pid: 4242 })), false, "unreadable content is doubt");
+    const malformed = fixture({ files: V2, procFiles: { "4242/cgroup": "/system.slice/cron.service\n" } });
+    assert.equal(
+      await malformed.src.sandboxGone(sb({ pid: 4242 })),
+      false,
+      "a line without its fields is doubt",
+    );
   });
 
   it("cgroup present wins even if the pid is gone", async () => {
@@ -455,6 +496,21 @@ describe("RealCgroupPidSource.containerGone", () => {
     assert.equal(await present.src.containerGone(container(0), sb()), false);
     const absent = fixture({ dirs: ["pids", "memory"] });
     assert.equal(await absent.src.containerGone(container(0), sb()), true);
+  });
+
+  it("pid ≤ 0 means no process to check: the cgroup's absence alone decides", async () => {
+    // /proc/0 and /proc/-1 claim the cgroup; they must not be consulted.
+    const alive = { "0/cgroup": `0::${CONTAINER_REL}\n`, "-1/cgroup": `0::${CONTAINER_REL}\n` };
+    const { src } = fixture({ files: V2, procFiles: alive });
+    assert.equal(await src.containerGone(container(0), sb()), true);
+    assert.equal(await src.containerGone(container(-1), sb()), true);
+  });
+
+  it("cgroup v2, once seen, is remembered for later checks", async () => {
+    const { src, cg } = fixture({ files: V2 });
+    assert.equal(await src.containerGone(container(0), sb()), true);
+    rmSync(join(cg, "cgroup.controllers"));
+    assert.equal(await src.containerGone(container(0), sb()), true, "not 'no hierarchy at all'");
   });
 
   it("doubt → false: no hierarchy, an invalid path", async () => {

@@ -101,7 +101,6 @@ export class RealCgroupPidSource implements CgroupPidSource {
     return sortIds([...tids]);
   }
 
-
   async sandboxGone(pod: NriPod): Promise<boolean> {
     let rel: string;
     try {
@@ -167,12 +166,14 @@ export class RealCgroupPidSource implements CgroupPidSource {
     } catch (err) {
       return errnoCode(err) === "ENOENT" || errnoCode(err) === "ESRCH" ? "gone" : "unknown";
     }
-    const paths = text
+    // `hierarchy-ID:controllers:path` per line; anything else is doubt, like empty content.
+    const lines = text
       .split("\n")
       .map((l) => l.trim())
       .filter((l) => l !== "")
-      .map((l) => l.split(":").slice(2).join(":"));
-    if (paths.length === 0) return "unknown";
+      .map((l) => l.split(":"));
+    if (lines.length === 0 || lines.some((f) => f.length < 3)) return "unknown";
+    const paths = lines.map((f) => f.slice(2).join(":"));
     return paths.some((p) => p === rel || p.endsWith(rel)) ? "alive" : "gone";
   }
 

@@ -14,20 +14,15 @@ export async function runStartup(
   log: Logger,
 ): Promise<ResctrlHealth> {
   const root = resctrl.root;
-  let mounted = true;
-  let reason: string | undefined;
+  let health: ResctrlHealth = { resctrl: "usable" };
   try {
     await resctrl.ensureMounted(cfg.autoMount);
   } catch (err) {
-    mounted = false;
-    reason = err instanceof Error ? err.message : String(err);
+    health = { resctrl: "unusable", reason: err instanceof Error ? err.message : String(err) };
     log.error({ err, root, autoMount: cfg.autoMount }, "failed to ensure resctrl is mounted");
   }
-  const health: ResctrlHealth = mounted
-    ? { resctrl: "usable" }
-    : { resctrl: "unusable", reason: reason ?? "not mounted" };
   if (!cfg.cleanupOnStart) return health;
-  if (!mounted) {
+  if (health.resctrl !== "usable") {
     log.warn({ root }, "startup cleanup skipped: resctrl is not mounted");
     return health;
   }
