@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmod, mkdtemp, mkdir, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -65,6 +66,18 @@ describe("RealFs", () => {
     await symlink(join(base, "d1"), join(base, "link"));
     assert.deepEqual((await fs.readChildDirs(base)).sort(), ["d1", "d2"]);
     await assert.rejects(fs.readChildDirs(join(dir, "nope")), (e) => errnoCode(e) === "ENOENT");
+  });
+
+  it("readToStringSync closes its file descriptor, also when the read fails (EISDIR)", async () => {
+    await writeFile(join(dir, "fd-small"), "7\n");
+    await mkdir(join(dir, "fd-dir"), { recursive: true });
+    const open = (): number => readdirSync("/proc/self/fd").length;
+    const before = open();
+    for (let i = 0; i < 20; i++) {
+      fs.readToStringSync(join(dir, "fd-small"));
+      assert.throws(() => fs.readToStringSync(join(dir, "fd-dir")));
+    }
+    assert.equal(open(), before);
   });
 
   it("readToStringSync / readChildDirsSync: the same answers and errno errors as the async pair", async () => {
