@@ -3,10 +3,11 @@
 // groups' tasks files), deletion limits and startup cleanup with and without classes.
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { rejectsWith } from "../../test/support/resctrl-helpers.js";
+import { memoryLogger } from "../../support/worlds/shared/log-capture.js";
+import { overriding, rejectsWith } from "../../test/support/resctrl-helpers.js";
 import { MemFs, type MemFsResctrlOptions } from "../memfs/mem-fs.js";
 import { parseCpuResctrlGroups } from "./classes.js";
-import { CapacityError, NotMountedError, OutsideRootError } from "./errors.js";
+import { CapacityError, IoError, NotMountedError, OutsideRootError } from "./errors.js";
 import { Resctrl } from "./resctrl.js";
 
 const ROOT = "/sys/fs/resctrl";
@@ -26,6 +27,13 @@ describe("parseCpuResctrlGroups", () => {
     assert.equal(parseCpuResctrlGroups("res:/gold\nmon:\n"), "gold");
     assert.equal(parseCpuResctrlGroups("mon:x\n"), undefined);
     assert.equal(parseCpuResctrlGroups(""), undefined);
+  });
+
+  it("trims the name after res:, strips only a leading /, and a line without res: gives nothing", () => {
+    assert.equal(parseCpuResctrlGroups("res:gold \r\nmon:\n"), "gold");
+    assert.equal(parseCpuResctrlGroups("res: / \nmon:\n"), "");
+    assert.equal(parseCpuResctrlGroups("res:a/b\n"), "a/b");
+    assert.equal(parseCpuResctrlGroups("res:/a/b\n"), "a/b");
   });
 });
 
@@ -47,7 +55,30 @@ describe("Resctrl control groups", () => {
       "/etc",
       `${ROOT}x/gold`,
     ])
-      assert.throws(() => rc.classGroupPathFor("u1", bad), OutsideRootError, bad);
+      assert.throws(
+        () => rc.classGroupPathFor("u1", bad),
+        (e: unknown) => e instanceof OutsideRootError && e.path === bad,
+        bad,
+      );
+  });
+
+  it("controlGroups sorts what the provider lists; a listing error is mapped with the root as path", async () => {
+    const { fs } = await setup();
+    const unsorted = overriding(fs, {
+      readChildDirs: async (p: string) => (await fs.readChildDirs(p)).reverse(),
+    });
+    assert.deepEqual(await Resctrl.withProvider(unsorted).controlGroups(), [
+      `${ROOT}/gold`,
+      `${ROOT}/silver`,
+    ]);
+    fs.failNext("list", ROOT, "EIO");
+    await rejectsWith(Resctrl.withProvider(fs).controlGroups(), IoError, { code: "EIO", path: ROOT });
+  });
+
+  it("createClassGroup in the root itself makes the root's mon group (no class check)", async () => {
+    const { fs, rc } = await setup();
+    assert.equal(await rc.createClassGroup("u1", ROOT), `${ROOT}/mon_groups/pod_u1`);
+    assert.equal(fs.isDir(`${ROOT}/mon_groups/pod_u1`), true);
   });
 
   it("createClassGroup makes the pod's group inside the class; a gone class → NotMountedError ENOENT; ENOSPC → CapacityError", async () => {
@@ -96,6 +127,58 @@ describe("Resctrl control groups", () => {
       assert.deepEqual([...(await rc.taskControlGroups([])).entries()], []);
     });
   }
+
+  it("taskControlGroups: a cpu_resctrl_groups without a res: line leaves the task out", async () => {
+    const { fs } = await setup();
+    const odd = overriding(fs, {
+      readToString: async (p: string) =>
+        p === "/proc/11/cpu_resctrl_groups" ? "mon:\n" : fs.readToString(p),
+    });
+    const m = await Resctrl.withProvider(odd).taskControlGroups([11, 12]);
+    assert.deepEqual([...m.entries()], [[12, ROOT]]);
+  });
+
+  it("taskControlGroups keeps using /proc once it worked, and never again once it was missing (logged once)", async () => {
+    for (const proc of [true, false]) {
+      const { logger, records } = memoryLogger("info");
+      const fs = MemFs.withResctrl({ procResctrlGroups: proc });
+      const rc = Resctrl.withProvider(fs, { logger });
+      await fs.createDir(`${ROOT}/gold`);
+      await fs.writeStr(`${ROOT}/gold/tasks`, "11");
+      for (let i = 0; i < 2; i++)
+        assert.deepEqual([...(await rc.taskControlGroups([11])).entries()], [[11, `${ROOT}/gold`]]);
+      assert.equal(fs.calls("read", "/proc/11/cpu_resctrl_groups"), proc ? 2 : 1, `proc ${proc}`);
+      assert.equal(fs.calls("read", `${ROOT}/gold/tasks`), proc ? 0 : 2, `proc ${proc}`);
+      const notes = records.filter((r) => String(r.msg).includes("does not provide cpu_resctrl_groups"));
+      assert.deepEqual(
+        notes.map((r) => r.file),
+        proc ? [] : ["/proc/<pid>/cpu_resctrl_groups"],
+      );
+      const before = fs.log.length;
+      assert.deepEqual([...(await rc.taskControlGroups([])).entries()], []);
+      assert.equal(fs.log.length, before, "no tids: nothing read");
+    }
+  });
+
+  it("taskControlGroups fallback: only the asked tasks; blank lines are no task; a class gone meanwhile is skipped; other read errors are mapped", async () => {
+    const { fs } = await setup({ procResctrlGroups: false });
+    await fs.writeStr(`${ROOT}/gold/tasks`, "11");
+    await fs.writeStr(`${ROOT}/silver/tasks`, "16");
+    const blanks = overriding(fs, {
+      readToString: async (p: string) =>
+        p === `${ROOT}/silver/tasks` ? ` 16 \n  \n\n${await fs.readToString(p)}` : fs.readToString(p),
+    });
+    const rc = Resctrl.withProvider(blanks);
+    const m = await rc.taskControlGroups([0, 11]);
+    assert.deepEqual([...m.entries()].sort(), [
+      [0, ROOT],
+      [11, `${ROOT}/gold`],
+    ]);
+    fs.failNext("read", `${ROOT}/gold/tasks`, "ENOENT");
+    assert.equal((await rc.taskControlGroups([11])).get(11), ROOT, "gold gone: the default group");
+    fs.failNext("read", `${ROOT}/gold/tasks`, "EIO");
+    await rejectsWith(rc.taskControlGroups([11]), IoError, { code: "EIO", path: `${ROOT}/gold/tasks` });
+  });
 
   it("MemFs renders cpu_resctrl_groups like the kernel", async () => {
     const { fs } = await setup();

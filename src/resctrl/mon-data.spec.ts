@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { memoryLogger } from "../../support/worlds/shared/log-capture.js";
 import { overriding, rejectsWith } from "../../test/support/resctrl-helpers.js";
 import { MemFs, type MemFsResctrlOptions } from "../memfs/mem-fs.js";
 import {
@@ -12,6 +13,7 @@ import {
   NotMountedError,
   OutsideRootError,
 } from "./errors.js";
+import type { FsProvider } from "./provider.js";
 import { RealFs } from "./real-fs.js";
 import { Resctrl } from "./resctrl.js";
 import type { MonCapabilities } from "./types.js";
@@ -58,6 +60,38 @@ describe("Resctrl.monCapabilities", () => {
     assert.deepEqual(caps.features, { L3: ["llc_occupancy", "mbm_total_bytes"] });
   });
 
+  it("only exact <R>_MON directories with a safe R are resources: nothing else is read", async () => {
+    const fs = MemFs.withResctrl();
+    for (const d of ["L-3_MON", "L3_MON.old", "old\nL3_MON", "MB"])
+      fs.addFile(`${ROOT}/info/${d}/mon_features`, "x\n");
+    const before = fs.log.length;
+    const caps = await Resctrl.withProvider(fs).monCapabilities();
+    assert.deepEqual(caps.features, { L3: L3 });
+    assert.deepEqual(
+      fs.log
+        .slice(before)
+        .filter((e) => e.op === "read")
+        .map((e) => e.path),
+      [`${ROOT}/info/L3_MON/mon_features`, `${ROOT}/info/L3_MON/num_rmids`],
+    );
+  });
+
+  it("resources and domains are sorted whatever order the provider lists; non-domain names are ignored", async () => {
+    const fs = MemFs.withResctrl({
+      monFeatures: { L3: ["llc_occupancy"], PERF_PKG: ["core_energy"] },
+      monDomains: { L3: ["mon_L3_00", "mon_L3_01"], PERF_PKG: ["mon_PERF_PKG_00"] },
+    });
+    const shuffled = overriding(fs, {
+      readChildDirs: async (p: string) => {
+        const names = (await fs.readChildDirs(p)).reverse();
+        return p === `${ROOT}/mon_data` ? [...names, "junk", "xmon_L3_02", "mon_L3_03x"] : names;
+      },
+    });
+    const caps = await Resctrl.withProvider(shuffled).monCapabilities();
+    assert.deepEqual(Object.keys(caps.features), ["L3", "PERF_PKG"]);
+    assert.deepEqual(caps.domains, { L3: ["mon_L3_00", "mon_L3_01"], PERF_PKG: ["mon_PERF_PKG_00"] });
+  });
+
   it("no monitoring at all → { features: {} } (no _MON directory, or no info at all)", async () => {
     const fs = new MemFs();
     fs.addFile(`${ROOT}/tasks`, "");
@@ -75,10 +109,29 @@ describe("Resctrl.monCapabilities", () => {
   it("a num_rmids that is not a number is left out", async () => {
     const fs = MemFs.withResctrl();
     fs.addFile(`${ROOT}/info/L3_MON/num_rmids`, "lots\n");
-    assert.deepEqual(await Resctrl.withProvider(fs).monCapabilities(), {
+    const { logger, records } = memoryLogger("debug");
+    assert.deepEqual(await Resctrl.withProvider(fs, { logger }).monCapabilities(), {
       features: { L3: L3 },
       domains: { L3: ["mon_L3_00"] },
     });
+    assert.deepEqual(
+      records.filter((r) => String(r.msg).includes("num_rmids")).map((r) => r.text),
+      ["lots"],
+    );
+  });
+
+  it("no num_rmids: numRmids left out, nothing logged about it", async () => {
+    const fs = new MemFs();
+    fs.addFile(`${ROOT}/tasks`, "");
+    fs.addFile(`${ROOT}/info/L3_MON/mon_features`, "llc_occupancy\n");
+    const { logger, records } = memoryLogger("debug");
+    assert.deepEqual(await Resctrl.withProvider(fs, { logger }).monCapabilities(), {
+      features: { L3: ["llc_occupancy"] },
+    });
+    assert.deepEqual(
+      records.filter((r) => String(r.msg).includes("num_rmids")),
+      [],
+    );
   });
 
   it("not mounted → NotMountedError; an unreadable mon_features or info → mapped rejection", async () => {
@@ -92,7 +145,10 @@ describe("Resctrl.monCapabilities", () => {
     });
     fs.clearFaults();
     fs.failNext("list", `${ROOT}/info`, "EIO");
-    await rejectsWith(Resctrl.withProvider(fs).monCapabilities(), IoError, { code: "EIO" });
+    await rejectsWith(Resctrl.withProvider(fs).monCapabilities(), IoError, {
+      code: "EIO",
+      path: `${ROOT}/info`,
+    });
   });
 });
 
@@ -117,6 +173,8 @@ describe("Resctrl.readGroupMonData", () => {
     const { fs, rc, group } = await setup();
     fs.addFile(`${group}/mon_data/mon_MB_00/llc_occupancy`, "9\n");
     fs.addFile(`${group}/mon_data/not_a_domain/llc_occupancy`, "9\n");
+    fs.addFile(`${group}/mon_data/xmon_L3_02/llc_occupancy`, "9\n");
+    fs.addFile(`${group}/mon_data/mon_L3_03x/llc_occupancy`, "9\n");
     const caps: MonCapabilities = { features: { L3: ["llc_occupancy"] } };
     assert.deepEqual(await rc.readGroupMonData(group, caps), {
       samples: [{ resource: "L3", event: "llc_occupancy", value: 0 }],
@@ -155,6 +213,68 @@ describe("Resctrl.readGroupMonData", () => {
         text,
       );
     }
+  });
+
+  it("a long garbage reading is quoted up to 40 characters", async () => {
+    const { fs, rc, group } = await setup();
+    fs.addFile(`${group}/mon_data/mon_L3_01/llc_occupancy`, `${"x".repeat(100)}\n`);
+    const data = await rc.readGroupMonData(group, { features: { L3: ["llc_occupancy"] } });
+    assert.deepEqual(data.unreadable, [
+      { resource: "L3", event: "llc_occupancy", reason: `not a number "${"x".repeat(40)}" at mon_L3_01` },
+    ]);
+  });
+
+  it("a sum beyond float64 is unreadable (sum out of range) unless a domain already failed", async () => {
+    const { fs, rc, group } = await setup();
+    const caps: MonCapabilities = { features: { L3: ["llc_occupancy"] } };
+    fs.addFile(`${group}/mon_data/mon_L3_00/llc_occupancy`, `${"9".repeat(400)}\n`);
+    assert.deepEqual(await rc.readGroupMonData(group, caps), {
+      samples: [],
+      unreadable: [{ resource: "L3", event: "llc_occupancy", reason: "sum out of range" }],
+    });
+    fs.setMonReading(group, "mon_L3_01", "llc_occupancy", "Error");
+    assert.deepEqual((await rc.readGroupMonData(group, caps)).unreadable, [
+      { resource: "L3", event: "llc_occupancy", reason: "Error at mon_L3_01" },
+    ]);
+  });
+
+  it("only a missing file makes it check whether the group is still there", async () => {
+    const { fs, rc, group, caps } = await setup();
+    for (const d of ["mon_L3_00", "mon_L3_01"]) fs.setMonReading(group, d, "llc_occupancy", "Unavailable");
+    fs.setMonReading(group, "mon_L3_00", "mbm_total_bytes", "EIO");
+    const data = await rc.readGroupMonData(group, caps);
+    assert.equal(data.unreadable.length, 2);
+    assert.equal(fs.calls("exists", `${group}/mon_data`), 0);
+    fs.failNext("read", `${group}/mon_data/mon_L3_01/llc_occupancy`, "ENOENT");
+    await rc.readGroupMonData(group, caps);
+    assert.equal(fs.calls("exists", `${group}/mon_data`), 1);
+  });
+
+  it("a provider with sync reads is read synchronously; one without readChildDirsSync is read async", async () => {
+    const { fs, group, caps } = await setup();
+    fs.setMonReading(group, "mon_L3_00", "llc_occupancy", 100);
+    fs.setMonReading(group, "mon_L3_01", "mbm_total_bytes", "Unavailable");
+    const expected = await Resctrl.withProvider(fs).readGroupMonData(group, caps);
+    const listed = await fs.readChildDirs(`${group}/mon_data`);
+    const syncReads: string[] = [];
+    const readToStringSync = (p: string) => {
+      syncReads.push(p);
+      return fs.readFile(p);
+    };
+    // MemFs has no sync methods: a view of it with some added.
+    const withSync = (extra: Pick<FsProvider, "readToStringSync" | "readChildDirsSync">): FsProvider =>
+      Object.assign(Object.create(fs) as MemFs, extra);
+    const both = withSync({ readToStringSync, readChildDirsSync: () => listed });
+    const reads = fs.calls("read");
+    assert.deepEqual(
+      await Resctrl.withProvider(both).readGroupMonData(group, { features: caps.features }),
+      expected,
+    );
+    assert.equal(fs.calls("read"), reads, "no async read");
+    assert.equal(syncReads.length, 3 * 2);
+    const readOnly = withSync({ readToStringSync });
+    assert.deepEqual(await Resctrl.withProvider(readOnly).readGroupMonData(group, caps), expected);
+    assert.equal(fs.calls("read"), reads + 3 * 2);
   });
 
   it("every failing domain is named; a missing file is ENOENT", async () => {
@@ -257,6 +377,7 @@ describe("Resctrl.readGroupMonData", () => {
       `${ROOT}/mon_groups/a/mon_data`,
       `${ROOT}/c1/mon_groups`,
       `${ROOT}/c1/mon_groups/m1/x`,
+      `${ROOT}/c1/mon_data/mon_L3_00`,
       `${ROOT}/info/mon_groups/x`,
     ]) {
       await rejectsWith(rc.readGroupMonData(p, caps), OutsideRootError, { path: p });
@@ -306,6 +427,7 @@ describe("Resctrl.readGroupMonData", () => {
     fs.denyPath(`${group}/mon_data`, ["list"]);
     await rejectsWith(rc.readGroupMonData(group, { features: caps.features }), NoPermissionError, {
       code: "EACCES",
+      path: `${group}/mon_data`,
     });
   });
 
@@ -381,6 +503,17 @@ describe("Resctrl.readGroupMonData", () => {
       await assert.rejects(
         rc.readGroupMonData(g, withDomains),
         (e: Error & { code?: string }) => e.code === "ENOENT",
+      );
+      // RealFs reads synchronously: a resource without domains is unreadable there too.
+      assert.deepEqual(
+        await rc.readGroupMonData(`${root}/c1/mon_groups/m1`, {
+          features: { MB: ["x"] },
+          domains: withDomains.domains,
+        }),
+        {
+          samples: [],
+          unreadable: [{ resource: "MB", event: "x", reason: "no mon_MB_* domain in mon_data" }],
+        },
       );
     } finally {
       await rm(dir, { recursive: true, force: true });
