@@ -144,3 +144,26 @@ describe("validateConfig errors", () => {
     );
   });
 });
+
+describe("validateConfig podFilter", () => {
+  it("accepts a filter with the three arrays", () => {
+    const podFilter = { namespaces: ["a"], excludeNamespaces: ["b"], podLabelSelector: [] };
+    assert.deepEqual(validateConfig({ podFilter }).podFilter, podFilter);
+  });
+
+  it("refuses null, a non-object and a filter missing any of its arrays", () => {
+    const arrays = { namespaces: [], excludeNamespaces: [], podLabelSelector: [] };
+    const bad: unknown[] = [
+      null,
+      "x",
+      5,
+      {},
+      { ...arrays, namespaces: "a" },
+      { ...arrays, excludeNamespaces: undefined },
+      { ...arrays, podLabelSelector: {} },
+    ];
+    for (const podFilter of bad) {
+      refuses({ podFilter }, "podFilter", /namespaces, excludeNamespaces and podLabelSelector arrays/);
+    }
+  });
+});

@@ -88,3 +88,39 @@ describe("podSelected", () => {
     );
   });
 });
+
+describe("parseLabelSelector: edges", () => {
+  it("a one-character key prefix, a blank selector, '! key' and a 63-character value are accepted", () => {
+    assert.deepEqual(parseLabelSelector("x/k=v"), [{ key: "x/k", op: "=", value: "v" }]);
+    assert.deepEqual(parseLabelSelector("   "), []);
+    assert.deepEqual(parseLabelSelector("! skip"), [{ key: "skip", op: "!exists" }]);
+    const v63 = "v".repeat(63);
+    assert.deepEqual(parseLabelSelector(`k=${v63}`), [{ key: "k", op: "=", value: v63 }]);
+  });
+  it("rejects a negated requirement with a value and a value running onto a second line", () => {
+    assert.throws(() => parseLabelSelector("!a=b"), /podLabelSelector: "!a=b"/);
+    assert.throws(() => parseLabelSelector("k=v\nx"), InvalidPluginConfigError);
+  });
+});
+
+describe("parseNamespaceList: length", () => {
+  it("accepts a 63-character name and refuses a 64-character one", () => {
+    const n63 = "n".repeat(63);
+    assert.deepEqual(parseNamespaceList("namespaces", n63), [n63]);
+    assert.throws(
+      () => parseNamespaceList("namespaces", `${n63}n`),
+      /namespaces: "n{64}" is not a namespace name/,
+    );
+  });
+});
+
+describe("describeFilter: only the parts that are set", () => {
+  it("names each list alone, without empty parts", () => {
+    assert.equal(describeFilter(filter({ namespaces: ["a", "b"] })), "namespaces=a,b");
+    assert.equal(
+      describeFilter(filter({ excludeNamespaces: ["kube-system"] })),
+      "exclude-namespaces=kube-system",
+    );
+    assert.equal(describeFilter(filter({ podLabelSelector: parseLabelSelector("!n") })), "labels=!n");
+  });
+});
