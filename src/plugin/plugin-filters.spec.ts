@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { NriContainerState } from "../nri/types.js";
-import { ctr, harness, pod } from "../../test/support/plugin-harness.js";
+import { ctr, gate, harness, pod, until } from "../../test/support/plugin-harness.js";
 import { parseLabelSelector } from "./pod-filter.js";
 
 const excludeSystem = {
@@ -80,6 +80,7 @@ describe("ResctrlPlugin pod filters", () => {
     assert.deepEqual(h.plugin.unassignedContainers(), []);
     assert.equal(h.pids.calls("cb"), 0);
     await h.plugin.synchronize([a], [ctr("ca", a.id)]);
+    await h.plugin.idle();
     assert.deepEqual(h.plugin.unmonitoredPods(), []);
   });
 
@@ -90,5 +91,80 @@ describe("ResctrlPlugin pod filters", () => {
     h.pids.setSandboxGone("s1", true);
     assert.equal((await h.plugin.sweep()).unmonitoredForgotten, 1);
     assert.deepEqual(h.plugin.unmonitoredPods(), []);
+  });
+
+  it("two sandboxes of one excluded pod UID are listed as one pod with both sandbox ids", async () => {
+    const h = harness({ cfg: excludeSystem });
+    await h.plugin.runPodSandbox(systemPod("s1"));
+    await h.plugin.runPodSandbox({ ...systemPod("s1"), id: "sb-s1-b" });
+    assert.deepEqual(h.plugin.unmonitoredPods(), [
+      { podUid: "s1", podName: "name-s1", podNamespace: "kube-system", sandboxIds: ["sb-s1", "sb-s1-b"] },
+    ]);
+  });
+
+  it("an excluded pod is logged once, with the filter, however often a resync lists it", async () => {
+    const h = harness({ cfg: excludeSystem });
+    const p = systemPod("s1");
+    await h.plugin.synchronize([p], []);
+    await h.plugin.synchronize([p], []);
+    await h.plugin.runPodSandbox(p);
+    await h.plugin.idle();
+    const notSelected = h.logs.filter((l) => l.msg === "pod not selected by the filters; not monitored");
+    assert.equal(notSelected.length, 1);
+    assert.equal(notSelected[0]?.podUid, "s1");
+    assert.equal(notSelected[0]?.pod, "kube-system/name-s1");
+    assert.equal(notSelected[0]?.filter, "exclude-namespaces=kube-system");
+  });
+
+  it("Synchronize logs how many listed pods the filters leave out", async () => {
+    const h = harness({ cfg: excludeSystem });
+    await h.plugin.synchronize([pod("u1"), systemPod("s1"), systemPod("s2")], []);
+    await h.plugin.idle();
+    const summary = h.logs.find((l) => l.msg === "synchronized");
+    assert.equal(summary?.pods, 1);
+    assert.equal(summary?.unmonitored, 2);
+  });
+
+  it("a STOP_CONTAINER without a sandbox id is matched to its excluded pod and ignored", async () => {
+    const h = harness({ cfg: excludeSystem });
+    const p = systemPod("s1");
+    await h.plugin.runPodSandbox(p);
+    await h.plugin.stopContainer(p, ctr("c1", "", NriContainerState.STOPPED));
+    assert.deepEqual(h.plugin.unassignedContainers(), []);
+    assert.deepEqual(h.plugin.snapshot(), []);
+  });
+
+  it("the sweep keeps an unmonitored pod when its sandbox check rejects", async () => {
+    const h = harness({ cfg: excludeSystem });
+    await h.plugin.runPodSandbox(systemPod("s1"));
+    h.pids.setSandboxGone("s1", new Error("EACCES"));
+    assert.equal((await h.plugin.sweep()).unmonitoredForgotten, 0);
+    assert.equal(h.plugin.unmonitoredPods().length, 1);
+  });
+
+  it("the sweep does not forget an unmonitored sandbox recorded again while its check ran", async () => {
+    const h = harness({ cfg: excludeSystem });
+    const p = systemPod("s1");
+    await h.plugin.runPodSandbox(p);
+    const g = gate();
+    h.pids.setSandboxGone("s1", true);
+    const original = h.pids.sandboxGone.bind(h.pids);
+    let asked = false;
+    h.pids.sandboxGone = async (x) => {
+      asked = true;
+      await g.promise;
+      return original(x);
+    };
+    const sweeping = h.plugin.sweep();
+    await until(() => asked);
+    await h.plugin.removePodSandbox(p);
+    await h.plugin.runPodSandbox({ ...p, labels: { again: "yes" } });
+    g.open();
+    assert.equal((await sweeping).unmonitoredForgotten, 1);
+    assert.deepEqual(
+      h.plugin.unmonitoredPods().map((u) => u.sandboxIds),
+      [[p.id]],
+      "the newer record stays",
+    );
   });
 });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
-import { MON, ctr, gate, harness, pod, until } from "../../test/support/plugin-harness.js";
+import { MON, ROOT, ctr, gate, harness, pod, until } from "../../test/support/plugin-harness.js";
 import { ContainerNotFoundError, PodNotFoundError } from "./errors.js";
 import type { ContainerSyncState, ResctrlGroupState } from "./events.js";
 import { PodRegistry } from "./pod-registry.js";
@@ -181,8 +181,10 @@ describe("ResctrlPlugin.retryAllOnce: order and capacity", () => {
     const h = harness();
     h.pids.setSequence("c0", [[], [10]]); // no task yet at START → Partial; present at the retry
     await h.plugin.synchronize([pod("u0")], []);
+    await h.plugin.idle(); // the pods are added after the reply
     h.fs.failMkdirWithEnospc(true);
     await h.plugin.synchronize([pod("u0"), pod("u1"), pod("u2"), pod("u3")], []);
+    await h.plugin.idle();
     await h.plugin.startContainer(pod("u0"), ctr("c0", "sb-u0"));
     assert.equal(h.plugin.snapshot()[0]?.containers[0]?.state, "Partial");
     const r = await h.plugin.retryAllOnce();
@@ -301,5 +303,38 @@ describe("ResctrlPlugin.retryAllOnce: failures and vanished entries", () => {
       [],
       "the vanished c2 is no failure",
     );
+  });
+});
+
+describe("ResctrlPlugin.retryAllOnce: what a failed retry leaves behind", () => {
+  it("a group retry that fails for another reason records that reason on the Failed pod", async () => {
+    const h = harness();
+    h.fs.failMkdirWithEnospc(true);
+    await h.plugin.runPodSandbox(pod("u1"));
+    assert.match(h.plugin.snapshot()[0]?.groupError ?? "", /RMIDs exhausted/);
+    h.fs.failMkdirWithEnospc(false);
+    h.fs.failNext("mkdir", `${MON}/pod_u1`, "EACCES");
+    const r = await h.plugin.retryAllOnce();
+    assert.equal(r.failures.length, 1);
+    const s = h.plugin.snapshot()[0];
+    assert.equal(s?.groupState.kind, "Failed");
+    assert.equal(s?.groupError, r.failures[0]?.message, "the retry's own error");
+    assert.doesNotMatch(s?.groupError ?? "", /RMIDs exhausted/);
+  });
+
+  it("followRdtClasses: until a failed class group is created, groupTasks lists the pod's existing groups only", async () => {
+    const h = harness({ cfg: { followRdtClasses: true } });
+    const p = pod("u1");
+    await h.plugin.runPodSandbox(p);
+    await h.fs.createDir(`${ROOT}/gold`);
+    await h.fs.writeStr(`${ROOT}/gold/tasks`, "11");
+    h.pids.setPids("c1", [11, 21]);
+    h.fs.failNext("mkdir", `${ROOT}/gold/mon_groups/pod_u1`, "EIO");
+    await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 21 });
+    assert.equal(h.plugin.snapshot()[0]?.containers[0]?.state, "Partial");
+    assert.deepEqual(await h.plugin.groupTasks("u1"), [21], "the class group failed: not listed");
+    const r = await h.plugin.retryAllOnce();
+    assert.equal(r.containersReconciled, 1);
+    assert.deepEqual((await h.plugin.groupTasks("u1")).sort(), [11, 21]);
   });
 });
