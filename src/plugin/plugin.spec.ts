@@ -192,6 +192,7 @@ describe("ResctrlPlugin: startup mounts resctrl, then cleans up stale groups onc
     assert.equal(lines[0]?.nonPrefixGroups, 1);
     // A second (re-registration) Synchronize never cleans again.
     await h.plugin.synchronize([pod("u1")], [ctr("c1", "sb-u1")]);
+    await h.plugin.idle();
     assert.ok(h.fs.isDir(`${MON}/pod_u1`));
     assert.equal(h.logs.filter((l) => l.msg === "startup cleanup done").length, 1);
   });
