@@ -219,7 +219,8 @@ describe("ResctrlPlugin: startup mounts resctrl, then cleans up stale groups onc
     assert.ok(
       h.logs.some(
         (l) =>
-          l.msg === "failed to ensure resctrl is mounted" && String(l.err?.message ?? "") === health.reason,
+          l.msg === "failed to ensure resctrl is mounted" &&
+          String((l.err as { message?: unknown } | undefined)?.message) === health.reason,
       ),
     );
     h.fs.setMounted(true);

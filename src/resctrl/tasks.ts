@@ -127,7 +127,7 @@ export async function listGroupTasksInFs(ctx: ResctrlContext, groupPath: string)
   // report it.
   const pids: number[] = [];
   let line = 0;
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     line += 1;
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
