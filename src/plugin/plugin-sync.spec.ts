@@ -3,9 +3,8 @@
 // summary records, and failures of a pod's section or of the background reconciles (logged, never
 // thrown to the runtime).
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { pino } from "pino";
+import { memoryLogger } from "../../support/worlds/shared/log-capture.js";
 import { ROOT, ctr, gate, harness, pod, until, type LogLine } from "../../test/support/plugin-harness.js";
 import { MemFs } from "../memfs/mem-fs.js";
 import { NriContainerState } from "../nri/types.js";
@@ -26,30 +25,18 @@ async function turns(n: number): Promise<void> {
  * failure inside a pod's section or a background reconcile), keeping every other record.
  */
 function throwingLogger(throwOn: (msg: string, fields: Record<string, unknown>) => boolean) {
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split("\n"))
-        if (line.trim()) logs.push(JSON.parse(line) as LogLine);
-      cb();
-    },
-  });
-  const logger = pino(
-    {
-      level: "debug",
-      hooks: {
-        logMethod(args, method) {
-          const [first, second] = args as unknown[];
-          const fields =
-            typeof first === "object" && first !== null ? (first as Record<string, unknown>) : {};
-          const msg = typeof first === "string" ? first : String(second);
-          if (throwOn(msg, fields)) throw new Error(`logger refused ${msg}`);
-          return method.apply(this, args);
-        },
+  const { logger, records } = memoryLogger("debug", {
+    hooks: {
+      logMethod(args, method) {
+        const [first, second] = args as unknown[];
+        const fields = typeof first === "object" && first !== null ? (first as Record<string, unknown>) : {};
+        const msg = typeof first === "string" ? first : String(second);
+        if (throwOn(msg, fields)) throw new Error(`logger refused ${msg}`);
+        return method.apply(this, args);
       },
     },
-    sink,
-  );
+  });
+  const logs = records as LogLine[];
   const fs = MemFs.withResctrl({ root: ROOT });
   const resctrl = Resctrl.withProvider(fs, { root: ROOT, groupPrefix: "pod_" });
   const pids = new MockPidSource();

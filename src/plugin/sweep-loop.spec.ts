@@ -1,8 +1,8 @@
 // The daemon's sweep cadence: one tick per interval, never overlapping, stoppable, 0 = off.
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { pino, type Logger } from "pino";
+import type { Logger } from "pino";
+import { memoryLogger } from "../../support/worlds/shared/log-capture.js";
 import { gate, runModuleInChild, until, type LogLine } from "../../test/support/plugin-harness.js";
 import type { RetryReport } from "./retry-report.js";
 import { emptyRetryReport } from "./retry-report.js";
@@ -82,18 +82,10 @@ describe("startSweepLoop", () => {
 
 /** A debug-level logger whose records land in `logs`. */
 function capture(): { logger: Logger; logs: LogLine[] } {
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split("\n"))
-        if (line.trim()) logs.push(JSON.parse(line) as LogLine);
-      cb();
-    },
-  });
-  return { logger: pino({ level: "debug" }, sink), logs };
+  const { logger, records } = memoryLogger("debug");
+  return { logger, logs: records as LogLine[] };
 }
 
-/** Runs one tick whose sweep resolves to `report` (or rejects with it) and returns its log record. */
 async function oneTick(report: SweepReport | Error): Promise<LogLine> {
   const { logger, logs } = capture();
   const loop = startSweepLoop(

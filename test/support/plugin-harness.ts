@@ -3,8 +3,6 @@
 // wired together, with every event recorded synchronously and logs captured. Test-only: nothing
 // under src/ except specs imports it, so it never reaches the build (tsconfig.build.json).
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { NriContainerState, type NriContainer, type NriPod } from "../../src/nri/types.js";
 import type { ResctrlPluginConfig } from "../../src/plugin/config.js";
 import type { PodResctrlEvent } from "../../src/plugin/events.js";
@@ -12,6 +10,7 @@ import { ResctrlPlugin } from "../../src/plugin/plugin.js";
 import { Resctrl } from "../../src/resctrl/index.js";
 import { MemFs, type MemFsResctrlOptions } from "../../src/memfs/mem-fs.js";
 import { MockPidSource } from "../../src/testing/mock-pid-source.js";
+import { memoryLogger } from "../../support/worlds/shared/log-capture.js";
 
 export { gate, until } from "./async.js";
 
@@ -66,15 +65,8 @@ export function harness(
   opts: { cfg?: Partial<ResctrlPluginConfig>; fs?: MemFsResctrlOptions } = {},
 ): Harness {
   const fs = MemFs.withResctrl({ root: ROOT, ...opts.fs });
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split("\n"))
-        if (line.trim()) logs.push(JSON.parse(line) as LogLine);
-      cb();
-    },
-  });
-  const logger = pino({ level: "debug" }, sink);
+  const { logger, records } = memoryLogger("debug");
+  const logs = records as LogLine[];
   const prefix = opts.cfg?.groupPrefix ?? "pod_";
   const resctrl = Resctrl.withProvider(fs, { root: ROOT, groupPrefix: prefix });
   const pids = new MockPidSource();
