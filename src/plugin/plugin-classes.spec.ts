@@ -16,6 +16,16 @@ async function inClass(h: ReturnType<typeof harness>, cls: string, ...tids: numb
 
 const follow = { cfg: { followRdtClasses: true } };
 
+/** Pod u1 with container c1 (init pid `pid`, if given) started while its one task, 11, is in class gold. */
+async function startedInGold(h: ReturnType<typeof harness>, pid?: number) {
+  const p = pod("u1");
+  await h.plugin.runPodSandbox(p);
+  await inClass(h, "gold", 11);
+  h.pids.setPids("c1", [11]);
+  await h.plugin.startContainer(p, pid === undefined ? ctr("c1", p.id) : { ...ctr("c1", p.id), pid });
+  return h;
+}
+
 describe("ResctrlPlugin with followRdtClasses", () => {
   it("a pod in one class: its group lives inside the class, Exists shows it, both groups listed", async () => {
     const h = harness(follow);
@@ -67,12 +77,7 @@ describe("ResctrlPlugin with followRdtClasses", () => {
   });
 
   it("a class removed under a running pod: the next sweep puts the tasks into the pod's root group, no error loop", async () => {
-    const h = harness(follow);
-    const p = pod("u1");
-    await h.plugin.runPodSandbox(p);
-    await inClass(h, "gold", 11);
-    h.pids.setPids("c1", [11]);
-    await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
+    const h = await startedInGold(harness(follow), 11);
     await h.fs.removeDir(GOLD); // the kernel moves its tasks to the default group and drops its mon groups
     assert.equal(h.fs.groupOf(11), ROOT);
     const r = await h.plugin.sweep();
@@ -88,12 +93,7 @@ describe("ResctrlPlugin with followRdtClasses", () => {
   });
 
   it("a class removed: the caller-driven retryAllOnce (--retry-interval 0) notices it too", async () => {
-    const h = harness(follow);
-    const p = pod("u1");
-    await h.plugin.runPodSandbox(p);
-    await inClass(h, "gold", 11);
-    h.pids.setPids("c1", [11]);
-    await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
+    const h = await startedInGold(harness(follow), 11);
     await h.fs.removeDir(GOLD);
     await h.plugin.retryAllOnce();
     assert.deepEqual(h.fs.tasksOf(`${MON}/pod_u1`), [11]);
@@ -167,12 +167,7 @@ describe("ResctrlPlugin with followRdtClasses off (the default)", () => {
   });
 
   it("…and once the class is gone, an operator's retryAllOnce retries it too", async () => {
-    const h = harness();
-    const p = pod("u1");
-    await h.plugin.runPodSandbox(p);
-    await inClass(h, "gold", 11);
-    h.pids.setPids("c1", [11]);
-    await h.plugin.startContainer(p, ctr("c1", p.id));
+    const h = await startedInGold(harness());
     await h.fs.removeDir(GOLD);
     const r = await h.plugin.retryAllOnce();
     assert.equal(r.containersReconciled, 1);
@@ -180,12 +175,7 @@ describe("ResctrlPlugin with followRdtClasses off (the default)", () => {
   });
 
   it("…and once the class is gone, the sweep retries and the tasks land in the pod's group", async () => {
-    const h = harness();
-    const p = pod("u1");
-    await h.plugin.runPodSandbox(p);
-    await inClass(h, "gold", 11);
-    h.pids.setPids("c1", [11]);
-    await h.plugin.startContainer(p, ctr("c1", p.id));
+    const h = await startedInGold(harness());
     await h.fs.removeDir(GOLD);
     await h.plugin.sweep();
     const s = h.plugin.snapshot()[0];
@@ -434,12 +424,7 @@ describe("ResctrlPlugin with followRdtClasses off: tasks the kernel refuses to m
   });
 
   it("a blocked container that converged (its task left the class) is no longer blocked: sweeps stop listing classes", async () => {
-    const h = harness();
-    const p = pod("u1");
-    await h.plugin.runPodSandbox(p);
-    await inClass(h, "gold", 11);
-    h.pids.setPids("c1", [11]);
-    await h.plugin.startContainer(p, ctr("c1", p.id));
+    const h = await startedInGold(harness());
     await h.fs.writeStr(`${ROOT}/tasks`, "11"); // an operator moved it out of the class
     assert.equal(await h.plugin.retryContainerReconcile("c1"), "Reconciled");
     const lists = h.fs.calls("list", ROOT);
