@@ -6,7 +6,7 @@ import { Request, Response } from "./gen/ttrpc/request.js";
 import { Mux } from "./mux.js";
 import { decodeHeader, encodeHeader, frameMessage, MessageReader } from "./ttrpc.js";
 import { TtrpcClient } from "./ttrpc-client.js";
-import { TtrpcServer } from "./ttrpc-server.js";
+import { TtrpcServer, type CallContext } from "./ttrpc-server.js";
 import { Code, TtrpcError } from "./errors.js";
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
@@ -320,6 +320,49 @@ describe("ttrpc server", () => {
     // The late result has been handled once the call leaves the in-flight set.
     await until(() => server.inflightCount === 0);
     assert.equal(replies.length, 1);
+  });
+
+  it("ctx.signal exists only once read; read after the deadline or the close it is already aborted", async () => {
+    const { server, replies } = setup();
+    const Real = globalThis.AbortController;
+    let created = 0;
+    globalThis.AbortController = class extends Real {
+      constructor() {
+        super();
+        created += 1;
+      }
+    };
+    try {
+      const ctxs: CallContext[] = [];
+      let release!: () => void;
+      const done = new Promise<void>((r) => (release = r));
+      server.register("svc", "Hold", async (_p, ctx) => {
+        ctxs.push(ctx);
+        await done;
+        return Buffer.alloc(0);
+      });
+      server.data(request(1, "svc", "Hold"));
+      server.data(request(3, "svc", "Hold"));
+      server.data(request(5, "svc", "Hold", Buffer.alloc(0), 15e6));
+      await until(() => replies.length === 1); // the deadline of call 5
+      assert.equal(created, 0, "no AbortController until a handler reads its signal");
+      const late = ctxs[2]!.signal;
+      assert.equal(created, 1);
+      assert.ok(late.aborted, "created after the deadline: already aborted");
+      assert.equal((late.reason as TtrpcError).code, Code.DEADLINE_EXCEEDED);
+      const early = ctxs[0]!.signal;
+      assert.equal(early.aborted, false);
+      assert.equal(ctxs[0]!.signal, early, "one signal per call");
+      server.close();
+      assert.ok(early.aborted, "read before the close: aborted by it");
+      const afterClose = ctxs[1]!.signal;
+      assert.ok(afterClose.aborted, "read after the close: already aborted");
+      assert.equal((afterClose.reason as TtrpcError).code, Code.UNAVAILABLE);
+      assert.equal(created, 3);
+      release();
+    } finally {
+      globalThis.AbortController = Real;
+    }
   });
 
   it("garbage request payload → INVALID_ARGUMENT; non-request types are ignored", async () => {

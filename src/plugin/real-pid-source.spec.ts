@@ -19,6 +19,7 @@ import {
   threads,
 } from "../../test/support/cgroup-fixture.js";
 import { ctr, runModuleInChild } from "../../test/support/plugin-harness.js";
+import { newMapsAdding } from "../../test/support/v8-maps.js";
 import { memoryLogger } from "../../support/worlds/shared/log-capture.js";
 import { NriContainerState, type NriContainer, type NriPod } from "../nri/types.js";
 import { CgroupGoneError, CgroupReadError } from "./errors.js";
@@ -314,6 +315,33 @@ describe("RealCgroupPidSource.tasksOf", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, "[7]\n", "only the child's own output; a PID-0 warning would be a log line");
     assert.equal(r.stderr, "");
+  });
+  it("reads cgroup.procs and /proc/<pid>/cgroup without creating a hidden class per read", () => {
+    // Node 20 turns a string encoding argument of readFile(Sync) into a fresh options object whose
+    // map V8 does not share: one map, descriptor array and IC handlers per read, old-space garbage
+    // (docs/performance.md). V8's map log counts those `encoding` transitions.
+    const { cg, proc } = fixture({
+      files: { ...V2, ...procs("7\n") },
+      procDirs: ["7/task/7"],
+      procFiles: { "4242/cgroup": `0::${REL}\n` },
+    });
+    const reads = 400;
+    const moduleUrl = new URL("./real-pid-source.js", import.meta.url).href;
+    const transitions = newMapsAdding(
+      [
+        `const { RealCgroupPidSource } = await import(${JSON.stringify(moduleUrl)});`,
+        `const src = new RealCgroupPidSource({ cgroupRoot: ${JSON.stringify(cg)}, procRoot: ${JSON.stringify(proc)} });`,
+        `for (let i = 0; i < ${reads}; i++) {`,
+        `  await src.tasksOf(${JSON.stringify(c1)}, undefined);`,
+        `  await src.sandboxGone(${JSON.stringify(sb({ pid: 4242 }))});`,
+        `}`,
+      ],
+      "encoding",
+    );
+    assert.ok(
+      transitions < reads / 4,
+      `${transitions} new maps for an encoding option in ${2 * reads} reads`,
+    );
   });
 });
 

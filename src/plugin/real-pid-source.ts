@@ -4,7 +4,7 @@ import { posix } from "node:path";
 import { pino, type Logger } from "pino";
 import type { NriContainer, NriPod } from "../nri/types.js";
 import { DEFAULT_CGROUP_ROOT, containerCgroupPath, sandboxCgroupPath } from "./cgroup-path.js";
-import { errnoCode, sortIds } from "../resctrl/index.js";
+import { READ_UTF8, errnoCode, sortIds } from "../resctrl/index.js";
 import { CgroupGoneError, CgroupReadError } from "./errors.js";
 import type { CgroupPidSource } from "./pid-source.js";
 
@@ -88,7 +88,7 @@ export class RealCgroupPidSource implements CgroupPidSource {
       : this.#locate(container.id, containerCgroupPath(container, pod));
     let text: string;
     try {
-      text = readFileSync(procsFile, "utf8");
+      text = readFileSync(procsFile, READ_UTF8);
     } catch (err) {
       if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENODEV")
         throw new CgroupGoneError(container.id, [procsFile]);
@@ -162,7 +162,7 @@ export class RealCgroupPidSource implements CgroupPidSource {
   async #pidGone(pid: number, rel: string): Promise<"gone" | "alive" | "unknown"> {
     let text: string;
     try {
-      text = await readFile(posix.join(this.procRoot, String(pid), "cgroup"), "utf8");
+      text = await readFile(posix.join(this.procRoot, String(pid), "cgroup"), READ_UTF8);
     } catch (err) {
       return errnoCode(err) === "ENOENT" || errnoCode(err) === "ESRCH" ? "gone" : "unknown";
     }

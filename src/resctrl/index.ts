@@ -1,5 +1,5 @@
 export type { FsProvider } from "./provider.js";
-export { RealFs, DEFAULT_MOUNT_COMMAND, mountFailureCode, type RealFsOptions } from "./real-fs.js";
+export { RealFs, DEFAULT_MOUNT_COMMAND, READ_UTF8, mountFailureCode, type RealFsOptions } from "./real-fs.js";
 export { Resctrl, type ResctrlConfig } from "./resctrl.js";
 export {
   ResctrlError,

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { errnoCode } from "./errors.js";
 import { RealFs, mountFailureCode } from "./real-fs.js";
+import { newMapsAdding } from "../../test/support/v8-maps.js";
 
 describe("RealFs", () => {
   let dir = "";
@@ -131,6 +132,29 @@ describe("RealFs", () => {
     assert.equal(mountFailureCode("mount: /x: target is busy."), "EBUSY");
     assert.equal(mountFailureCode("something odd"), "EIO");
     assert.equal(mountFailureCode("", "ENOENT"), "ENOENT");
+  });
+});
+
+describe("RealFs text reads", () => {
+  it("readToString creates no hidden class per read (Node 20 does for a string encoding)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "realfs-maps-"));
+    try {
+      const file = join(dir, "llc_occupancy");
+      await writeFile(file, "4096\n");
+      const reads = 400;
+      const moduleUrl = new URL("./real-fs.js", import.meta.url).href;
+      const maps = newMapsAdding(
+        [
+          `const { RealFs } = await import(${JSON.stringify(moduleUrl)});`,
+          `const fs = new RealFs();`,
+          `for (let i = 0; i < ${reads}; i++) await fs.readToString(${JSON.stringify(file)});`,
+        ],
+        "encoding",
+      );
+      assert.ok(maps < reads / 4, `${maps} new maps for an encoding option in ${reads} reads`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

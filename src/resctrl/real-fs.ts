@@ -9,6 +9,14 @@ export interface RealFsOptions {
   mountCommand?: string;
 }
 
+/**
+ * Options of every text read (`readFile`, `readFileSync`): one frozen object. Node 20 copies a
+ * string `"utf8"` argument into a fresh options object whose hidden class V8 does not share, so
+ * each such call leaves a map, a descriptor array and IC handlers in old space until the next full
+ * GC (about 250 bytes per read; docs/performance.md). An object argument is used as is.
+ */
+export const READ_UTF8: Readonly<{ encoding: "utf8" }> = Object.freeze({ encoding: "utf8" });
+
 /** Default mount binary used by {@link RealFs.mountResctrl}. */
 export const DEFAULT_MOUNT_COMMAND = "mount";
 
@@ -56,7 +64,7 @@ export class RealFs implements FsProvider {
   }
 
   async readToString(path: string): Promise<string> {
-    return readFile(path, "utf8");
+    return readFile(path, READ_UTF8);
   }
 
   /** open + read(s) + close, without readFileSync's fstat: sysfs files are tiny and report size 4096. */

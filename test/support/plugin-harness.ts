@@ -84,12 +84,20 @@ export function show(e: PodResctrlEvent): string {
 /**
  * Runs an ES module made of `lines` in a fresh `node` and returns its status and output. Under
  * tsx (specs as .ts) the child gets tsx's loader; the transpiled mutation build runs plain JS.
- * Modules are imported by URL, e.g. `new URL("./x.js", import.meta.url).href`.
+ * Modules are imported by URL, e.g. `new URL("./x.js", import.meta.url).href`. `nodeArgs` come
+ * before the loader (V8 flags such as `--log-maps`).
  */
-export function runModuleInChild(lines: readonly string[]): SpawnSyncReturns<string> {
+export function runModuleInChild(
+  lines: readonly string[],
+  nodeArgs: readonly string[] = [],
+): SpawnSyncReturns<string> {
   const loader = import.meta.url.endsWith(".ts") ? ["--import", "tsx"] : [];
-  return spawnSync(process.execPath, [...loader, "--input-type=module", "-e", lines.join("\n")], {
-    encoding: "utf8",
-    timeout: 30_000,
-  });
+  return spawnSync(
+    process.execPath,
+    [...nodeArgs, ...loader, "--input-type=module", "-e", lines.join("\n")],
+    {
+      encoding: "utf8",
+      timeout: 30_000,
+    },
+  );
 }
