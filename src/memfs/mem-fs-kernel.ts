@@ -34,8 +34,10 @@ interface Group {
   kind: "ctrl" | "mon";
   /** The control group this group belongs to (itself for a ctrl group). */
   ctrl: string;
-  /** Scripted readings by `<domain>/<event>` (override the synthetic or default value). */
-  readings: Map<string, MonReading>;
+  /** Scripted readings by `<domain>/<event>` (override the synthetic or default value); created on the first. */
+  readings?: Map<string, MonReading>;
+  /** Where a task of this group is: one object per group, shared by every task placed in it. */
+  task: Readonly<Task>;
   /** Synthetic MBM: task-milliseconds accumulated up to `since` (task count × time, piecewise). */
   taskMs: number;
   /** When `taskMs` was last brought up to date (the last change of the task count). */
@@ -197,7 +199,7 @@ export class ResctrlModel {
    */
   readMon(node: Extract<MemNode, { kind: "mon" }>, path: string): string {
     const g = this.groups.get(node.group);
-    const scripted = g?.readings.get(`${node.domain}/${node.event}`);
+    const scripted = g?.readings?.get(`${node.domain}/${node.event}`);
     if (scripted === "EIO") throw errnoError("EIO", "input/output error", path);
     if (scripted !== undefined) return `${typeof scripted === "number" ? BigInt(scripted) : scripted}\n`;
     if (!this.synthetic || !g) return "0\n";
@@ -212,7 +214,7 @@ export class ResctrlModel {
       throw errnoError("ENOENT", "no such monitoring file (group, domain or event not offered)", file);
     }
     if (value === undefined) {
-      g.readings.delete(`${domain}/${event}`);
+      g.readings?.delete(`${domain}/${event}`);
       return;
     }
     const ok =
@@ -223,7 +225,7 @@ export class ResctrlModel {
       throw new Error(
         `MemFs.setMonReading: ${String(value)} is not a counter, "Unavailable", "Error" or "EIO"`,
       );
-    g.readings.set(`${domain}/${event}`, value);
+    (g.readings ??= new Map()).set(`${domain}/${event}`, value);
   }
 
   /** See `MemFsOptions.syntheticMonData`. */
@@ -303,14 +305,11 @@ export class ResctrlModel {
         fail("ESRCH", `No task ${pid}`);
       if (this.pidFaults.denied.has(pid)) fail("EPERM", `No permission to move task ${pid}`);
       if (this.pidFaults.foreign.has(pid)) fail("EINVAL", "Can't move task to different control group");
-      const current = this.tasks.get(pid) ?? { ctrl: this.root, mon: null };
-      if (group.kind === "mon" && current.ctrl !== group.ctrl) {
+      const currentCtrl = this.tasks.get(pid)?.ctrl ?? this.root;
+      if (group.kind === "mon" && currentCtrl !== group.ctrl) {
         fail("EINVAL", "Can't move task to different control group");
       }
-      this.place(
-        pid,
-        group.kind === "mon" ? { ctrl: group.ctrl, mon: groupPath } : { ctrl: groupPath, mon: null },
-      );
+      this.place(pid, group.task);
     }
     this.setStatus("ok");
   }
@@ -320,7 +319,7 @@ export class ResctrlModel {
     this.root = root;
     this.mounted = true;
     this.tree.addDir(root);
-    this.groups.set(root, this.newGroup("ctrl", root));
+    this.groups.set(root, this.newGroup("ctrl", root, root));
     this.tree.set(`${root}/tasks`, { kind: "tasks" });
     this.tree.addFile(`${root}/info/last_cmd_status`, "ok\n");
     this.tree.addFile(`${root}/info/L3_MON/num_rmids`, `${this.rmidCapacity ?? MEMFS_DEFAULT_NUM_RMIDS}\n`);
@@ -377,11 +376,12 @@ export class ResctrlModel {
     this.tree.set(p, { kind: "dir" });
     this.tree.set(`${p}/tasks`, { kind: "tasks" });
     if (kind === "ctrl") this.tree.set(`${p}/mon_groups`, { kind: "dir" });
-    this.groups.set(p, this.newGroup(kind, kind === "ctrl" ? p : posix.dirname(posix.dirname(p))));
+    this.groups.set(p, this.newGroup(kind, p, kind === "ctrl" ? p : posix.dirname(posix.dirname(p))));
   }
 
-  private newGroup(kind: "ctrl" | "mon", ctrl: string): Group {
-    return { kind, ctrl, readings: new Map(), taskMs: 0, since: this.synthetic ? this.now() : 0 };
+  private newGroup(kind: "ctrl" | "mon", p: string, ctrl: string): Group {
+    const task = kind === "ctrl" ? { ctrl: p, mon: null } : { ctrl, mon: p };
+    return { kind, ctrl, task, taskMs: 0, since: this.synthetic ? this.now() : 0 };
   }
 
   /**
@@ -441,9 +441,11 @@ export class ResctrlModel {
       for (const [path, child] of [...this.groups]) {
         if (child.kind === "mon" && child.ctrl === p) this.removeGroup(path);
       }
-      for (const pid of [...(this.byCtrl.get(p) ?? [])]) this.moveBack(pid, { ctrl: this.root, mon: null });
+      const home = this.groups.get(this.root)?.task ?? { ctrl: this.root, mon: null };
+      for (const pid of [...(this.byCtrl.get(p) ?? [])]) this.moveBack(pid, home);
     } else {
-      for (const pid of [...(this.byMon.get(p) ?? [])]) this.moveBack(pid, { ctrl: g.ctrl, mon: null });
+      const home = this.groups.get(g.ctrl)?.task ?? { ctrl: g.ctrl, mon: null };
+      for (const pid of [...(this.byMon.get(p) ?? [])]) this.moveBack(pid, home);
     }
     this.byCtrl.delete(p);
     this.byMon.delete(p);
@@ -460,7 +462,7 @@ export class ResctrlModel {
    * only live tasks, and forgetting it keeps a long-running MemFs (the daemon's memory provider)
    * from growing with every task it ever moved.
    */
-  private moveBack(pid: number, t: Task): void {
+  private moveBack(pid: number, t: Readonly<Task>): void {
     if (this.pidExists && !this.pidExists(pid)) this.forget(pid);
     else this.place(pid, t);
   }
@@ -475,14 +477,25 @@ export class ResctrlModel {
     this.tasks.delete(pid);
   }
 
-  /** Sets (or moves) task `pid`, keeping the group indexes in step. */
-  private place(pid: number, t: Task): void {
-    this.forget(pid);
+  /**
+   * Sets (or moves) task `pid`, keeping the group indexes in step. An index entry that stays is
+   * left alone: a long-lived Map or Set that drops and re-adds a key is rehashed into a new table
+   * in old space every few such moves (garbage only a full GC frees).
+   */
+  private place(pid: number, t: Readonly<Task>): void {
+    const old = this.tasks.get(pid);
+    if (old === t) return;
+    if (old) {
+      this.settle(old.ctrl);
+      this.settle(old.mon);
+      if (old.ctrl !== t.ctrl) this.byCtrl.get(old.ctrl)?.delete(pid);
+      if (old.mon !== null && old.mon !== t.mon) this.byMon.get(old.mon)?.delete(pid);
+    }
     this.settle(t.ctrl);
     this.settle(t.mon);
     this.tasks.set(pid, t);
-    addTo(this.byCtrl, t.ctrl, pid);
-    if (t.mon !== null) addTo(this.byMon, t.mon, pid);
+    if (old?.ctrl !== t.ctrl) addTo(this.byCtrl, t.ctrl, pid);
+    if (t.mon !== null && old?.mon !== t.mon) addTo(this.byMon, t.mon, pid);
   }
 }
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { gate, until } from "../../test/support/async.js";
-import { KeyedMutex } from "./keyed-mutex.js";
+import { KEYED_MUTEX_MIN_SWEEP, KeyedMutex } from "./keyed-mutex.js";
 
 describe("KeyedMutex", () => {
   it("serializes one key FIFO, runs other keys concurrently, survives a rejection", async () => {
@@ -84,5 +84,28 @@ describe("KeyedMutex", () => {
     g2.open();
     await Promise.all([s2, s3]);
     assert.deepEqual(order, ["s1", "s2 start", "s2 end", "s3"]);
+  });
+
+  it("an idle key keeps its slot; idle keys are swept when the table doubles, a busy one never", async () => {
+    const m = new KeyedMutex();
+    for (let i = 0; i < KEYED_MUTEX_MIN_SWEEP; i++) await m.run(`k${i}`, () => undefined);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(m.activeKeys, 0);
+    assert.equal(m.size, KEYED_MUTEX_MIN_SWEEP, "settled keys stay (no delete and re-add per section)");
+    await m.run("k0", () => undefined);
+    assert.equal(m.size, KEYED_MUTEX_MIN_SWEEP, "a known key reuses its slot");
+    const g = gate();
+    const busy = m.run("k1", () => g.promise);
+    const order: string[] = [];
+    await m.run("new", () => void order.push("new"));
+    assert.equal(m.size, 2, "the sweep before the new key dropped every idle key but busy k1");
+    const queued = m.run("k1", () => void order.push("k1 again"));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ["new"], "k1's queue survived the sweep: the next section still waits");
+    g.open();
+    await Promise.all([busy, queued]);
+    assert.deepEqual(order, ["new", "k1 again"]);
+    for (let i = 0; i < 2 * KEYED_MUTEX_MIN_SWEEP; i++) await m.run(`j${i}`, () => undefined);
+    assert.ok(m.size <= 2 * KEYED_MUTEX_MIN_SWEEP, `bounded: ${m.size}`);
   });
 });
