@@ -2,9 +2,11 @@
 // over as they were decoded (hostile keys cannot reach a prototype).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Container, PodSandbox } from "./gen/nri/api.js";
-import { fromNriContainer, fromNriPod, toNriContainer, toNriPod } from "./convert.js";
-import { NriContainerState } from "./types.js";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import fc from "fast-check";
+import { Container, PodSandbox, SynchronizeRequest } from "./gen/nri/api.js";
+import { decodeSyncChunk, fromNriContainer, fromNriPod, toNriContainer, toNriPod } from "./convert.js";
+import { NriContainerState, type NriContainer, type NriPod } from "./types.js";
 
 describe("toNriPod / toNriContainer", () => {
   it("missing messages and fields become empty values", () => {
@@ -51,5 +53,100 @@ describe("toNriPod / toNriContainer", () => {
     );
     assert.equal(Object.getPrototypeOf(ctr.annotations), Object.prototype);
     assert.deepEqual([ctr.id, ctr.cgroupsPath, ctr.pid, ctr.annotations.app], ["c1", "/k/c1", 7, "web"]);
+  });
+});
+
+describe("decodeSyncChunk", () => {
+  /** One wire field of a SynchronizeRequest, or a field the decoder must skip or stop at. */
+  type Field =
+    | { kind: "pod"; n: number }
+    | { kind: "container"; n: number }
+    | { kind: "more"; v: boolean }
+    | { kind: "unknown"; field: number; wire: 0 | 1 | 2 | 5 }
+    | { kind: "wrongWire" };
+
+  function encode(fields: readonly Field[]): Uint8Array {
+    const w = new BinaryWriter();
+    for (const f of fields) {
+      if (f.kind === "pod")
+        PodSandbox.encode(
+          fromNriPod({ ...toNriPod(undefined), id: `sb${f.n}`, uid: `u${f.n}`, labels: { app: `a${f.n}` } }),
+          w.uint32(10).fork(),
+        ).join();
+      else if (f.kind === "container")
+        Container.encode(
+          fromNriContainer({
+            ...toNriContainer(undefined),
+            id: `c${f.n}`,
+            podSandboxId: `sb${f.n}`,
+            pid: f.n,
+          }),
+          w.uint32(18).fork(),
+        ).join();
+      else if (f.kind === "more") w.uint32(24).bool(f.v);
+      else if (f.kind === "wrongWire")
+        w.uint32((1 << 3) | 0).uint32(5); // field 1 as a varint: skipped
+      else {
+        w.uint32((f.field << 3) | f.wire);
+        if (f.wire === 0) w.uint64(123);
+        else if (f.wire === 1) w.fixed64(7);
+        else if (f.wire === 2) w.bytes(new Uint8Array([1, 2, 3]));
+        else w.fixed32(9);
+      }
+    }
+    return w.finish();
+  }
+
+  function viaGenerated(bytes: Uint8Array): { pods: NriPod[]; containers: NriContainer[]; more: boolean } {
+    const r = SynchronizeRequest.decode(bytes);
+    return { pods: r.pods.map(toNriPod), containers: r.containers.map(toNriContainer), more: r.more };
+  }
+
+  function viaChunk(bytes: Uint8Array): { pods: NriPod[]; containers: NriContainer[]; more: boolean } {
+    const pods: NriPod[] = [];
+    const containers: NriContainer[] = [];
+    const more = decodeSyncChunk(
+      bytes,
+      (p) => pods.push(p),
+      (c) => containers.push(c),
+    );
+    return { pods, containers, more };
+  }
+
+  it("converts what SynchronizeRequest.decode + toNriPod/toNriContainer would, field for field (property)", () => {
+    const field: fc.Arbitrary<Field> = fc.oneof(
+      fc.record({ kind: fc.constant("pod" as const), n: fc.nat(99) }),
+      fc.record({ kind: fc.constant("container" as const), n: fc.nat(99) }),
+      fc.record({ kind: fc.constant("more" as const), v: fc.boolean() }),
+      fc.record({
+        kind: fc.constant("unknown" as const),
+        field: fc.integer({ min: 4, max: 2000 }),
+        wire: fc.constantFrom(0 as const, 1 as const, 2 as const, 5 as const),
+      }),
+      fc.constant({ kind: "wrongWire" as const }),
+    );
+    fc.assert(
+      fc.property(fc.array(field, { maxLength: 12 }), (fields) => {
+        const bytes = encode(fields);
+        assert.deepEqual(viaChunk(bytes), viaGenerated(bytes));
+      }),
+    );
+  });
+
+  it("an empty chunk is no pod, no container, more=false; a zero tag ends the message", () => {
+    assert.deepEqual(viaChunk(new Uint8Array(0)), { pods: [], containers: [], more: false });
+    const bytes = new Uint8Array([
+      ...encode([{ kind: "pod", n: 1 }]),
+      0,
+      ...encode([{ kind: "container", n: 2 }]),
+    ]);
+    assert.deepEqual(viaChunk(bytes), viaGenerated(bytes));
+    assert.equal(viaChunk(bytes).containers.length, 0, "nothing after the zero tag");
+  });
+
+  it("a truncated chunk throws, as the generated decoder does", () => {
+    const bytes = encode([{ kind: "pod", n: 1 }]).subarray(0, 5);
+    assert.throws(() => SynchronizeRequest.decode(bytes));
+    assert.throws(() => viaChunk(bytes));
   });
 });

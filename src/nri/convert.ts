@@ -1,4 +1,5 @@
-import type { Container, PodSandbox } from "./gen/nri/api.js";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { Container, PodSandbox } from "./gen/nri/api.js";
 import { NriContainerState, type NriContainer, type NriPod } from "./types.js";
 
 /**
@@ -83,4 +84,39 @@ export function fromNriContainer(c: NriContainer): Container {
     statusReason: "",
     statusMessage: "",
   };
+}
+
+/**
+ * Decodes one Synchronize chunk (`SynchronizeRequest`: 1 pods, 2 containers, 3 more) and converts
+ * each pod and container as soon as it is decoded: the generated message of one is garbage before
+ * the next is read, instead of a whole chunk of them being live (and surviving young-generation
+ * GCs) until the chunk is converted. Same wire rules as `SynchronizeRequest.decode`: a field with
+ * an unexpected wire type is skipped, a zero tag or an end-group tag ends the message. Returns
+ * `more`. Throws like the generated decoder on malformed input.
+ */
+export function decodeSyncChunk(
+  payload: Uint8Array,
+  onPod: (p: NriPod) => void,
+  onContainer: (c: NriContainer) => void,
+): boolean {
+  const reader = new BinaryReader(payload);
+  let more = false;
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag === 10) {
+      onPod(toNriPod(PodSandbox.decode(reader, reader.uint32())));
+      continue;
+    }
+    if (tag === 18) {
+      onContainer(toNriContainer(Container.decode(reader, reader.uint32())));
+      continue;
+    }
+    if (tag === 24) {
+      more = reader.bool();
+      continue;
+    }
+    if ((tag & 7) === 4 || tag === 0) break;
+    reader.skip(tag & 7);
+  }
+  return more;
 }

@@ -8,13 +8,12 @@ import {
   StateChangeEvent,
   StopContainerRequest,
   StopContainerResponse,
-  SynchronizeRequest,
   SynchronizeResponse,
   UpdateContainerRequest,
   UpdateContainerResponse,
 } from "./gen/nri/api.js";
 import { PLUGIN_SERVICE } from "./constants.js";
-import { toNriContainer, toNriPod } from "./convert.js";
+import { decodeSyncChunk, toNriContainer, toNriPod } from "./convert.js";
 import type { PluginHandler } from "./handler.js";
 import { callEventHandler, isValidEventMask, toNriEvent } from "./stub-mask.js";
 import type { TtrpcServer } from "./ttrpc-server.js";
@@ -85,12 +84,13 @@ export function registerPluginService(server: TtrpcServer, hooks: PluginServiceH
   });
 
   register("Synchronize", async (payload) => {
-    const r = SynchronizeRequest.decode(payload);
-    // Converted per chunk, so the decoded messages die young instead of waiting for the last chunk.
-    // A loop, not push(...): spreading a chunk of ~200k objects overflows the call stack.
-    for (const p of r.pods) syncPods.push(toNriPod(p));
-    for (const c of r.containers) syncContainers.push(toNriContainer(c));
-    if (r.more) return SynchronizeResponse.encode({ update: [], more: true }).finish();
+    // Each pod and container converted as it is decoded (the generated messages die young).
+    const more = decodeSyncChunk(
+      payload,
+      (p) => syncPods.push(p),
+      (c) => syncContainers.push(c),
+    );
+    if (more) return SynchronizeResponse.encode({ update: [], more: true }).finish();
     const pods = syncPods;
     const containers = syncContainers;
     syncPods = [];
