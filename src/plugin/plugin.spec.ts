@@ -315,6 +315,37 @@ describe("ResctrlPlugin: Synchronize", () => {
     assert.equal(h.fs.isDir(`${MON}/pod_u3`), false, "no group left for u3");
   });
 
+  it("an event about a listed pod runs that pod's section at once, not after the pods listed before it", async () => {
+    const h = harness({ cfg: { syncConcurrency: 1 } });
+    h.pids.setPids("c3", [31]);
+    // u1's mkdir hangs: the background adder (one pod at a time) is stuck on the first listed pod.
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const mkdir = h.fs.createDir.bind(h.fs);
+    h.fs.createDir = async (path: string) => {
+      if (path.endsWith("pod_u1")) await gate;
+      return mkdir(path);
+    };
+    await h.plugin.synchronize([pod("u1"), pod("u2"), pod("u3")], []);
+    await h.plugin.startContainer(pod("u3"), ctr("c3", "sb-u3"));
+    assert.deepEqual(
+      h.plugin.snapshot().map((p) => `${p.podUid}:${p.containers.map((c) => `${c.id}:${c.state}`).join()}`),
+      ["u3:c3:Reconciled"],
+      "u3 added by its event's claim and c3 reconciled while u1 is still being added",
+    );
+    open();
+    await h.plugin.idle();
+    assert.deepEqual(
+      h.plugin
+        .snapshot()
+        .map((p) => p.podUid)
+        .sort(),
+      ["u1", "u2", "u3"],
+      "every listed pod added once",
+    );
+    assert.equal(h.trace().filter((t) => t === "u3 Exists 0/0").length, 1, "u3's section ran once");
+  });
+
   it("a Synchronize right after another first waits for the pods of the first (no stale pod kept)", async () => {
     const h = harness();
     await h.plugin.synchronize([pod("u1"), pod("u2")], []);

@@ -52,6 +52,12 @@ export const RESCTRL_PLUGIN_EVENT_MASK =
   eventBit(NriEvent.REMOVE_CONTAINER);
 
 /** Seams of {@link ResctrlPlugin}. */
+/** One Synchronize's containers by listed sandbox id, and the reconciles its sections queue. */
+interface SyncBatch {
+  readonly listed: ReadonlyMap<string, { readonly live: NriContainer[]; readonly stopped: NriContainer[] }>;
+  readonly work: Array<{ uid: string; c: ContainerEntry }>;
+}
+
 export interface ResctrlPluginOptions {
   /** Structured logger; default silent. */
   logger?: Logger;
@@ -114,6 +120,18 @@ export class ResctrlPlugin
   #startup: Promise<void> | undefined;
   /** The pods of the last Synchronize are added (settles, never rejects). */
   #adding: Promise<void> = Promise.resolve();
+  /**
+   * Listed sandboxes of the running Synchronize whose section (see {@link synchronize}) has not
+   * been queued yet, by pod UID (an array only for a UID with several). Data only: a pod's
+   * sections are queued on its lock by the first of the background adder and any call about the
+   * pod ({@link #run}), so they always run first.
+   */
+  readonly #pendingPods = new Map<string, NriPod | NriPod[]>();
+  /** That Synchronize's containers by listed sandbox, and the reconciles its sections queue. */
+  #batch: SyncBatch | undefined;
+  /** Sections of the running Synchronize not finished yet, and who waits for the last one. */
+  #sectionsLeft = 0;
+  #sectionsDone: (() => void) | undefined;
   #health: ResctrlHealth = { resctrl: "unknown" };
   /** Sandboxes of pods the filters leave out (sandbox id → pod): no group, no events. */
   readonly #unmonitored = new Map<string, NriPod>();
@@ -289,13 +307,13 @@ export class ResctrlPlugin
     for (const entry of [...this.#reg.pods.values()]) {
       for (const sid of [...entry.sandboxes.keys()]) {
         if (!liveSandboxes.has(sid))
-          await this.#lock.run(entry.uid, () => this.#life.removeSandbox(entry.uid, sid, "resync"));
+          await this.#run(entry.uid, () => this.#life.removeSandbox(entry.uid, sid, "resync"));
       }
     }
     for (const np of [...this.#reg.noPod.values()]) if (!liveIds.has(np.id)) this.#reg.noPod.delete(np.id);
     for (const entry of [...this.#reg.pods.values()]) {
       for (const id of [...entry.containers.keys()]) {
-        if (!liveIds.has(id)) await this.#lock.run(entry.uid, () => this.#life.dropContainer(id, "resync"));
+        if (!liveIds.has(id)) await this.#run(entry.uid, () => this.#life.dropContainer(id, "resync"));
       }
     }
     // Containers by listed sandbox; the others are settled now (no pod of this state will own them).
@@ -310,7 +328,7 @@ export class ResctrlPlugin
       }
       const key = this.#reg.ownerOf(c.id) ?? this.#reg.uidOfSandbox(c.podSandboxId);
       if (key === undefined && !this.#reg.noPod.has(c.id)) continue; // pod unknown: nothing to count
-      await this.#lock.run(key ?? c.podSandboxId, async () => {
+      await this.#run(key ?? c.podSandboxId, async () => {
         this.#life.stopContainer(c, c.podSandboxId, "synchronize");
       });
     }
@@ -322,32 +340,27 @@ export class ResctrlPlugin
         noPod += 1;
       }
     }
-    // Each listed pod's section is queued on its lock now, but held until the reply is out; then
-    // they run `syncConcurrency` at a time, yielding to the event loop between pods.
+    // Each listed pod's section runs under its lock, queued by the background adder below
+    // (`syncConcurrency` at a time, yielding between pods) or earlier by the first call about the
+    // pod (#run): an event about a listed pod never overtakes its section. Until then a pod is data
+    // in #pendingPods, not a chain of promises held on its lock.
     const work: Array<{ uid: string; c: ContainerEntry }> = [];
-    const sections = pods.map((p) => {
-      let release: () => void = () => undefined;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      const done = this.#lock.run(p.uid, async () => {
-        await released;
-        for (const c of await this.#life.addPod(p)) work.push({ uid: p.uid, c });
-        const mine = listed.get(p.id);
-        const entry = this.#reg.pods.get(p.uid);
-        if (!mine || !entry) return;
-        for (const c of mine.stopped) this.#life.stopContainer(c, p.id, "synchronize");
-        for (const c of mine.live) {
-          if (this.#reg.knows(c.id)) continue;
-          work.push({ uid: p.uid, c: this.#reg.addContainer(entry, c, p.id, "Pending") });
-        }
-      });
-      return { release, done };
-    });
-    const adding = mapLimit(sections, this.config.syncConcurrency, async (x) => {
+    this.#batch = { listed, work };
+    this.#sectionsLeft = 0;
+    for (const p of pods) {
+      const had = this.#pendingPods.get(p.uid);
+      this.#pendingPods.set(p.uid, had === undefined ? p : Array.isArray(had) ? [...had, p] : [had, p]);
+      this.#sectionsLeft += 1;
+    }
+    const allAdded =
+      this.#sectionsLeft === 0 ? Promise.resolve() : new Promise<void>((r) => (this.#sectionsDone = r));
+    const uids = [...this.#pendingPods.keys()];
+    const adding = mapLimit(uids, this.config.syncConcurrency, async (uid) => {
       await yieldToLoop();
-      x.release();
-      // Every section is released even if one fails (a held one would block its pod forever).
-      await x.done.catch((err: unknown) => this.#log.error({ err }, "failed to add a synchronized pod"));
-    });
+      await this.#claim(uid); // a pod claimed by an event meanwhile: resolves at once
+    })
+      .then(() => allAdded)
+      .finally(() => (this.#batch = undefined));
     this.#adding = adding.then(
       () => undefined,
       () => undefined,
@@ -357,7 +370,7 @@ export class ResctrlPlugin
         .then(() =>
           mapLimit(interleaveByPod(work), this.config.syncConcurrency, async (w) => {
             await yieldToLoop(); // let NRI requests, timers and the inline budget in between
-            await this.#lock.run(w.uid, () => this.#life.settle(w.uid, w.c, "synchronize"));
+            await this.#run(w.uid, () => this.#life.settle(w.uid, w.c, "synchronize"));
           }),
         )
         .then(() => {
@@ -390,7 +403,7 @@ export class ResctrlPlugin
   async runPodSandbox(pod: NriPod): Promise<void> {
     await this.#ensureStartup();
     if (!this.#select(pod)) return;
-    await this.#lock.run(pod.uid, async () => {
+    await this.#run(pod.uid, async () => {
       for (const c of await this.#life.addPod(pod)) await this.#life.settle(pod.uid, c, "promoted");
     });
   }
@@ -399,7 +412,7 @@ export class ResctrlPlugin
   async removePodSandbox(pod: NriPod): Promise<void> {
     if (this.#unmonitored.delete(pod.id)) return;
     const uid = this.#reg.uidOfSandbox(pod.id) ?? pod.uid;
-    await this.#lock.run(uid, () => this.#life.removeSandbox(uid, pod.id, "remove"));
+    await this.#run(uid, () => this.#life.removeSandbox(uid, pod.id, "remove"));
   }
 
   /** Tracks the container and reconciles it before replying (children then inherit the group). */
@@ -408,7 +421,7 @@ export class ResctrlPlugin
     const sandboxId = container.podSandboxId || pod.id;
     if (this.#unmonitored.has(sandboxId)) return;
     const key = this.#reg.uidOfSandbox(sandboxId) ?? pod.uid;
-    await this.#lock.run(key, async () => {
+    await this.#run(key, async () => {
       if (this.#reg.knows(container.id)) {
         this.#log.debug({ containerId: container.id }, "duplicate START_CONTAINER ignored");
         return;
@@ -440,7 +453,7 @@ export class ResctrlPlugin
     const sandboxId = container.podSandboxId || pod.id;
     if (this.#unmonitored.has(sandboxId)) return;
     const key = this.#reg.ownerOf(container.id) ?? this.#reg.uidOfSandbox(sandboxId) ?? pod.uid;
-    await this.#lock.run(key, () => {
+    await this.#run(key, () => {
       this.#life.stopContainer(container, sandboxId, "stop");
     });
   }
@@ -455,7 +468,7 @@ export class ResctrlPlugin
     if (this.#unmonitored.has(container.podSandboxId || pod.id)) return;
     const key =
       this.#reg.ownerOf(container.id) ?? this.#reg.uidOfSandbox(container.podSandboxId || pod.id) ?? pod.uid;
-    await this.#lock.run(key, async () => {
+    await this.#run(key, async () => {
       this.#life.dropContainer(container.id, "remove");
       await this.#life.pruneIfSandboxGone(key);
     });
@@ -470,7 +483,7 @@ export class ResctrlPlugin
    */
   async retryGroupCreation(podUid: string): Promise<ResctrlGroupState> {
     await this.#ensureStartup();
-    return this.#lock.run(podUid, async () => {
+    return this.#run(podUid, async () => {
       const entry = this.#reg.pods.get(podUid);
       if (!entry) throw new PodNotFoundError(podUid);
       if (entry.groupState.kind === "Exists") return { ...entry.groupState };
@@ -503,7 +516,7 @@ export class ResctrlPlugin
       if (np) return np.state; // NoPod, or Stopped before its pod was seen
       throw new ContainerNotFoundError(containerId);
     }
-    return this.#lock.run(owner, async () => {
+    return this.#run(owner, async () => {
       const pod = this.#reg.pods.get(owner);
       const c = pod?.containers.get(containerId);
       if (!pod || !c) throw new ContainerNotFoundError(containerId);
@@ -528,7 +541,7 @@ export class ResctrlPlugin
    */
   async retryAllOnce(): Promise<RetryReport> {
     const prune = (uid: string): Promise<boolean> =>
-      this.#lock.run(uid, () => this.#life.pruneIfSandboxGone(uid));
+      this.#run(uid, () => this.#life.pruneIfSandboxGone(uid));
     await this.#checkClasses(); // classes that went away: regroup/unblock before retrying
     return retryAllOnce(this.#reg, this, this.#log, prune);
   }
@@ -576,7 +589,7 @@ export class ResctrlPlugin
           .containerGone(c.container, entry.sandboxes.get(c.sandboxId))
           .catch(() => false);
         if (!gone) continue;
-        const marked = await this.#lock.run(entry.uid, () =>
+        const marked = await this.#run(entry.uid, () =>
           this.#reg.pods.get(entry.uid) === entry && entry.containers.get(c.id) === c
             ? this.#life.stopIfVanished(entry, c, "sweep")
             : false,
@@ -586,7 +599,7 @@ export class ResctrlPlugin
     }
     for (const entry of [...this.#reg.pods.values()]) {
       if (this.#reg.liveContainers(entry) > 0) continue;
-      if (await this.#lock.run(entry.uid, () => this.#life.pruneIfSandboxGone(entry.uid)))
+      if (await this.#run(entry.uid, () => this.#life.pruneIfSandboxGone(entry.uid)))
         report.podsPruned += 1;
     }
     for (const [sid, pod] of [...this.#unmonitored]) {
@@ -622,7 +635,7 @@ export class ResctrlPlugin
       return;
     }
     for (const pod of involved) {
-      await this.#lock.run(pod.uid, async () => {
+      await this.#run(pod.uid, async () => {
         if (this.#reg.pods.get(pod.uid) !== pod) return;
         for (const c of pod.containers.values()) {
           if (c.blockedBy && !c.blockedBy.every((g) => existing.has(g))) c.blockedBy = undefined;
@@ -670,6 +683,47 @@ export class ResctrlPlugin
   /** Once per plugin instance, before any group is created. Never rejects. */
   async #runStartup(): Promise<void> {
     this.#health = await runStartup(this.#resctrl, this.config, this.#log);
+  }
+
+  /** Runs `fn` under the lock of `key`, after the pending Synchronize sections of that pod (if any). */
+  #run<R>(key: string, fn: () => Promise<R> | R): Promise<R> {
+    if (this.#pendingPods.size > 0) void this.#claim(key);
+    return this.#lock.run(key, fn);
+  }
+
+  /** Queues the pending sections of pod `uid` on its lock (once); resolves when they ran, never rejects. */
+  #claim(uid: string): Promise<void> {
+    const pending = this.#pendingPods.get(uid);
+    const batch = this.#batch;
+    if (pending === undefined || batch === undefined) return Promise.resolve();
+    this.#pendingPods.delete(uid);
+    let last = Promise.resolve();
+    for (const p of Array.isArray(pending) ? pending : [pending])
+      last = this.#lock
+        .run(uid, () => this.#section(p, batch))
+        .catch((err: unknown) => this.#log.error({ err }, "failed to add a synchronized pod"))
+        .finally(() => {
+          if (--this.#sectionsLeft > 0) return;
+          this.#sectionsDone?.();
+          this.#sectionsDone = undefined;
+        });
+    return last;
+  }
+
+  /**
+   * Under the pod lock: a listed sandbox of a Synchronize. Adds the pod (group creation), marks its
+   * containers listed STOPPED as Stopped and records its new live containers as Pending work.
+   */
+  async #section(p: NriPod, batch: SyncBatch): Promise<void> {
+    for (const c of await this.#life.addPod(p)) batch.work.push({ uid: p.uid, c });
+    const mine = batch.listed.get(p.id);
+    const entry = this.#reg.pods.get(p.uid);
+    if (!mine || !entry) return;
+    for (const c of mine.stopped) this.#life.stopContainer(c, p.id, "synchronize");
+    for (const c of mine.live) {
+      if (this.#reg.knows(c.id)) continue;
+      batch.work.push({ uid: p.uid, c: this.#reg.addContainer(entry, c, p.id, "Pending") });
+    }
   }
 
   #track(p: Promise<unknown>): Promise<void> {
