@@ -540,8 +540,7 @@ export class ResctrlPlugin
    * (group rmdir'd, one Removed each; `podsPruned`). Never rejects.
    */
   async retryAllOnce(): Promise<RetryReport> {
-    const prune = (uid: string): Promise<boolean> =>
-      this.#run(uid, () => this.#life.pruneIfSandboxGone(uid));
+    const prune = (uid: string): Promise<boolean> => this.#run(uid, () => this.#life.pruneIfSandboxGone(uid));
     await this.#checkClasses(); // classes that went away: regroup/unblock before retrying
     return retryAllOnce(this.#reg, this, this.#log, prune);
   }
@@ -599,8 +598,7 @@ export class ResctrlPlugin
     }
     for (const entry of [...this.#reg.pods.values()]) {
       if (this.#reg.liveContainers(entry) > 0) continue;
-      if (await this.#run(entry.uid, () => this.#life.pruneIfSandboxGone(entry.uid)))
-        report.podsPruned += 1;
+      if (await this.#run(entry.uid, () => this.#life.pruneIfSandboxGone(entry.uid))) report.podsPruned += 1;
     }
     for (const [sid, pod] of [...this.#unmonitored]) {
       if (await this.#pids.sandboxGone(pod).catch(() => false)) {
