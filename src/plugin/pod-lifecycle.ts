@@ -351,7 +351,7 @@ export class PodLifecycle {
     if (known?.exists) return known.path;
     try {
       const path = await this.resctrl.createClassGroup(pod.uid, ctrl);
-      pod.classGroups.set(ctrl, { path, exists: true });
+      this.reg.setClassGroup(pod, ctrl, { path, exists: true });
       this.log.info(
         { podUid: pod.uid, controlGroup: ctrl, group: path },
         "created the pod's group in an RDT class",
@@ -359,7 +359,7 @@ export class PodLifecycle {
       return path;
     } catch (err) {
       this.countCreateFailure(err);
-      pod.classGroups.set(ctrl, {
+      this.reg.setClassGroup(pod, ctrl, {
         path: this.resctrl.classGroupPathFor(pod.uid, ctrl),
         exists: false,
         error: groupFailureReason(err),
@@ -381,7 +381,7 @@ export class PodLifecycle {
   async dropGoneClasses(pod: PodEntry, existing: ReadonlySet<string>, reason: string): Promise<boolean> {
     const gone = [...pod.classGroups.keys()].filter((g) => !existing.has(g));
     if (gone.length === 0) return false;
-    for (const g of gone) pod.classGroups.delete(g);
+    for (const g of gone) this.reg.deleteClassGroup(pod, g);
     if (pod.primaryCtrl !== undefined && gone.includes(pod.primaryCtrl)) pod.primaryCtrl = this.resctrl.root;
     this.log.info(
       { podUid: pod.uid, controlGroups: gone, reason },

@@ -78,6 +78,24 @@ describe("PodRegistry", () => {
     assert.equal(reg.groupPathInUse(`${MON}/pod_u2`), false);
   });
 
+  it("groupPathInUse with two pods at one path (a collision): each keeps it in use for the other until it leaves", () => {
+    const reg = new PodRegistry();
+    const a = reg.addPod(pod("u1"), exists);
+    reg.setGroupState(a, exists); // re-indexing the same owner changes nothing
+    assert.equal(reg.groupPathInUse(G1, "u1"), false);
+    const b = reg.addPod(pod("u2"), exists);
+    assert.equal(reg.groupPathInUse(G1, "u1"), true, "u2 holds it too");
+    assert.equal(reg.groupPathInUse(G1, "u2"), true, "u1 holds it too");
+    reg.setGroupState(a, { kind: "Failed" });
+    assert.equal(reg.groupPathInUse(G1, "u2"), false, "u1 left");
+    assert.equal(reg.groupPathInUse(G1), true);
+    reg.setGroupState(b, { kind: "Failed" });
+    assert.equal(reg.groupPathInUse(G1), false, "nobody left");
+    reg.setGroupState(a, exists);
+    assert.equal(reg.groupPathInUse(G1, "u2"), true, "u1 back alone");
+    assert.equal(reg.groupPathInUse(G1, "u1"), false);
+  });
+
   it("snapshots are oldest first by sequence, also when a re-added id keeps its map position", () => {
     const reg = new PodRegistry();
     reg.addPod(pod("u1"), exists);
@@ -119,6 +137,23 @@ describe("PodRegistry", () => {
   });
 });
 
+describe("PodRegistry: class groups", () => {
+  it("a pod's first class group gives it its own map; the other pods' stay empty; delete forgets one", () => {
+    const reg = new PodRegistry();
+    const a = reg.addPod(pod("ua"), { kind: "Failed" });
+    const b = reg.addPod(pod("ub"), { kind: "Failed" });
+    assert.equal(a.classGroups.size, 0);
+    reg.deleteClassGroup(a, "/sys/fs/resctrl/gold"); // nothing to forget: no error, still empty
+    reg.setClassGroup(a, "/sys/fs/resctrl/gold", { path: "/g", exists: true });
+    reg.setClassGroup(a, "/sys/fs/resctrl/silver", { path: "/s", exists: false });
+    assert.deepEqual([...a.classGroups.keys()], ["/sys/fs/resctrl/gold", "/sys/fs/resctrl/silver"]);
+    assert.equal(b.classGroups.size, 0, "b never shares a's map");
+    assert.equal(reg.addPod(pod("uc"), { kind: "Failed" }).classGroups.size, 0, "nor does a new pod");
+    reg.deleteClassGroup(a, "/sys/fs/resctrl/gold");
+    assert.deepEqual([...a.classGroups.keys()], ["/sys/fs/resctrl/silver"]);
+  });
+});
+
 describe("PodRegistry: reported group and snapshot fields", () => {
   const ROOT = "/sys/fs/resctrl";
   const exists = { kind: "Exists", path: G1 } as const;
@@ -126,7 +161,7 @@ describe("PodRegistry: reported group and snapshot fields", () => {
   it("reportedGroup: a Failed pod stays Failed even if the group in its first container's class exists", () => {
     const reg = new PodRegistry();
     const e = reg.addPod(pod("u1"), { kind: "Failed" });
-    e.classGroups.set(`${ROOT}/gold`, { path: `${ROOT}/gold/mon_groups/pod_u1`, exists: true });
+    reg.setClassGroup(e, `${ROOT}/gold`, { path: `${ROOT}/gold/mon_groups/pod_u1`, exists: true });
     e.primaryCtrl = `${ROOT}/gold`;
     assert.deepEqual(reg.reportedGroup(e), { kind: "Failed" });
     reg.setGroupState(e, exists);
@@ -169,13 +204,13 @@ describe("PodRegistry: reported group and snapshot fields", () => {
     const reg = new PodRegistry();
     const e = reg.addPod(pod("u1"), { kind: "Failed" });
     e.groupError = "RMIDs in limbo";
-    e.classGroups.set(`${ROOT}/silver`, {
+    reg.setClassGroup(e, `${ROOT}/silver`, {
       path: `${ROOT}/silver/mon_groups/pod_u1`,
       exists: true,
       error: "old",
     });
-    e.classGroups.set(`${ROOT}/bronze`, { path: `${ROOT}/bronze/mon_groups/pod_u1`, exists: false });
-    e.classGroups.set(`${ROOT}/gold`, {
+    reg.setClassGroup(e, `${ROOT}/bronze`, { path: `${ROOT}/bronze/mon_groups/pod_u1`, exists: false });
+    reg.setClassGroup(e, `${ROOT}/gold`, {
       path: `${ROOT}/gold/mon_groups/pod_u1`,
       exists: false,
       error: "EBUSY",

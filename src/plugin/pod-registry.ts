@@ -50,13 +50,20 @@ export interface PodEntry {
    * counts; before the first one, NaN counts (equal to nothing).
    */
   readonly lastEmitted: { path: string; total: number; reconciled: number };
-  /** `followRdtClasses`: the pod's groups in control groups other than the root, by control group path. */
-  readonly classGroups: Map<string, ClassGroup>;
+  /**
+   * `followRdtClasses`: the pod's groups in control groups other than the root, by control group
+   * path. One shared empty map until the first ({@link PodRegistry.setClassGroup}): most pods
+   * never have one.
+   */
+  classGroups: ReadonlyMap<string, ClassGroup>;
   /** `followRdtClasses`: the control group of the pod's first container, once known. */
   primaryCtrl?: string;
   /** A warning about tasks in an RDT class (flag off) was logged for this pod. */
   classWarned?: boolean;
 }
+
+/** The class groups of every pod that has none (never written: see {@link PodRegistry.setClassGroup}). */
+const NO_CLASS_GROUPS: ReadonlyMap<string, ClassGroup> = new Map();
 
 /**
  * The plugin's bookkeeping, synchronous and without I/O: pods by UID, containers by id, NoPod
@@ -71,7 +78,7 @@ export class PodRegistry {
   #owner = new Map<string, string>();
   #seq = 0;
   /** Group path → UIDs of pods whose group Exists there (normally one). */
-  readonly #pathOwners = new Map<string, Set<string>>();
+  readonly #pathOwners = new Map<string, string | Set<string>>();
 
   uidOfSandbox(sandboxId: string): string | undefined {
     return this.#sandboxToUid.get(sandboxId);
@@ -98,7 +105,7 @@ export class PodRegistry {
       containers: new Map(),
       hadContainers: false,
       lastEmitted: { path: "", total: Number.NaN, reconciled: Number.NaN },
-      classGroups: new Map(),
+      classGroups: NO_CLASS_GROUPS,
     };
     this.pods.set(pod.uid, entry);
     this.#index(entry);
@@ -217,7 +224,8 @@ export class PodRegistry {
    */
   groupPathInUse(path: string, exceptUid?: string): boolean {
     const owners = this.#pathOwners.get(path);
-    if (!owners) return false;
+    if (owners === undefined) return false;
+    if (typeof owners === "string") return owners !== exceptUid;
     for (const uid of owners) if (uid !== exceptUid) return true;
     return false;
   }
@@ -229,19 +237,36 @@ export class PodRegistry {
     this.#index(entry);
   }
 
+  /** Records the pod's group in control group `ctrl` (the first one gives the pod its own map). */
+  setClassGroup(entry: PodEntry, ctrl: string, group: ClassGroup): void {
+    if (entry.classGroups === NO_CLASS_GROUPS) entry.classGroups = new Map([[ctrl, group]]);
+    else (entry.classGroups as Map<string, ClassGroup>).set(ctrl, group);
+  }
+
+  /** Forgets the pod's group in control group `ctrl`. */
+  deleteClassGroup(entry: PodEntry, ctrl: string): void {
+    if (entry.classGroups !== NO_CLASS_GROUPS) (entry.classGroups as Map<string, ClassGroup>).delete(ctrl);
+  }
+
   #index(entry: PodEntry): void {
     if (entry.groupState.kind !== "Exists") return;
+    // One owner (the normal case) is the UID itself; a Set only for a collision.
     const path = entry.groupState.path;
-    const set = this.#pathOwners.get(path);
-    if (set) set.add(entry.uid);
-    else this.#pathOwners.set(path, new Set([entry.uid]));
+    const owners = this.#pathOwners.get(path);
+    if (owners === undefined || owners === entry.uid) this.#pathOwners.set(path, entry.uid);
+    else if (typeof owners === "string") this.#pathOwners.set(path, new Set([owners, entry.uid]));
+    else owners.add(entry.uid);
   }
 
   #unindex(entry: PodEntry): void {
     if (entry.groupState.kind !== "Exists") return;
-    const set = this.#pathOwners.get(entry.groupState.path);
-    set?.delete(entry.uid);
-    if (set?.size === 0) this.#pathOwners.delete(entry.groupState.path);
+    const path = entry.groupState.path;
+    const owners = this.#pathOwners.get(path);
+    if (owners === entry.uid) this.#pathOwners.delete(path);
+    else if (typeof owners === "object") {
+      owners.delete(entry.uid);
+      if (owners.size === 0) this.#pathOwners.delete(path);
+    }
   }
 
   /**
