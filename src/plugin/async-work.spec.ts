@@ -5,19 +5,15 @@ import { describe, it } from "node:test";
 import { interleaveByPod, mapLimit, raceTimeout } from "./async-work.js";
 
 describe("interleaveByPod", () => {
-  it("alternates pods, keeping each pod's order", () => {
-    const w = [
-      { uid: "a", n: 1 },
-      { uid: "a", n: 2 },
-      { uid: "a", n: 3 },
-      { uid: "b", n: 1 },
-      { uid: "c", n: 1 },
-      { uid: "c", n: 2 },
-    ];
-    assert.deepEqual(
-      interleaveByPod(w).map((x) => `${x.uid}${x.n}`),
-      ["a1", "b1", "c1", "a2", "c2", "a3"],
-    );
+  it("alternates pods, keeping each pod's order; an empty list or map gives nothing", () => {
+    const w = new Map([
+      ["a", ["a1", "a2", "a3"]],
+      ["b", ["b1"]],
+      ["e", []],
+      ["c", ["c1", "c2"]],
+    ]);
+    assert.deepEqual(interleaveByPod(w), ["a1", "b1", "c1", "a2", "c2", "a3"]);
+    assert.deepEqual(interleaveByPod(new Map()), []);
   });
 });
 

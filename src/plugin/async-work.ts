@@ -6,19 +6,14 @@ export function bySeq(a: { seq: number }, b: { seq: number }): number {
 }
 
 /**
- * Reorders work round-robin across pods (first container of each pod, then the second, …), so the
+ * Work of several pods in round-robin order (first item of each pod, then the second, …), so the
  * concurrent workers reconcile different pods instead of queueing on one pod's lock.
  */
-export function interleaveByPod<T extends { uid: string }>(work: readonly T[]): T[] {
-  const byPod = new Map<string, T[]>();
-  for (const w of work) {
-    const list = byPod.get(w.uid);
-    if (list) list.push(w);
-    else byPod.set(w.uid, [w]);
-  }
+export function interleaveByPod<T>(byPod: ReadonlyMap<string, readonly T[]>): T[] {
   const lists = [...byPod.values()];
+  const total = lists.reduce((n, l) => n + l.length, 0);
   const out: T[] = [];
-  for (let i = 0; out.length < work.length; i++) for (const l of lists) if (i < l.length) out.push(l[i] as T);
+  for (let i = 0; out.length < total; i++) for (const l of lists) if (i < l.length) out.push(l[i] as T);
   return out;
 }
 

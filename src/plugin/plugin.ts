@@ -52,10 +52,22 @@ export const RESCTRL_PLUGIN_EVENT_MASK =
   eventBit(NriEvent.REMOVE_CONTAINER);
 
 /** Seams of {@link ResctrlPlugin}. */
-/** One Synchronize's containers by listed sandbox id, and the reconciles its sections queue. */
+/**
+ * One Synchronize: its live and STOPPED containers by listed sandbox id (every listed sandbox is a
+ * key of `live`, undefined until it has a container), and the new containers its sections record
+ * as Pending, by pod UID.
+ */
 interface SyncBatch {
-  readonly listed: ReadonlyMap<string, { readonly live: NriContainer[]; readonly stopped: NriContainer[] }>;
-  readonly work: Array<{ uid: string; c: ContainerEntry }>;
+  readonly live: Map<string, NriContainer[] | undefined>;
+  readonly stopped: Map<string, NriContainer[]>;
+  readonly work: Map<string, ContainerEntry[]>;
+}
+
+/** Appends `v` to the list of `key`, creating it. */
+function pushTo<V>(m: Map<string, V[] | undefined>, key: string, v: V): void {
+  const list = m.get(key);
+  if (list) list.push(v);
+  else m.set(key, [v]);
 }
 
 export interface ResctrlPluginOptions {
@@ -300,30 +312,34 @@ export class ResctrlPlugin
       if (!liveSandboxes.has(sid)) this.#unmonitored.delete(sid);
     const allPods = pods;
     pods = pods.filter((p) => this.#select(p));
-    containers = containers.filter((c) => !this.#unmonitored.has(c.podSandboxId));
-    const live = containers.filter((c) => c.state !== NriContainerState.STOPPED);
-    const stopped = containers.filter((c) => c.state === NriContainerState.STOPPED);
-    const liveIds = new Set(containers.map((c) => c.id));
-    for (const entry of [...this.#reg.pods.values()]) {
-      for (const sid of [...entry.sandboxes.keys()]) {
-        if (!liveSandboxes.has(sid))
-          await this.#run(entry.uid, () => this.#life.removeSandbox(entry.uid, sid, "resync"));
+    if (this.#unmonitored.size > 0)
+      containers = containers.filter((c) => !this.#unmonitored.has(c.podSandboxId));
+    // Drop what the runtime no longer reports (a resync after a reconnect); nothing to drop at first.
+    if (this.#reg.pods.size > 0 || this.#reg.noPod.size > 0) {
+      const liveIds = new Set(containers.map((c) => c.id));
+      for (const entry of [...this.#reg.pods.values()]) {
+        for (const sid of [...entry.sandboxes.keys()]) {
+          if (!liveSandboxes.has(sid))
+            await this.#run(entry.uid, () => this.#life.removeSandbox(entry.uid, sid, "resync"));
+        }
       }
-    }
-    for (const np of [...this.#reg.noPod.values()]) if (!liveIds.has(np.id)) this.#reg.noPod.delete(np.id);
-    for (const entry of [...this.#reg.pods.values()]) {
-      for (const id of [...entry.containers.keys()]) {
-        if (!liveIds.has(id)) await this.#run(entry.uid, () => this.#life.dropContainer(id, "resync"));
+      for (const np of [...this.#reg.noPod.values()]) if (!liveIds.has(np.id)) this.#reg.noPod.delete(np.id);
+      for (const entry of [...this.#reg.pods.values()]) {
+        for (const id of [...entry.containers.keys()]) {
+          if (!liveIds.has(id)) await this.#run(entry.uid, () => this.#life.dropContainer(id, "resync"));
+        }
       }
     }
     // Containers by listed sandbox; the others are settled now (no pod of this state will own them).
-    const listed = new Map<string, { live: NriContainer[]; stopped: NriContainer[] }>();
-    for (const p of pods) listed.set(p.id, { live: [], stopped: [] });
+    const batch: SyncBatch = { live: new Map(), stopped: new Map(), work: new Map() };
+    for (const p of pods) batch.live.set(p.id, undefined);
     let noPod = 0;
-    for (const c of stopped) {
-      const mine = listed.get(c.podSandboxId);
-      if (mine) {
-        mine.stopped.push(c);
+    let stopped = 0;
+    for (const c of containers) {
+      if (c.state !== NriContainerState.STOPPED) continue;
+      stopped += 1;
+      if (batch.live.has(c.podSandboxId)) {
+        pushTo(batch.stopped, c.podSandboxId, c);
         continue;
       }
       const key = this.#reg.ownerOf(c.id) ?? this.#reg.uidOfSandbox(c.podSandboxId);
@@ -332,9 +348,9 @@ export class ResctrlPlugin
         this.#life.stopContainer(c, c.podSandboxId, "synchronize");
       });
     }
-    for (const c of live) {
-      const mine = listed.get(c.podSandboxId);
-      if (mine) mine.live.push(c);
+    for (const c of containers) {
+      if (c.state === NriContainerState.STOPPED) continue;
+      if (batch.live.has(c.podSandboxId)) pushTo(batch.live, c.podSandboxId, c);
       else if (!this.#reg.knows(c.id)) {
         this.#reg.addNoPod(c, c.podSandboxId);
         noPod += 1;
@@ -344,8 +360,7 @@ export class ResctrlPlugin
     // (`syncConcurrency` at a time, yielding between pods) or earlier by the first call about the
     // pod (#run): an event about a listed pod never overtakes its section. Until then a pod is data
     // in #pendingPods, not a chain of promises held on its lock.
-    const work: Array<{ uid: string; c: ContainerEntry }> = [];
-    this.#batch = { listed, work };
+    this.#batch = batch;
     this.#sectionsLeft = 0;
     for (const p of pods) {
       const had = this.#pendingPods.get(p.uid);
@@ -365,18 +380,21 @@ export class ResctrlPlugin
       () => undefined,
       () => undefined,
     );
+    let work: ContainerEntry[] = [];
     const done = this.#track(
       adding
-        .then(() =>
-          mapLimit(interleaveByPod(work), this.config.syncConcurrency, async (w) => {
+        .then(() => {
+          work = interleaveByPod(batch.work);
+          return mapLimit(work, this.config.syncConcurrency, async (c) => {
             await yieldToLoop(); // let NRI requests, timers and the inline budget in between
-            await this.#run(w.uid, () => this.#life.settle(w.uid, w.c, "synchronize"));
-          }),
-        )
+            const uid = this.#reg.ownerOf(c.id);
+            if (uid !== undefined) await this.#run(uid, () => this.#life.settle(uid, c, "synchronize"));
+          });
+        })
         .then(() => {
           // One summary instead of one info record per container (those are at debug).
           const states: Record<string, number> = {};
-          for (const w of work) states[w.c.state] = (states[w.c.state] ?? 0) + 1;
+          for (const c of work) states[c.state] = (states[c.state] ?? 0) + 1;
           this.#log.info(
             { pods: pods.length, containers: work.length, states, durationMs: Date.now() - t0 },
             "reconciled the synchronized containers",
@@ -389,9 +407,9 @@ export class ResctrlPlugin
         pods: pods.length,
         unmonitored: allPods.length - pods.length,
         containers: containers.length,
-        stopped: stopped.length,
+        stopped,
         noPod,
-        queued: live.length - noPod,
+        queued: containers.length - stopped - noPod,
         finishedInline: inline,
         durationMs: Date.now() - t0,
       },
@@ -713,14 +731,13 @@ export class ResctrlPlugin
    * containers listed STOPPED as Stopped and records its new live containers as Pending work.
    */
   async #section(p: NriPod, batch: SyncBatch): Promise<void> {
-    for (const c of await this.#life.addPod(p)) batch.work.push({ uid: p.uid, c });
-    const mine = batch.listed.get(p.id);
+    for (const c of await this.#life.addPod(p)) pushTo(batch.work, p.uid, c);
     const entry = this.#reg.pods.get(p.uid);
-    if (!mine || !entry) return;
-    for (const c of mine.stopped) this.#life.stopContainer(c, p.id, "synchronize");
-    for (const c of mine.live) {
+    if (!entry) return;
+    for (const c of batch.stopped.get(p.id) ?? []) this.#life.stopContainer(c, p.id, "synchronize");
+    for (const c of batch.live.get(p.id) ?? []) {
       if (this.#reg.knows(c.id)) continue;
-      batch.work.push({ uid: p.uid, c: this.#reg.addContainer(entry, c, p.id, "Pending") });
+      pushTo(batch.work, p.uid, this.#reg.addContainer(entry, c, p.id, "Pending"));
     }
   }
 
