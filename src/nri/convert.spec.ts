@@ -56,6 +56,16 @@ describe("toNriPod / toNriContainer", () => {
   });
 });
 
+describe("toNriContainer with the pod's id", () => {
+  it("keeps the container's own podSandboxId unless it equals the pod's (then the pod's string)", () => {
+    const c = fromNriContainer({ ...toNriContainer(undefined), id: "c1", podSandboxId: "sb1" });
+    assert.equal(toNriContainer(c, "sb1").podSandboxId, "sb1");
+    assert.equal(toNriContainer(c, "sb2").podSandboxId, "sb1", "another pod's id never replaces it");
+    assert.equal(toNriContainer(c).podSandboxId, "sb1");
+    assert.equal(toNriContainer({ ...c, podSandboxId: "" }, "sb1").podSandboxId, "");
+  });
+});
+
 describe("decodeSyncChunk", () => {
   /** One wire field of a SynchronizeRequest, or a field the decoder must skip or stop at. */
   type Field =
@@ -99,7 +109,11 @@ describe("decodeSyncChunk", () => {
 
   function viaGenerated(bytes: Uint8Array): { pods: NriPod[]; containers: NriContainer[]; more: boolean } {
     const r = SynchronizeRequest.decode(bytes);
-    return { pods: r.pods.map(toNriPod), containers: r.containers.map(toNriContainer), more: r.more };
+    return {
+      pods: r.pods.map(toNriPod),
+      containers: r.containers.map((c) => toNriContainer(c)),
+      more: r.more,
+    };
   }
 
   function viaChunk(bytes: Uint8Array): { pods: NriPod[]; containers: NriContainer[]; more: boolean } {

@@ -33,12 +33,15 @@ export function toNriPod(p: PodSandbox | undefined): NriPod {
 
 /**
  * Converts a generated `Container` into an {@link NriContainer}; missing fields become "" / 0 / {}.
- * An out-of-range state (a newer runtime) is passed through as its number. Pure.
+ * An out-of-range state (a newer runtime) is passed through as its number. `sandboxId`, the id of
+ * the pod decoded with it, replaces an equal `podSandboxId`: one kept string per sandbox instead
+ * of one per container (64 bytes each, kept as long as the container is tracked). Pure.
  */
-export function toNriContainer(c: Container | undefined): NriContainer {
+export function toNriContainer(c: Container | undefined, sandboxId?: string): NriContainer {
+  const podSandboxId = c?.podSandboxId ?? "";
   return {
     id: c?.id ?? "",
-    podSandboxId: c?.podSandboxId ?? "",
+    podSandboxId: sandboxId !== undefined && podSandboxId === sandboxId ? sandboxId : podSandboxId,
     name: c?.name ?? "",
     state: (c?.state ?? NriContainerState.UNKNOWN) as number as NriContainerState,
     labels: record(c?.labels),
@@ -91,24 +94,30 @@ export function fromNriContainer(c: NriContainer): Container {
  * each pod and container as soon as it is decoded: the generated message of one is garbage before
  * the next is read, instead of a whole chunk of them being live (and surviving young-generation
  * GCs) until the chunk is converted. Same wire rules as `SynchronizeRequest.decode`: a field with
- * an unexpected wire type is skipped, a zero tag or an end-group tag ends the message. Returns
- * `more`. Throws like the generated decoder on malformed input.
+ * an unexpected wire type is skipped, a zero tag or an end-group tag ends the message.
+ * `sandboxIds` collects the ids of the pods decoded so far (pass the same map for every chunk of
+ * one Synchronize): a container of one of them shares its id string ({@link toNriContainer}).
+ * Returns `more`. Throws like the generated decoder on malformed input.
  */
 export function decodeSyncChunk(
   payload: Uint8Array,
   onPod: (p: NriPod) => void,
   onContainer: (c: NriContainer) => void,
+  sandboxIds: Map<string, string> = new Map(),
 ): boolean {
   const reader = new BinaryReader(payload);
   let more = false;
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     if (tag === 10) {
-      onPod(toNriPod(PodSandbox.decode(reader, reader.uint32())));
+      const pod = toNriPod(PodSandbox.decode(reader, reader.uint32()));
+      sandboxIds.set(pod.id, pod.id);
+      onPod(pod);
       continue;
     }
     if (tag === 18) {
-      onContainer(toNriContainer(Container.decode(reader, reader.uint32())));
+      const c = Container.decode(reader, reader.uint32());
+      onContainer(toNriContainer(c, sandboxIds.get(c.podSandboxId)));
       continue;
     }
     if (tag === 24) {

@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
 import {
+  type Container,
+  type PodSandbox,
   ConfigureRequest,
   ConfigureResponse,
   CreateContainerRequest,
@@ -45,6 +47,8 @@ export function registerPluginService(server: TtrpcServer, hooks: PluginServiceH
   const { handler, log } = hooks;
   let syncPods: NriPod[] = [];
   let syncContainers: NriContainer[] = [];
+  /** Ids of the pods of the Synchronize in progress (see decodeSyncChunk). */
+  let syncSandboxIds = new Map<string, string>();
   const register = (
     method: string,
     fn: (payload: Uint8Array, label: (m: string) => void) => Promise<Uint8Array>,
@@ -89,12 +93,14 @@ export function registerPluginService(server: TtrpcServer, hooks: PluginServiceH
       payload,
       (p) => syncPods.push(p),
       (c) => syncContainers.push(c),
+      syncSandboxIds,
     );
     if (more) return SynchronizeResponse.encode({ update: [], more: true }).finish();
     const pods = syncPods;
     const containers = syncContainers;
     syncPods = [];
     syncContainers = [];
+    syncSandboxIds = new Map();
     if (handler.synchronize) await handler.synchronize.call(handler, pods, containers);
     hooks.onSynchronized(pods, containers);
     return SynchronizeResponse.encode({ update: [], more: false }).finish();
@@ -108,19 +114,19 @@ export function registerPluginService(server: TtrpcServer, hooks: PluginServiceH
 
   register("CreateContainer", async (payload) => {
     const r = CreateContainerRequest.decode(payload);
-    await callEventHandler(handler, NriEvent.CREATE_CONTAINER, toNriPod(r.pod), toNriContainer(r.container));
+    await callEventHandler(handler, NriEvent.CREATE_CONTAINER, ...podAndContainer(r));
     return CreateContainerResponse.encode({ update: [], evict: [] }).finish();
   });
 
   register("UpdateContainer", async (payload) => {
     const r = UpdateContainerRequest.decode(payload);
-    await callEventHandler(handler, NriEvent.UPDATE_CONTAINER, toNriPod(r.pod), toNriContainer(r.container));
+    await callEventHandler(handler, NriEvent.UPDATE_CONTAINER, ...podAndContainer(r));
     return UpdateContainerResponse.encode({ update: [], evict: [] }).finish();
   });
 
   register("StopContainer", async (payload) => {
     const r = StopContainerRequest.decode(payload);
-    await callEventHandler(handler, NriEvent.STOP_CONTAINER, toNriPod(r.pod), toNriContainer(r.container));
+    await callEventHandler(handler, NriEvent.STOP_CONTAINER, ...podAndContainer(r));
     return StopContainerResponse.encode({ update: [] }).finish();
   });
 
@@ -132,8 +138,14 @@ export function registerPluginService(server: TtrpcServer, hooks: PluginServiceH
       log.warn({ event: r.event }, "nri stub: ignoring StateChange with unknown event value");
       return Empty.encode({}).finish();
     }
-    const handled = await callEventHandler(handler, event, toNriPod(r.pod), toNriContainer(r.container));
+    const handled = await callEventHandler(handler, event, ...podAndContainer(r));
     if (!handled) log.debug({ event }, "nri stub: StateChange for an event without handler method");
     return Empty.encode({}).finish();
   });
+}
+
+/** An event's pod and container, the container sharing the pod's id string when it names that pod. */
+function podAndContainer(r: { pod?: PodSandbox; container?: Container }): [NriPod, NriContainer] {
+  const pod = toNriPod(r.pod);
+  return [pod, toNriContainer(r.container, pod.id)];
 }
