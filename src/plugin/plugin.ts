@@ -297,11 +297,11 @@ export class ResctrlPlugin
    * sandboxes it does not list as NoPod; then, for each listed pod under its lock: adds it (group
    * creation), marks its containers listed STOPPED as Stopped (known or not: the same state as if
    * their STOP_CONTAINER had been seen), records its new live containers; then reconciles those.
-   * Every pod's section is queued on its lock before this returns (an event about the pod waits
-   * for it), but runs, like the reconciles, in the background: this waits for all of it only up
-   * to `syncInlineBudgetMs` (default 0: the reply goes right after the bookkeeping; a listed pod
-   * already runs, and the runtime waits for the reply). A later Synchronize first waits until the
-   * pods of this one are added. `idle()` waits for everything.
+   * The sections run, like the reconciles, in the background (queued by an adder, or first by
+   * any call about the pod, so an event never overtakes its pod's section): this waits for all of
+   * it only up to `syncInlineBudgetMs` (default 0: the reply goes right after the bookkeeping; a
+   * listed pod already runs, and the runtime waits for the reply). A later Synchronize first waits
+   * until the pods of this one are added. `idle()` waits for everything.
    */
   async synchronize(pods: NriPod[], containers: NriContainer[]): Promise<void> {
     const t0 = Date.now();
