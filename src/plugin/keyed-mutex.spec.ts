@@ -108,4 +108,17 @@ describe("KeyedMutex", () => {
     for (let i = 0; i < 2 * KEYED_MUTEX_MIN_SWEEP; i++) await m.run(`j${i}`, () => undefined);
     assert.ok(m.size <= 2 * KEYED_MUTEX_MIN_SWEEP, `bounded: ${m.size}`);
   });
+
+  it("after a sweep that keeps many busy keys the next sweep waits until the table doubles", async () => {
+    const m = new KeyedMutex();
+    const g = gate();
+    const busy = Array.from({ length: 600 }, (_, i) => m.run(`b${i}`, () => g.promise));
+    for (let i = 0; i < KEYED_MUTEX_MIN_SWEEP - 600; i++) await m.run(`i${i}`, () => undefined);
+    await m.run("first-new", () => undefined); // sweeps: 600 busy + this one stay
+    assert.equal(m.size, 601);
+    for (let i = 0; i < 500; i++) await m.run(`n${i}`, () => undefined);
+    assert.equal(m.size, 1101, "no sweep before 2 × 601 keys");
+    g.open();
+    await Promise.all(busy);
+  });
 });

@@ -15,6 +15,7 @@ import {
   ctr,
   gate,
   harness,
+  type Harness,
   pod,
   runModuleInChild,
   until,
@@ -344,6 +345,101 @@ describe("ResctrlPlugin: Synchronize", () => {
       "every listed pod added once",
     );
     assert.equal(h.trace().filter((t) => t === "u3 Exists 0/0").length, 1, "u3's section ran once");
+  });
+
+  /** Makes every mkdir of a path ending in `suffix` wait for the returned `open()`. */
+  function gateMkdir(h: Harness, suffix: string): () => void {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const mkdir = h.fs.createDir.bind(h.fs);
+    h.fs.createDir = async (path: string) => {
+      if (path.endsWith(suffix)) await gate;
+      return mkdir(path);
+    };
+    return open;
+  }
+
+  it("two sandboxes of one pod UID in one Synchronize: both recorded, the pod added once", async () => {
+    const h = harness();
+    h.pids.setPids("c1", [11]).setPids("c2", [21]);
+    await h.plugin.synchronize(
+      [pod("u1", "sb-a"), pod("u1", "sb-b")],
+      [ctr("c1", "sb-a"), ctr("c2", "sb-b")],
+    );
+    await h.plugin.idle();
+    const [u1] = h.plugin.snapshot();
+    assert.deepEqual(u1?.sandboxIds, ["sb-a", "sb-b"]);
+    assert.deepEqual(
+      u1?.containers.map((c) => `${c.id}:${c.state}`),
+      ["c1:Reconciled", "c2:Reconciled"],
+    );
+    assert.equal(h.trace().filter((t) => t.endsWith(" 0/0")).length, 1, "one pod, one first event");
+  });
+
+  it("a section an event claimed and that is slow still has its containers reconciled by the Synchronize", async () => {
+    const h = harness({ cfg: { syncConcurrency: 1 } });
+    h.pids.setPids("c1", [11]).setPids("c2", [21]).setPids("c3", [31]);
+    const open = gateMkdir(h, "pod_u2");
+    await h.plugin.synchronize([pod("u1"), pod("u2")], [ctr("c1", "sb-u1"), ctr("c2", "sb-u2")]);
+    const start = h.plugin.startContainer(pod("u2"), ctr("c3", "sb-u2")); // claims u2's section: held at mkdir
+    await until(() => h.plugin.snapshot().some((p) => p.podUid === "u1" && p.containers.length === 1));
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r)); // the adder is past u1 and u2
+    assert.equal(
+      h.logs.some((l) => l.msg === "reconciled the synchronized containers"),
+      false,
+      "the reconciles wait for u2's section",
+    );
+    open();
+    await start;
+    await h.plugin.idle();
+    const u2 = h.plugin.snapshot().find((p) => p.podUid === "u2");
+    assert.deepEqual(
+      u2?.containers.map((c) => `${c.id}:${c.state}`),
+      ["c2:Reconciled", "c3:Reconciled"],
+      "c2 was queued by u2's section before the Synchronize's reconciles began",
+    );
+    const summary = h.logs.find((l) => l.msg === "reconciled the synchronized containers");
+    assert.equal(summary?.containers, 2);
+  });
+
+  it("a call about an unlisted pod while sections are pending claims nothing and breaks nothing", async () => {
+    const h = harness({ cfg: { syncConcurrency: 1 } });
+    h.pids.setPids("c1", [11]);
+    const open = gateMkdir(h, "pod_u1"); // the adder waits at u1: u2 stays pending
+    await h.plugin.synchronize([pod("u1"), pod("u2")], [ctr("c1", "sb-u1")]);
+    await h.plugin.runPodSandbox(pod("u9"));
+    assert.deepEqual(
+      h.plugin.snapshot().map((p) => p.podUid),
+      ["u9"],
+      "u9 added while u1's section waits",
+    );
+    open();
+    await h.plugin.idle();
+    assert.equal(
+      h.logs.some((l) => l.msg === "failed to add a synchronized pod"),
+      false,
+    );
+    assert.deepEqual(
+      h.plugin
+        .snapshot()
+        .map((p) => `${p.podUid}:${p.reconciledContainers}/${p.totalContainers}`)
+        .sort(),
+      ["u1:1/1", "u2:0/0", "u9:0/0"],
+    );
+  });
+
+  it("a container stopped before its background reconcile stays Stopped (not reconciled after the stop)", async () => {
+    const h = harness();
+    h.pids.setPids("c1", [11]).setPids("c2", [21]);
+    await h.plugin.synchronize([pod("u1")], [ctr("c1", "sb-u1"), ctr("c2", "sb-u1")]);
+    await h.plugin.stopContainer(pod("u1"), ctr("c1", "sb-u1")); // claims u1's section, then stops c1
+    await h.plugin.idle();
+    const [u1] = h.plugin.snapshot();
+    assert.deepEqual(
+      u1?.containers.map((c) => `${c.id}:${c.state}`),
+      ["c1:Stopped", "c2:Reconciled"],
+    );
+    assert.equal(h.fs.tasksOf(`${MON}/pod_u1`).includes(11), false, "c1's tasks were never moved");
   });
 
   it("a Synchronize right after another first waits for the pods of the first (no stale pod kept)", async () => {

@@ -380,18 +380,18 @@ export class ResctrlPlugin
       () => undefined,
       () => undefined,
     );
-    let work: ContainerEntry[] = [];
     const done = this.#track(
       adding
-        .then(() => {
-          work = interleaveByPod(batch.work);
-          return mapLimit(work, this.config.syncConcurrency, async (c) => {
+        .then(async () => {
+          const work = interleaveByPod(batch.work);
+          await mapLimit(work, this.config.syncConcurrency, async (c) => {
             await yieldToLoop(); // let NRI requests, timers and the inline budget in between
             const uid = this.#reg.ownerOf(c.id);
             if (uid !== undefined) await this.#run(uid, () => this.#life.settle(uid, c, "synchronize"));
           });
+          return work;
         })
-        .then(() => {
+        .then((work) => {
           // One summary instead of one info record per container (those are at debug).
           const states: Record<string, number> = {};
           for (const c of work) states[c.state] = (states[c.state] ?? 0) + 1;

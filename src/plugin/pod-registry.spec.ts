@@ -96,6 +96,17 @@ describe("PodRegistry", () => {
     assert.equal(reg.groupPathInUse(G1, "u1"), false);
   });
 
+  it("groupPathInUse with three pods at one path: free again only when the last one leaves", () => {
+    const reg = new PodRegistry();
+    const [a, b, c] = ["u1", "u2", "u3"].map((u) => reg.addPod(pod(u), exists));
+    reg.setGroupState(a!, { kind: "Failed" });
+    reg.setGroupState(b!, { kind: "Failed" });
+    assert.equal(reg.groupPathInUse(G1, "u3"), false, "only u3 is left");
+    assert.equal(reg.groupPathInUse(G1), true);
+    reg.setGroupState(c!, { kind: "Failed" });
+    assert.equal(reg.groupPathInUse(G1), false);
+  });
+
   it("snapshots are oldest first by sequence, also when a re-added id keeps its map position", () => {
     const reg = new PodRegistry();
     reg.addPod(pod("u1"), exists);
