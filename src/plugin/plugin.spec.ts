@@ -431,8 +431,11 @@ describe("ResctrlPlugin: Synchronize", () => {
   it("a container stopped before its background reconcile stays Stopped (not reconciled after the stop)", async () => {
     const h = harness();
     h.pids.setPids("c1", [11]).setPids("c2", [21]);
+    const open = gateMkdir(h, "pod_u1"); // u1's section (claimed by the adder or the stop) waits
     await h.plugin.synchronize([pod("u1")], [ctr("c1", "sb-u1"), ctr("c2", "sb-u1")]);
-    await h.plugin.stopContainer(pod("u1"), ctr("c1", "sb-u1")); // claims u1's section, then stops c1
+    const stop = h.plugin.stopContainer(pod("u1"), ctr("c1", "sb-u1")); // queued right after the section
+    open();
+    await stop;
     await h.plugin.idle();
     const [u1] = h.plugin.snapshot();
     assert.deepEqual(
