@@ -359,19 +359,19 @@ describe("ResctrlPlugin: Synchronize", () => {
     return open;
   }
 
-  it("two sandboxes of one pod UID in one Synchronize: both recorded, the pod added once", async () => {
+  it("three sandboxes of one pod UID in one Synchronize: all recorded, the pod added once", async () => {
     const h = harness();
-    h.pids.setPids("c1", [11]).setPids("c2", [21]);
+    h.pids.setPids("c1", [11]).setPids("c2", [21]).setPids("c3", [31]);
     await h.plugin.synchronize(
-      [pod("u1", "sb-a"), pod("u1", "sb-b")],
-      [ctr("c1", "sb-a"), ctr("c2", "sb-b")],
+      [pod("u1", "sb-a"), pod("u1", "sb-b"), pod("u1", "sb-c")],
+      [ctr("c1", "sb-a"), ctr("c2", "sb-b"), ctr("c3", "sb-c")],
     );
     await h.plugin.idle();
     const [u1] = h.plugin.snapshot();
-    assert.deepEqual(u1?.sandboxIds, ["sb-a", "sb-b"]);
+    assert.deepEqual(u1?.sandboxIds, ["sb-a", "sb-b", "sb-c"]);
     assert.deepEqual(
       u1?.containers.map((c) => `${c.id}:${c.state}`),
-      ["c1:Reconciled", "c2:Reconciled"],
+      ["c1:Reconciled", "c2:Reconciled", "c3:Reconciled"],
     );
     assert.equal(h.trace().filter((t) => t.endsWith(" 0/0")).length, 1, "one pod, one first event");
   });
@@ -443,6 +443,28 @@ describe("ResctrlPlugin: Synchronize", () => {
       ["c1:Stopped", "c2:Reconciled"],
     );
     assert.equal(h.fs.tasksOf(`${MON}/pod_u1`).includes(11), false, "c1's tasks were never moved");
+  });
+
+  it("a container removed and started again before its background reconcile is reconciled once, as the new one", async () => {
+    const h = harness({ cfg: { syncConcurrency: 1 } });
+    h.pids.setPids("c1", [11]);
+    const open = gateMkdir(h, "pod_u2"); // u1 is added, the reconciles wait for u2's section
+    await h.plugin.synchronize([pod("u1"), pod("u2")], [ctr("c1", "sb-u1")]);
+    await until(() => h.plugin.snapshot().some((p) => p.podUid === "u1" && p.containers.length === 1));
+    await h.plugin.removeContainer(pod("u1"), ctr("c1", "sb-u1"));
+    await h.plugin.startContainer(pod("u1"), ctr("c1", "sb-u1"));
+    open();
+    await h.plugin.idle();
+    const reconciles = h.logs.filter((l) => l.msg === "reconciled container" && l.containerId === "c1");
+    assert.deepEqual(
+      reconciles.map((l) => l.reason),
+      ["start"],
+      "the entry the Synchronize queued was replaced: not reconciled",
+    );
+    assert.deepEqual(
+      h.plugin.snapshot()[0]?.containers.map((c) => `${c.id}:${c.state}`),
+      ["c1:Reconciled"],
+    );
   });
 
   it("a Synchronize right after another first waits for the pods of the first (no stale pod kept)", async () => {

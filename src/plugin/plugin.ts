@@ -63,6 +63,9 @@ interface SyncBatch {
   readonly work: Map<string, ContainerEntry[]>;
 }
 
+/** The batch while no Synchronize is adding pods (never written: nothing is pending then). */
+const NO_BATCH: SyncBatch = { live: new Map(), stopped: new Map(), work: new Map() };
+
 /** Appends `v` to the list of `key`, creating it. */
 function pushTo<V>(m: Map<string, V[] | undefined>, key: string, v: V): void {
   const list = m.get(key);
@@ -140,10 +143,10 @@ export class ResctrlPlugin
    */
   readonly #pendingPods = new Map<string, NriPod | NriPod[]>();
   /** That Synchronize's containers by listed sandbox, and the reconciles its sections queue. */
-  #batch: SyncBatch | undefined;
+  #batch: SyncBatch = NO_BATCH;
   /** Sections of the running Synchronize not finished yet, and who waits for the last one. */
   #sectionsLeft = 0;
-  #sectionsDone: (() => void) | undefined;
+  #sectionsDone: () => void = () => undefined;
   #health: ResctrlHealth = { resctrl: "unknown" };
   /** Sandboxes of pods the filters leave out (sandbox id → pod): no group, no events. */
   readonly #unmonitored = new Map<string, NriPod>();
@@ -312,22 +315,21 @@ export class ResctrlPlugin
       if (!liveSandboxes.has(sid)) this.#unmonitored.delete(sid);
     const allPods = pods;
     pods = pods.filter((p) => this.#select(p));
-    if (this.#unmonitored.size > 0)
-      containers = containers.filter((c) => !this.#unmonitored.has(c.podSandboxId));
-    // Drop what the runtime no longer reports (a resync after a reconnect); nothing to drop at first.
-    if (this.#reg.pods.size > 0 || this.#reg.noPod.size > 0) {
-      const liveIds = new Set(containers.map((c) => c.id));
-      for (const entry of [...this.#reg.pods.values()]) {
-        for (const sid of [...entry.sandboxes.keys()]) {
-          if (!liveSandboxes.has(sid))
-            await this.#run(entry.uid, () => this.#life.removeSandbox(entry.uid, sid, "resync"));
-        }
+    containers = containers.filter((c) => !this.#unmonitored.has(c.podSandboxId));
+    // Drop what the runtime no longer reports (a resync after a reconnect). The id set is built
+    // only when there is something to check (not at the first Synchronize).
+    let liveIds: Set<string> | undefined;
+    const listedId = (id: string): boolean => (liveIds ??= new Set(containers.map((c) => c.id))).has(id);
+    for (const entry of [...this.#reg.pods.values()]) {
+      for (const sid of [...entry.sandboxes.keys()]) {
+        if (!liveSandboxes.has(sid))
+          await this.#run(entry.uid, () => this.#life.removeSandbox(entry.uid, sid, "resync"));
       }
-      for (const np of [...this.#reg.noPod.values()]) if (!liveIds.has(np.id)) this.#reg.noPod.delete(np.id);
-      for (const entry of [...this.#reg.pods.values()]) {
-        for (const id of [...entry.containers.keys()]) {
-          if (!liveIds.has(id)) await this.#run(entry.uid, () => this.#life.dropContainer(id, "resync"));
-        }
+    }
+    for (const np of [...this.#reg.noPod.values()]) if (!listedId(np.id)) this.#reg.noPod.delete(np.id);
+    for (const entry of [...this.#reg.pods.values()]) {
+      for (const id of [...entry.containers.keys()]) {
+        if (!listedId(id)) await this.#run(entry.uid, () => this.#life.dropContainer(id, "resync"));
       }
     }
     // Containers by listed sandbox; the others are settled now (no pod of this state will own them).
@@ -375,7 +377,7 @@ export class ResctrlPlugin
       await this.#claim(uid); // a pod claimed by an event meanwhile: resolves at once
     })
       .then(() => allAdded)
-      .finally(() => (this.#batch = undefined));
+      .finally(() => (this.#batch = NO_BATCH));
     this.#adding = adding.then(
       () => undefined,
       () => undefined,
@@ -703,15 +705,15 @@ export class ResctrlPlugin
 
   /** Runs `fn` under the lock of `key`, after the pending Synchronize sections of that pod (if any). */
   #run<R>(key: string, fn: () => Promise<R> | R): Promise<R> {
-    if (this.#pendingPods.size > 0) void this.#claim(key);
+    void this.#claim(key);
     return this.#lock.run(key, fn);
   }
 
   /** Queues the pending sections of pod `uid` on its lock (once); resolves when they ran, never rejects. */
   #claim(uid: string): Promise<void> {
     const pending = this.#pendingPods.get(uid);
+    if (pending === undefined) return Promise.resolve();
     const batch = this.#batch;
-    if (pending === undefined || batch === undefined) return Promise.resolve();
     this.#pendingPods.delete(uid);
     let last = Promise.resolve();
     for (const p of Array.isArray(pending) ? pending : [pending])
@@ -719,9 +721,7 @@ export class ResctrlPlugin
         .run(uid, () => this.#section(p, batch))
         .catch((err: unknown) => this.#log.error({ err }, "failed to add a synchronized pod"))
         .finally(() => {
-          if (--this.#sectionsLeft > 0) return;
-          this.#sectionsDone?.();
-          this.#sectionsDone = undefined;
+          if (--this.#sectionsLeft === 0) this.#sectionsDone();
         });
     return last;
   }

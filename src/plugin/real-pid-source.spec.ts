@@ -374,6 +374,15 @@ describe("RealCgroupPidSource.sandboxGone", () => {
       false,
       "a line without its fields is doubt",
     );
+    const mixed = fixture({
+      files: V2,
+      procFiles: { "4242/cgroup": "0::/system.slice/cron.service\n/garbage\n" },
+    });
+    assert.equal(
+      await mixed.src.sandboxGone(sb({ pid: 4242 })),
+      false,
+      "one malformed line among well-formed ones is doubt too",
+    );
   });
 
   it("cgroup present wins even if the pid is gone", async () => {
