@@ -63,8 +63,13 @@ interface SyncBatch {
   readonly work: Map<string, ContainerEntry[]>;
 }
 
+/** An empty batch. */
+function newBatch(): SyncBatch {
+  return { live: new Map(), stopped: new Map(), work: new Map() };
+}
+
 /** The batch while no Synchronize is adding pods (never written: nothing is pending then). */
-const NO_BATCH: SyncBatch = { live: new Map(), stopped: new Map(), work: new Map() };
+const NO_BATCH = newBatch();
 
 /** Appends `v` to the list of `key`, creating it. */
 function pushTo<V>(m: Map<string, V[] | undefined>, key: string, v: V): void {
@@ -333,7 +338,7 @@ export class ResctrlPlugin
       }
     }
     // Containers by listed sandbox; the others are settled now (no pod of this state will own them).
-    const batch: SyncBatch = { live: new Map(), stopped: new Map(), work: new Map() };
+    const batch = newBatch();
     for (const p of pods) batch.live.set(p.id, undefined);
     let noPod = 0;
     let stopped = 0;
