@@ -3,16 +3,11 @@
 // and never retried in a loop; classes that go away; removal and startup cleanup.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ctr, harness, pod, ROOT, MON } from "../../test/support/plugin-harness.js";
+import { ctr, harness, inClass, pod, ROOT, MON } from "../../test/support/plugin-harness.js";
 import { CgroupGoneError } from "./errors.js";
 
 const GOLD = `${ROOT}/gold`;
 const SILVER = `${ROOT}/silver`;
-
-async function inClass(h: ReturnType<typeof harness>, cls: string, ...tids: number[]): Promise<void> {
-  if (!h.fs.isDir(`${ROOT}/${cls}`)) await h.fs.createDir(`${ROOT}/${cls}`);
-  for (const t of tids) await h.fs.writeStr(`${ROOT}/${cls}/tasks`, String(t));
-}
 
 const follow = { cfg: { followRdtClasses: true } };
 
@@ -20,7 +15,7 @@ const follow = { cfg: { followRdtClasses: true } };
 async function startedInGold(h: ReturnType<typeof harness>, pid?: number) {
   const p = pod("u1");
   await h.plugin.runPodSandbox(p);
-  await inClass(h, "gold", 11);
+  await inClass(h.fs, "gold", 11);
   h.pids.setPids("c1", [11]);
   await h.plugin.startContainer(p, pid === undefined ? ctr("c1", p.id) : { ...ctr("c1", p.id), pid });
   return h;
@@ -31,7 +26,7 @@ describe("ResctrlPlugin with followRdtClasses", () => {
     const h = harness(follow);
     const p = pod("u1");
     await h.plugin.runPodSandbox(p);
-    await inClass(h, "gold", 11, 12);
+    await inClass(h.fs, "gold", 11, 12);
     h.pids.setPids("c1", [11, 12]);
     await h.plugin.startContainer(p, ctr("c1", p.id));
     assert.deepEqual(h.fs.tasksOf(`${GOLD}/mon_groups/pod_u1`), [11, 12]);
@@ -56,7 +51,7 @@ describe("ResctrlPlugin with followRdtClasses", () => {
     const h = harness(follow);
     const p = pod("u1");
     await h.plugin.runPodSandbox(p);
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.pids.setPids("c1", [11]).setPids("c2", [21, 22]);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
     await h.plugin.startContainer(p, { ...ctr("c2", p.id), pid: 21 });
@@ -104,7 +99,7 @@ describe("ResctrlPlugin with followRdtClasses", () => {
     const h = harness(follow);
     const p = pod("u1");
     await h.plugin.runPodSandbox(p);
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.pids.setPids("c1", [11]);
     h.fs.failMkdirWithEnospc(true);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
@@ -148,7 +143,7 @@ describe("ResctrlPlugin with followRdtClasses off (the default)", () => {
     const h = harness();
     const p = pod("u1");
     await h.plugin.runPodSandbox(p);
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.pids.setPids("c1", [11]).setPids("c2", [11]);
     await h.plugin.startContainer(p, ctr("c1", p.id));
     await h.plugin.startContainer(p, ctr("c2", p.id));
@@ -196,7 +191,7 @@ async function followed(cfg: Record<string, unknown> = {}) {
 describe("ResctrlPlugin with followRdtClasses: where tasks live", () => {
   it("the pod's primary class is the one of the container's main process, not of its first-listed task", async () => {
     const { h, p } = await followed();
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.pids.setPids("c1", [21, 11]);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
     assert.deepEqual(h.plugin.snapshot()[0]?.groupState, {
@@ -217,7 +212,7 @@ describe("ResctrlPlugin with followRdtClasses: where tasks live", () => {
 
   it("a task that exited before its class was looked up is left out; the others are reconciled", async () => {
     const { h, p, state } = await followed();
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.fs.pidGone(12);
     h.pids.setPids("c1", [11, 12]);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
@@ -247,7 +242,7 @@ describe("ResctrlPlugin with followRdtClasses: where tasks live", () => {
 
   it("tasks that left a class between the lookup and the reconcile: that class is skipped, not an error", async () => {
     const { h, p, state } = await followed();
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.pids.setSequence("c1", [[11], [21]]); // 21: in the root group
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
     assert.equal(state()?.state, "Reconciled");
@@ -258,7 +253,7 @@ describe("ResctrlPlugin with followRdtClasses: where tasks live", () => {
 describe("ResctrlPlugin with followRdtClasses: when a class group converged", () => {
   it("after every pass, it is read once more: tasks gone from the class by then still count as converged", async () => {
     const { h, p, state } = await followed({ maxReconcilePasses: 2 });
-    await inClass(h, "gold", 11, 12);
+    await inClass(h.fs, "gold", 11, 12);
     h.pids.setSequence("c1", [[11], [11], [11, 12], []]);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
     assert.equal(state()?.state, "Reconciled");
@@ -267,7 +262,7 @@ describe("ResctrlPlugin with followRdtClasses: when a class group converged", ()
 
   it("after every pass, it is read once more: a task forked into the class meanwhile leaves the container Partial, without a reason", async () => {
     const { h, p, state } = await followed({ maxReconcilePasses: 2 });
-    await inClass(h, "gold", 11, 12, 13);
+    await inClass(h.fs, "gold", 11, 12, 13);
     h.pids.setSequence("c1", [[11], [11], [11, 12], [11, 12, 13]]);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
     assert.equal(state()?.state, "Partial");
@@ -276,7 +271,7 @@ describe("ResctrlPlugin with followRdtClasses: when a class group converged", ()
 
   it("before the last pass, it is not read again", async () => {
     const { h, p, state } = await followed();
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.pids.setPids("c1", [11]);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
     assert.equal(state()?.state, "Reconciled");
@@ -285,7 +280,7 @@ describe("ResctrlPlugin with followRdtClasses: when a class group converged", ()
 
   it("a task the kernel refuses to move leaves the container Partial, even if it is gone when read once more", async () => {
     const { h, p, state } = await followed({ maxReconcilePasses: 2 });
-    await inClass(h, "gold", 11, 12);
+    await inClass(h.fs, "gold", 11, 12);
     h.fs.pidDenied(12);
     h.pids.setSequence("c1", [[11, 12], [11, 12], [11, 12], [11]]);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
@@ -295,7 +290,7 @@ describe("ResctrlPlugin with followRdtClasses: when a class group converged", ()
 
   it("a class group whose tasks file cannot be written: Partial with the error as reason; a retry rejects with it", async () => {
     const { h, p, state } = await followed();
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.fs.denyPath(`${GOLD}/mon_groups/pod_u1/tasks`, ["write"]);
     h.pids.setPids("c1", [11]);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
@@ -306,7 +301,7 @@ describe("ResctrlPlugin with followRdtClasses: when a class group converged", ()
 
   it("a class group that cannot be created: a retry rejects with the resctrl error", async () => {
     const { h, p } = await followed();
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.pids.setPids("c1", [11]);
     h.fs.failMkdirWithEnospc(true);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
@@ -317,7 +312,7 @@ describe("ResctrlPlugin with followRdtClasses: when a class group converged", ()
 describe("ResctrlPlugin with followRdtClasses: class groups", () => {
   it("a second container in the same class reuses the pod's group there (one mkdir, one record naming the pod)", async () => {
     const { h, p } = await followed();
-    await inClass(h, "gold", 11, 12);
+    await inClass(h.fs, "gold", 11, 12);
     h.pids.setPids("c1", [11]).setPids("c2", [12]);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
     await h.plugin.startContainer(p, { ...ctr("c2", p.id), pid: 12 });
@@ -330,7 +325,7 @@ describe("ResctrlPlugin with followRdtClasses: class groups", () => {
 
   it("removing a pod whose class group failed deletes only the groups that exist", async () => {
     const { h, p } = await followed();
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.pids.setPids("c1", [11]);
     h.fs.failMkdirWithEnospc(true);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
@@ -341,8 +336,8 @@ describe("ResctrlPlugin with followRdtClasses: class groups", () => {
 
   it("another class removed: the pod keeps its group in the primary class, which still shows", async () => {
     const { h, p } = await followed();
-    await inClass(h, "gold", 11);
-    await inClass(h, "silver", 21);
+    await inClass(h.fs, "gold", 11);
+    await inClass(h.fs, "silver", 21);
     h.pids.setPids("c1", [11]).setPids("c2", [21]);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
     await h.plugin.startContainer(p, { ...ctr("c2", p.id), pid: 21 });
@@ -361,12 +356,12 @@ describe("ResctrlPlugin with followRdtClasses: class groups", () => {
 
   it("the primary class removed: the root group shows from then on, even once the class is back", async () => {
     const { h, p } = await followed();
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.pids.setPids("c1", [11]);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
     await h.fs.removeDir(GOLD);
     await h.plugin.sweep();
-    await inClass(h, "gold", 12);
+    await inClass(h.fs, "gold", 12);
     h.pids.setPids("c2", [12]);
     await h.plugin.startContainer(p, { ...ctr("c2", p.id), pid: 12 });
     assert.deepEqual(h.fs.tasksOf(`${GOLD}/mon_groups/pod_u1`), [12]);
@@ -379,9 +374,9 @@ describe("ResctrlPlugin with followRdtClasses off: tasks the kernel refuses to m
     const h = harness();
     const p = pod("u1");
     await h.plugin.runPodSandbox(p);
-    await inClass(h, "silver", 11);
-    await inClass(h, "gold", 12);
-    await inClass(h, "bronze", 13);
+    await inClass(h.fs, "silver", 11);
+    await inClass(h.fs, "gold", 12);
+    await inClass(h.fs, "bronze", 13);
     h.fs.pidDenied(13); // refused for lack of permission, not for its class
     h.pids.setPids("c1", [11, 12, 13]);
     await h.plugin.startContainer(p, ctr("c1", p.id));
@@ -410,7 +405,7 @@ describe("ResctrlPlugin with followRdtClasses off: tasks the kernel refuses to m
     const h = harness({ fs: { procResctrlGroups: false } });
     const p = pod("u1");
     await h.plugin.runPodSandbox(p);
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.pids.setPids("c1", [11]);
     h.fs.failNext("list", ROOT, "EIO");
     await h.plugin.startContainer(p, ctr("c1", p.id));

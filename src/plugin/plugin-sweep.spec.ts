@@ -4,13 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { NriContainerState } from "../nri/types.js";
-import { MON, ROOT, ctr, gate, harness, pod, until } from "../../test/support/plugin-harness.js";
-
-/** Puts tasks `tids` into RDT control group `cls` (created if needed). */
-async function inClass(h: ReturnType<typeof harness>, cls: string, ...tids: number[]): Promise<void> {
-  if (!h.fs.isDir(`${ROOT}/${cls}`)) await h.fs.createDir(`${ROOT}/${cls}`);
-  for (const t of tids) await h.fs.writeStr(`${ROOT}/${cls}/tasks`, String(t));
-}
+import { MON, ROOT, ctr, gate, harness, inClass, pod, until } from "../../test/support/plugin-harness.js";
 
 /** A `containerGone` script that counts its calls and answers from `answers` (the last repeats). */
 function counted(answers: Array<boolean | Error>): { fn: () => boolean; calls: () => number } {
@@ -305,7 +299,7 @@ describe("ResctrlPlugin.sweep: RDT classes that went away", () => {
     const h = harness();
     const p = pod("u1");
     await h.plugin.runPodSandbox(p);
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.pids.setPids("c1", [11]);
     await h.plugin.startContainer(p, ctr("c1", p.id)); // blocked by gold
     await h.fs.removeDir(`${ROOT}/gold`);
@@ -323,8 +317,8 @@ describe("ResctrlPlugin.sweep: RDT classes that went away", () => {
     const h = harness();
     const p = pod("u1");
     await h.plugin.runPodSandbox(p);
-    await inClass(h, "gold", 11);
-    await inClass(h, "silver", 12);
+    await inClass(h.fs, "gold", 11);
+    await inClass(h.fs, "silver", 12);
     h.pids.setPids("c1", [11, 12]);
     await h.plugin.startContainer(p, ctr("c1", p.id));
     assert.match(h.plugin.snapshot()[0]?.containers[0]?.reason ?? "", /gold, silver/);
@@ -339,7 +333,7 @@ describe("ResctrlPlugin.sweep: RDT classes that went away", () => {
     const h = harness({ cfg: { followRdtClasses: true } });
     const p = pod("u1");
     await h.plugin.runPodSandbox(p);
-    await inClass(h, "gold", 11);
+    await inClass(h.fs, "gold", 11);
     h.pids.setPids("c1", [11]);
     await h.plugin.startContainer(p, { ...ctr("c1", p.id), pid: 11 });
     await h.fs.removeDir(`${ROOT}/gold`);

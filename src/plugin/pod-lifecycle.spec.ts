@@ -4,7 +4,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
-import { MON, ROOT, ctr, gate, harness, pod, show, until } from "../../test/support/plugin-harness.js";
+import {
+  MON,
+  ROOT,
+  ctr,
+  gate,
+  harness,
+  inClass,
+  pod,
+  show,
+  until,
+} from "../../test/support/plugin-harness.js";
 import { CapacityError, RmidLimboError } from "../resctrl/errors.js";
 import { Resctrl } from "../resctrl/index.js";
 import { MemFs } from "../memfs/mem-fs.js";
@@ -165,12 +175,6 @@ describe("groupFailureReason", () => {
 });
 
 const GOLD = `${ROOT}/gold`;
-
-/** Puts tasks `tids` into the control group `<root>/<cls>` (created if missing). */
-async function inClass(fs: MemFs, cls: string, ...tids: number[]): Promise<void> {
-  if (!fs.isDir(`${ROOT}/${cls}`)) await fs.createDir(`${ROOT}/${cls}`);
-  for (const t of tids) await fs.writeStr(`${ROOT}/${cls}/tasks`, String(t));
-}
 
 describe("PodLifecycle: settle and stopContainer", () => {
   it("classes are not followed unless asked: a task in a class leaves the container Partial, naming the class", async () => {

@@ -17,6 +17,12 @@ export { gate, until } from "./async.js";
 export const ROOT = "/sys/fs/resctrl";
 export const MON = `${ROOT}/mon_groups`;
 
+/** Puts tasks `tids` into the RDT control group `<root>/<cls>` of `fs` (created if missing). */
+export async function inClass(fs: MemFs, cls: string, ...tids: number[]): Promise<void> {
+  if (!fs.isDir(`${ROOT}/${cls}`)) await fs.createDir(`${ROOT}/${cls}`);
+  for (const t of tids) await fs.writeStr(`${ROOT}/${cls}/tasks`, String(t));
+}
+
 export function pod(uid: string, id = `sb-${uid}`): NriPod {
   return {
     id,
